@@ -1,0 +1,28 @@
+// Running a node command for a sampler or discovery: bounded in time and output, and
+// failing with a message that names the command, so a sampler error is actionable.
+import { execa } from 'execa';
+
+export class CommandError extends Error {}
+
+export async function run(cmd: string, args: string[], timeoutMs = 5000): Promise<string> {
+  const line = [cmd, ...args].join(' ');
+  try {
+    const r = await execa(cmd, args, {
+      timeout: timeoutMs,
+      killSignal: 'SIGKILL',
+      maxBuffer: 64 * 1024 * 1024,
+      stdin: 'ignore',
+      reject: false,
+    });
+    if (r.timedOut) throw new CommandError(`${line}: timed out after ${timeoutMs} ms`);
+    if (r.failed) {
+      const why = r.exitCode !== undefined ? `exit ${r.exitCode}` : r.shortMessage;
+      const err = String(r.stderr ?? '').trim().split('\n')[0] ?? '';
+      throw new CommandError(`${line}: ${why}${err ? `: ${err}` : ''}`);
+    }
+    return String(r.stdout);
+  } catch (e) {
+    if (e instanceof CommandError) throw e;
+    throw new CommandError(`${line}: ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,193 @@
+// Every message agent and server exchange over /agent. TypeBox schemas: the same JSON Schema
+// objects fastify uses for its routes, compiled once here to check frames on receipt.
+import Type, { type Static, type TSchema } from 'typebox';
+import { TraceEvent, TraceRecord } from './records.js';
+
+export const PROTOCOL_VERSION = 1;
+/** Largest frame either side accepts; ws enforces it before parsing (close 1009). */
+export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
+
+const V = Type.Literal(PROTOCOL_VERSION);
+const Name = Type.String({ minLength: 1, maxLength: 256, pattern: '^[A-Za-z0-9_.:@-]+$' });
+export const LabelValue = Type.String({ maxLength: 1024 });
+
+export const Platform = Type.Union([Type.Literal('linux'), Type.Literal('illumos')]);
+export type Platform = Static<typeof Platform>;
+
+export const Zone = Type.Object({
+  name: Name,
+  uuid: Type.Optional(Type.String({ maxLength: 64 })),
+  alias: Type.Optional(LabelValue),
+  brand: Type.String({ maxLength: 64 }),
+  state: Type.String({ maxLength: 64 }),
+  /** changes on every boot: informative only, never a key */
+  zoneid: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+  /** Linux: the container's cgroup path relative to the hierarchy root */
+  cgroup: Type.Optional(Type.String({ maxLength: 4096 })),
+  ramBytes: Type.Optional(Type.Number()),
+  type: Type.Optional(Type.String({ maxLength: 32 })),
+});
+export type Zone = Static<typeof Zone>;
+
+/** One sampled value. `f` names a family from protocol/families.ts; the server adds `node`. */
+export const Point = Type.Object({
+  f: Type.String({ maxLength: 128 }),
+  l: Type.Record(Type.String({ maxLength: 64 }), LabelValue),
+  v: Type.Number(),
+});
+export type Point = Static<typeof Point>;
+
+export const SamplerError = Type.Object({
+  sampler: Type.String({ maxLength: 64 }),
+  message: Type.String({ maxLength: 4096 }),
+});
+export type SamplerError = Static<typeof SamplerError>;
+
+export const Hello = Type.Object({
+  v: V,
+  type: Type.Literal('hello'),
+  node: Name,
+  hostname: Type.String({ maxLength: 256 }),
+  platform: Platform,
+  simulated: Type.Boolean(),
+  tracer: Type.Object({
+    name: Type.Union([Type.Literal('dtrace'), Type.Literal('bpftrace')]),
+    available: Type.Boolean(),
+    version: Type.Optional(Type.String({ maxLength: 128 })),
+  }),
+  capabilities: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 64 }),
+  agentVersion: Type.String({ maxLength: 64 }),
+  /** identifies one run of the agent process; sequence numbers restart with it */
+  epoch: Type.Integer({ minimum: 0 }),
+  intervalS: Type.Number({ minimum: 0.1, maximum: 3600 }),
+  /** frames dropped from the agent's buffer while disconnected, since it started */
+  dropped: Type.Integer({ minimum: 0 }),
+  metricsUrl: Type.Optional(Type.String({ maxLength: 1024 })),
+});
+export type Hello = Static<typeof Hello>;
+
+export const Zones = Type.Object({
+  v: V,
+  type: Type.Literal('zones'),
+  zones: Type.Array(Zone, { maxItems: 10000 }),
+});
+export type Zones = Static<typeof Zones>;
+
+export const Samples = Type.Object({
+  v: V,
+  type: Type.Literal('samples'),
+  seq: Type.Integer({ minimum: 1 }),
+  /** ms since the epoch, when the agent took the sample */
+  time: Type.Number(),
+  points: Type.Array(Point, { maxItems: 200000 }),
+  errors: Type.Array(SamplerError, { maxItems: 256 }),
+});
+export type Samples = Static<typeof Samples>;
+
+export const Ping = Type.Object({ v: V, type: Type.Literal('ping'), time: Type.Number() });
+export const Pong = Type.Object({ v: V, type: Type.Literal('pong'), time: Type.Number() });
+
+export const ErrorMsg = Type.Object({
+  v: V,
+  type: Type.Literal('error'),
+  code: Type.String({ maxLength: 64 }),
+  message: Type.String({ maxLength: 4096 }),
+  /** the request this error answers (trace or vm id), if any */
+  id: Type.Optional(Type.String({ maxLength: 64 })),
+});
+
+export const TraceParams = Type.Record(
+  Type.String({ maxLength: 64 }),
+  Type.Union([Type.String({ maxLength: 1024 }), Type.Number(), Type.Boolean()]),
+);
+export type TraceParams = Static<typeof TraceParams>;
+
+/** server → agent: start a curated script on one zone */
+export const TraceStart = Type.Object({
+  v: V,
+  type: Type.Literal('trace-start'),
+  id: Type.String({ maxLength: 64 }),
+  script: Type.String({ maxLength: 64 }),
+  zone: Name,
+  params: TraceParams,
+  durationS: Type.Number({ minimum: 1, maximum: 3600 }),
+});
+export type TraceStart = Static<typeof TraceStart>;
+
+export const TraceStop = Type.Object({ v: V, type: Type.Literal('trace-stop'), id: Type.String({ maxLength: 64 }) });
+export type TraceStop = Static<typeof TraceStop>;
+
+/** agent → server: one interval of a running trace */
+export const TraceFrame = Type.Object({
+  v: V,
+  type: Type.Literal('trace-frame'),
+  id: Type.String({ maxLength: 64 }),
+  interval: Type.Integer({ minimum: 0 }),
+  time: Type.Number(),
+  records: Type.Array(TraceRecord, { maxItems: 200000 }),
+  events: Type.Array(TraceEvent, { maxItems: 1024 }),
+});
+export type TraceFrame = Static<typeof TraceFrame>;
+
+export const TraceEnd = Type.Object({
+  v: V,
+  type: Type.Literal('trace-end'),
+  id: Type.String({ maxLength: 64 }),
+  status: Type.Union([Type.Literal('done'), Type.Literal('stopped'), Type.Literal('failed')]),
+  error: Type.Optional(Type.String({ maxLength: 4096 })),
+  exitCode: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+});
+export type TraceEnd = Static<typeof TraceEnd>;
+
+export const VmAction = Type.Object({
+  v: V,
+  type: Type.Literal('vm-action'),
+  id: Type.String({ maxLength: 64 }),
+  zone: Name,
+  action: Type.Union([Type.Literal('start'), Type.Literal('stop'), Type.Literal('reboot')]),
+});
+export type VmAction = Static<typeof VmAction>;
+
+export const VmResult = Type.Object({
+  v: V,
+  type: Type.Literal('vm-result'),
+  id: Type.String({ maxLength: 64 }),
+  ok: Type.Boolean(),
+  message: Type.String({ maxLength: 4096 }),
+});
+export type VmResult = Static<typeof VmResult>;
+
+/** server → agent after hello: where to resume. lastSeq 0 = send everything buffered. */
+export const Welcome = Type.Object({ v: V, type: Type.Literal('welcome'), lastSeq: Type.Integer({ minimum: 0 }) });
+export type Welcome = Static<typeof Welcome>;
+
+export const Ack = Type.Object({ v: V, type: Type.Literal('ack'), seq: Type.Integer({ minimum: 0 }) });
+export type Ack = Static<typeof Ack>;
+
+/** What an agent may send, by type. */
+export const AgentMessages = {
+  hello: Hello,
+  zones: Zones,
+  samples: Samples,
+  ping: Ping,
+  pong: Pong,
+  error: ErrorMsg,
+  'trace-frame': TraceFrame,
+  'trace-end': TraceEnd,
+  'vm-result': VmResult,
+} satisfies Record<string, TSchema>;
+
+/** What a server may send, by type. */
+export const ServerMessages = {
+  welcome: Welcome,
+  ack: Ack,
+  ping: Ping,
+  pong: Pong,
+  error: ErrorMsg,
+  'trace-start': TraceStart,
+  'trace-stop': TraceStop,
+  'vm-action': VmAction,
+} satisfies Record<string, TSchema>;
+
+export type AgentMessage = { [K in keyof typeof AgentMessages]: Static<(typeof AgentMessages)[K]> }[keyof typeof AgentMessages];
+export type ServerMessage = { [K in keyof typeof ServerMessages]: Static<(typeof ServerMessages)[K]> }[keyof typeof ServerMessages];

@@ -1,0 +1,84 @@
+// The trace record model: what every parser (DTrace text, bpftrace JSON) produces and what
+// travels in trace frames. One model for both tracers, so everything downstream — folding,
+// heatmaps, Prometheus histograms, the UI — is written once.
+import Type, { type Static } from 'typebox';
+
+const Key = Type.Union([Type.String({ maxLength: 4096 }), Type.Number()]);
+
+/** A histogram bucket: values v with lo <= v < hi. null stands for -Inf (lo) or +Inf (hi). */
+export const Bucket = Type.Object({
+  lo: Type.Union([Type.Number(), Type.Null()]),
+  hi: Type.Union([Type.Number(), Type.Null()]),
+  count: Type.Number(),
+});
+export type Bucket = Static<typeof Bucket>;
+
+export const ScalarRecord = Type.Object({
+  kind: Type.Literal('scalar'),
+  /** aggregation name without the '@' ('' for the anonymous one) */
+  agg: Type.String({ maxLength: 256 }),
+  keys: Type.Array(Key, { maxItems: 16 }),
+  value: Type.Number(),
+});
+
+export const HistRecord = Type.Object({
+  kind: Type.Literal('hist'),
+  agg: Type.String({ maxLength: 256 }),
+  keys: Type.Array(Key, { maxItems: 16 }),
+  /** ascending, non-overlapping; zero-count bounds rows may be omitted */
+  buckets: Type.Array(Bucket, { maxItems: 4096 }),
+});
+
+/**
+ * A stack-keyed aggregation row. `stack` is leaf first, as the tracers print it; when a key
+ * holds a kernel and a user stack, the kernel frames come first and `kernel` says how many.
+ */
+export const StackRecord = Type.Object({
+  kind: Type.Literal('stack'),
+  agg: Type.String({ maxLength: 256 }),
+  keys: Type.Array(Key, { maxItems: 16 }),
+  stack: Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 1024 }),
+  kernel: Type.Integer({ minimum: 0 }),
+  value: Type.Number(),
+});
+
+export const StatsRecord = Type.Object({
+  kind: Type.Literal('stats'),
+  agg: Type.String({ maxLength: 256 }),
+  keys: Type.Array(Key, { maxItems: 16 }),
+  count: Type.Number(),
+  avg: Type.Number(),
+  total: Type.Number(),
+});
+
+export const PrintfRecord = Type.Object({
+  kind: Type.Literal('printf'),
+  text: Type.String({ maxLength: 65536 }),
+});
+
+export const TraceRecord = Type.Union([ScalarRecord, HistRecord, StackRecord, StatsRecord, PrintfRecord]);
+export type ScalarRecord = Static<typeof ScalarRecord>;
+export type HistRecord = Static<typeof HistRecord>;
+export type StackRecord = Static<typeof StackRecord>;
+export type StatsRecord = Static<typeof StatsRecord>;
+export type PrintfRecord = Static<typeof PrintfRecord>;
+export type TraceRecord = Static<typeof TraceRecord>;
+
+/** A tracer diagnostic (DTrace stderr, bpftrace warnings) turned into something countable. */
+export const TraceEvent = Type.Object({
+  kind: Type.Union([
+    Type.Literal('drops'), // principal buffer drops
+    Type.Literal('aggregation-drops'),
+    Type.Literal('dynvar-drops'),
+    Type.Literal('speculation-drops'),
+    Type.Literal('error'), // error on an enabled probe, "N errors"
+    Type.Literal('compile-error'),
+    Type.Literal('no-probes'), // matched 0 probes
+    Type.Literal('info'), // "matched N probes", banners
+    Type.Literal('warning'),
+  ]),
+  count: Type.Number(),
+  cpu: Type.Optional(Type.Integer()),
+  message: Type.String({ maxLength: 4096 }),
+});
+export type TraceEvent = Static<typeof TraceEvent>;
