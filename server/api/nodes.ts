@@ -1,0 +1,77 @@
+// Nodes and their zones, as the fleet knows them now.
+import Type from 'typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import type { NodeState } from '../fleet.js';
+import type { AppContext } from '../context.js';
+import { zoneSummary, historyOf } from '../zone-view.js';
+
+export const NodeSummary = Type.Object({
+  node: Type.String(),
+  hostname: Type.String(),
+  platform: Type.String(),
+  simulated: Type.Boolean(),
+  up: Type.Boolean(),
+  lastSeen: Type.Union([Type.Number(), Type.Null()]),
+  connectedAt: Type.Union([Type.Number(), Type.Null()]),
+  agentVersion: Type.String(),
+  tracer: Type.Object({ name: Type.String(), available: Type.Boolean() }),
+  intervalS: Type.Number(),
+  zoneCount: Type.Integer(),
+  samplerErrors: Type.Integer(),
+});
+
+export function nodeSummary(n: NodeState) {
+  return {
+    node: n.node,
+    hostname: n.hello.hostname,
+    platform: n.hello.platform,
+    simulated: n.hello.simulated,
+    up: n.up,
+    lastSeen: n.lastSeen,
+    connectedAt: n.connectedAt,
+    agentVersion: n.hello.agentVersion,
+    tracer: { name: n.hello.tracer.name, available: n.hello.tracer.available },
+    intervalS: n.hello.intervalS,
+    zoneCount: n.zones.length,
+    samplerErrors: n.samplerErrors,
+  };
+}
+
+const NodeParams = Type.Object({ node: Type.String({ maxLength: 256 }) });
+const ZoneParams = Type.Object({ node: Type.String({ maxLength: 256 }), zone: Type.String({ maxLength: 256 }) });
+
+export const nodesApi = (ctx: AppContext): FastifyPluginAsync => async (app) => {
+  const viewer = ctx.requireRole('viewer');
+  const unknownNode = (node: string) => ({ statusCode: 404, error: 'Not Found', message: `unknown node '${node}'` });
+
+  app.get('/api/nodes', { preHandler: viewer, schema: { response: { 200: Type.Array(NodeSummary) } } }, async () =>
+    [...ctx.fleet.nodes.values()].map(nodeSummary),
+  );
+
+  app.get('/api/nodes/:node', { preHandler: viewer, schema: { params: NodeParams } }, async (req, reply) => {
+    const { node } = req.params as { node: string };
+    const n = ctx.fleet.nodes.get(node);
+    if (!n) return reply.code(404).send(unknownNode(node));
+    return { ...nodeSummary(n), seq: n.seq, history: { frames: n.history.length, firstSeq: n.history[0]?.seq ?? null, seqs: n.history.map((f) => f.seq) } };
+  });
+
+  app.get('/api/nodes/:node/zones', { preHandler: viewer, schema: { params: NodeParams } }, async (req, reply) => {
+    const { node } = req.params as { node: string };
+    const n = ctx.fleet.nodes.get(node);
+    if (!n) return reply.code(404).send(unknownNode(node));
+    return n.zones.map((z) => zoneSummary(n, z));
+  });
+
+  app.get(
+    '/api/nodes/:node/zones/:zone/history',
+    { preHandler: viewer, schema: { params: ZoneParams, querystring: Type.Object({ window: Type.Optional(Type.Integer({ minimum: 1, maximum: 86400 })) }) } },
+    async (req, reply) => {
+      const { node, zone } = req.params as { node: string; zone: string };
+      const n = ctx.fleet.nodes.get(node);
+      if (!n) return reply.code(404).send(unknownNode(node));
+      if (!n.zones.some((z) => z.name === zone)) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `unknown zone '${zone}' on node '${node}'` });
+      const window = (req.query as { window?: number }).window ?? ctx.fleet.opts.retentionS;
+      return historyOf(n, zone, Date.now() - window * 1000);
+    },
+  );
+};

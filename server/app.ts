@@ -1,0 +1,126 @@
+// Builds the server: fastify with its routes, the agent hub and the browser channel on the
+// same HTTP server. Tests call buildApp() and listen on port 0.
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import fastifyStatic from '@fastify/static';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MAX_FRAME_BYTES } from '../protocol/messages.js';
+import { requireRole, safeEqual, bearer } from './auth.js';
+import { Fleet, DEFAULT_FLEET, type FleetOptions } from './fleet.js';
+import { Hub } from './hub.js';
+import { Live } from './live.js';
+import { serverMetrics } from './metrics.js';
+import { renderFleet } from './exposition.js';
+import { Store } from './store.js';
+import type { AppContext } from './context.js';
+import { nodesApi } from './api/nodes.js';
+import { sessionApi } from './api/session.js';
+import { tokensApi } from './api/tokens.js';
+
+export interface AppOptions {
+  dataDir: string;
+  logger?: boolean | object;
+  /** bearer token required on /metrics and /sd (Prometheus `authorization` config) */
+  metricsToken?: string;
+  fleet?: Partial<FleetOptions>;
+  maxFrameBytes?: number;
+  /** where the built UI is; defaults to dist/web next to the compiled server */
+  webDir?: string;
+}
+
+export interface App {
+  app: FastifyInstance;
+  ctx: AppContext;
+  live: Live;
+  close(): Promise<void>;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+export async function buildApp(opts: AppOptions): Promise<App> {
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: 1024 * 1024,
+    // errors name the field: "body/durationS must be <= 3600"
+    ajv: { customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: false } },
+  });
+  const store = new Store(opts.dataDir);
+  const fleet = new Fleet({ ...DEFAULT_FLEET, ...opts.fleet });
+  const metrics = serverMetrics();
+  const hub = new Hub(fleet, store, metrics, app.log, opts.maxFrameBytes ?? MAX_FRAME_BYTES);
+  const live = new Live(fleet, store, metrics);
+  const ctx: AppContext = {
+    fleet,
+    store,
+    hub,
+    metrics,
+    requireRole: (role) => requireRole(store, role),
+    actor: (req: FastifyRequest) => (req.user ? `${req.user.role}:${req.user.name}` : 'anonymous'),
+  };
+
+  app.server.on('upgrade', (req, socket, head) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path === '/agent') hub.upgrade(req, socket, head);
+    else if (path === '/live') live.upgrade(req, socket, head);
+    else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+  });
+
+  const metricsGuard = async (req: FastifyRequest, reply: import('fastify').FastifyReply) => {
+    if (!opts.metricsToken) return;
+    const t = bearer(req.headers.authorization);
+    if (!t || !safeEqual(t, opts.metricsToken)) {
+      metrics.authFailures.inc({ endpoint: req.url.split('?')[0] });
+      return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: 'missing or invalid metrics token' });
+    }
+  };
+
+  app.get('/healthz', async () => ({ status: 'ok', agents: fleet.nodes.size, connected: [...fleet.nodes.values()].filter((n) => n.up).length }));
+
+  app.get('/metrics', { preHandler: metricsGuard }, async (_req, reply) => {
+    const own = await metrics.registry.metrics();
+    reply.type('text/plain; version=0.0.4; charset=utf-8');
+    return renderFleet(fleet) + own;
+  });
+
+  await app.register(sessionApi(ctx));
+  await app.register(nodesApi(ctx));
+  await app.register(tokensApi(ctx));
+
+  const webDir = opts.webDir ?? resolve(here, '../web');
+  if (existsSync(join(webDir, 'index.html'))) {
+    await app.register(fastifyStatic, { root: webDir, wildcard: false });
+    app.setNotFoundHandler((req, reply) => {
+      if (req.method === 'GET' && !req.url.startsWith('/api/') && req.headers.accept?.includes('text/html')) return reply.sendFile('index.html');
+      return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${req.method} ${req.url.split('?')[0]}` });
+    });
+  } else {
+    app.get('/', async (_req, reply) => reply.type('text/html').send(placeholderPage()));
+  }
+
+  return {
+    app,
+    ctx,
+    live,
+    async close() {
+      hub.close();
+      live.close();
+      await app.close();
+      store.close();
+    },
+  };
+}
+
+/** Shown when the UI has not been built: still shows the fleet, from the API. */
+function placeholderPage(): string {
+  return `<!doctype html><meta charset="utf-8"><title>zonescope</title>
+<h1>zonescope</h1><p>The web UI is not built (run <code>npm run build</code>). The fleet, from the API:</p>
+<form id="f"><input id="t" placeholder="token" size="60"><button>Show fleet</button></form><pre id="o"></pre>
+<script>
+f.onsubmit = async (e) => { e.preventDefault();
+  const h = { authorization: 'Bearer ' + t.value };
+  const nodes = await (await fetch('/api/nodes', { headers: h })).json();
+  for (const n of nodes) n.zones = await (await fetch('/api/nodes/' + encodeURIComponent(n.node) + '/zones', { headers: h })).json();
+  o.textContent = JSON.stringify(nodes, null, 2); };
+</script>`;
+}

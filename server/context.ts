@@ -1,0 +1,16 @@
+// What every route plugin gets: the state it reads and the guards it uses.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Fleet } from './fleet.js';
+import type { Hub } from './hub.js';
+import type { ServerMetrics } from './metrics.js';
+import type { Role, Store } from './store.js';
+
+export interface AppContext {
+  fleet: Fleet;
+  store: Store;
+  hub: Hub;
+  metrics: ServerMetrics;
+  requireRole(role: Role): (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+  /** who did it, for the audit log */
+  actor(req: FastifyRequest): string;
+}

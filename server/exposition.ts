@@ -1,0 +1,67 @@
+// The Prometheus text exposition of the fleet. Written by hand rather than with prom-client
+// gauges: each node's lines are rendered once when its samples arrive, so a scrape is only a
+// concatenation — at 100k+ series that is the difference between milliseconds and seconds.
+import { FAMILIES, PREFIX } from '../protocol/families.js';
+import type { Fleet } from './fleet.js';
+
+const NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+export function escapeLabel(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+/** `a="x",b="y"`; invalid label names are dropped rather than breaking the whole scrape. */
+export function labelString(labels: Record<string, string>, leadingComma = false): string {
+  let s = '';
+  for (const k in labels) {
+    if (!NAME.test(k) || k === 'node' || k.startsWith('__')) continue;
+    s += `,${k}="${escapeLabel(labels[k])}"`;
+  }
+  return leadingComma ? s : s.slice(1);
+}
+
+const help = (name: string, text: string, type: string) => `# HELP ${PREFIX}${name} ${text}\n# TYPE ${PREFIX}${name} ${type}\n`;
+
+/** Everything the fleet says, as exposition text (without the server's own metrics). */
+export function renderFleet(fleet: Fleet): string {
+  const parts: string[] = [];
+  const nodes = [...fleet.nodes.values()];
+
+  parts.push(help('agent_up', 'Whether the node\'s agent is connected (1) or not (0).', 'gauge'));
+  for (const n of nodes) parts.push(`${PREFIX}agent_up{node="${escapeLabel(n.node)}"} ${n.up ? 1 : 0}\n`);
+  const live = nodes.filter((n) => n.up);
+
+  parts.push(help('agent_last_seen_timestamp_seconds', 'When the agent last sent anything, in seconds since the epoch.', 'gauge'));
+  for (const n of live) parts.push(`${PREFIX}agent_last_seen_timestamp_seconds{node="${escapeLabel(n.node)}"} ${(n.lastSeen ?? 0) / 1000}\n`);
+
+  parts.push(help('agent_info', 'Agent facts as labels; always 1.', 'gauge'));
+  for (const n of live) {
+    const h = n.hello;
+    const l = labelString({ platform: h.platform, version: h.agentVersion, tracer: h.tracer.name, tracer_available: String(h.tracer.available), simulated: String(h.simulated) }, true);
+    parts.push(`${PREFIX}agent_info{node="${escapeLabel(n.node)}"${l}} 1\n`);
+  }
+
+  parts.push(help('agent_sample_gaps_total', 'Sample sequence numbers the server never received from the agent.', 'counter'));
+  for (const n of live) parts.push(`${PREFIX}agent_sample_gaps_total{node="${escapeLabel(n.node)}"} ${n.seq.gaps}\n`);
+
+  parts.push(help('agent_samples_dropped_total', 'Sample frames the agent dropped from its buffer while disconnected.', 'counter'));
+  for (const n of live) parts.push(`${PREFIX}agent_samples_dropped_total{node="${escapeLabel(n.node)}"} ${n.hello.dropped}\n`);
+
+  parts.push(help('zone_info', 'Zone facts as labels; always 1.', 'gauge'));
+  for (const n of live) {
+    for (const z of n.zones) {
+      const l = labelString({ zone: z.name, alias: z.alias ?? '', brand: z.brand, state: z.state }, true);
+      parts.push(`${PREFIX}zone_info{node="${escapeLabel(n.node)}"${l}} 1\n`);
+    }
+  }
+
+  for (const [name, fam] of Object.entries(FAMILIES)) {
+    let body = '';
+    for (const n of live) body += n.rendered.get(name) ?? '';
+    if (body) parts.push(help(name, fam.help, fam.type), body);
+  }
+
+  parts.push(help('series_dropped_total', 'Series not exposed because a node went over the per-family series cap.', 'counter'));
+  for (const [family, count] of fleet.seriesDropped) parts.push(`${PREFIX}series_dropped_total{family="${escapeLabel(family)}"} ${count}\n`);
+  return parts.join('');
+}

@@ -1,0 +1,21 @@
+// The server's own metrics (prom-client): what it received, what it refused, who is connected.
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+export function serverMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'zonescope_server_' });
+  const p = 'zonescope_';
+  return {
+    registry,
+    framesReceived: new Counter({ name: `${p}agent_frames_received_total`, help: 'Frames received from agents, by message type.', labelNames: ['type'], registers: [registry] }),
+    framesRejected: new Counter({ name: `${p}agent_frames_rejected_total`, help: 'Frames from agents refused, by reason; the connection is closed.', labelNames: ['reason'], registers: [registry] }),
+    agentsConnected: new Gauge({ name: `${p}agents_connected`, help: 'Agents connected now.', registers: [registry] }),
+    authFailures: new Counter({ name: `${p}auth_failures_total`, help: 'Requests and upgrades refused for a missing or invalid token, by endpoint.', labelNames: ['endpoint'], registers: [registry] }),
+    samplerErrors: new Counter({ name: `${p}sampler_errors_total`, help: 'Sampler errors agents reported, by node and sampler.', labelNames: ['node', 'sampler'], registers: [registry] }),
+    liveClients: new Gauge({ name: `${p}live_clients`, help: 'Browsers connected to /live.', registers: [registry] }),
+    traceDrops: new Counter({ name: `${p}trace_drops_total`, help: 'Tracer drops reported by agents, by node and kind.', labelNames: ['node', 'kind'], registers: [registry] }),
+    traceErrors: new Counter({ name: `${p}trace_errors_total`, help: 'Tracer errors reported by agents, by node.', labelNames: ['node'], registers: [registry] }),
+    tracesStarted: new Counter({ name: `${p}traces_started_total`, help: 'Traces started, by script.', labelNames: ['script'], registers: [registry] }),
+  };
+}
+export type ServerMetrics = ReturnType<typeof serverMetrics>;
