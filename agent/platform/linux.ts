@@ -1,0 +1,64 @@
+// The Linux platform: the host is zone `global`, each container cgroup another zone; host
+// samplers read /proc, zone samplers the cgroup controllers (v1, v2 or both).
+import type { Zone } from '../../protocol/messages.js';
+import { CgroupTree, DEFAULT_ZONE_ROOTS, populated } from './cgroup.js';
+import type { Platform } from './types.js';
+import { procStatSampler } from '../samplers/proc-stat.js';
+import { procMeminfoSampler } from '../samplers/proc-meminfo.js';
+import { procLoadavgSampler } from '../samplers/proc-loadavg.js';
+import { procNetDevSampler } from '../samplers/proc-net-dev.js';
+import { procDiskstatsSampler } from '../samplers/proc-diskstats.js';
+import { linuxArcstatsSampler } from '../samplers/linux-arcstats.js';
+import { cgroupCpuSampler } from '../samplers/cgroup-cpu.js';
+import { cgroupMemorySampler } from '../samplers/cgroup-memory.js';
+import { cgroupIoSampler } from '../samplers/cgroup-io.js';
+import { cgroupPidsSampler } from '../samplers/cgroup-pids.js';
+
+export interface LinuxOptions {
+  /** where the cgroup hierarchies are mounted (default /sys/fs/cgroup) */
+  cgroupRoot?: string;
+  /** default /proc */
+  procRoot?: string;
+  /** where containers live, `[brand=]path/{name}` (see DEFAULT_ZONE_ROOTS); replaces the defaults */
+  zoneRoots?: string[];
+}
+
+export const GLOBAL_ZONE: Zone = { name: 'global', brand: 'linux-host', state: 'running' };
+
+export function linuxPlatform(opts: LinuxOptions = {}): Platform & { readonly cgroups: CgroupTree } {
+  const procRoot = opts.procRoot ?? '/proc';
+  // a bad root is a startup error with the root named, not a silent miss later
+  const cgroups = new CgroupTree(opts.cgroupRoot ?? '/sys/fs/cgroup', opts.zoneRoots ?? DEFAULT_ZONE_ROOTS);
+  return {
+    name: 'linux',
+    simulated: false,
+    tracer: 'bpftrace',
+    cgroups,
+    async zones() {
+      const found = await cgroups.discover();
+      const layout = await cgroups.layout();
+      const zones: Zone[] = [{ ...GLOBAL_ZONE }];
+      for (const f of found) {
+        zones.push({
+          name: f.name,
+          brand: f.brand,
+          state: (await populated(layout, f)) ? 'running' : 'empty',
+          cgroup: CgroupTree.primaryPath(layout, f),
+        });
+      }
+      return zones;
+    },
+    samplers: [
+      procStatSampler({ procRoot }),
+      procMeminfoSampler({ procRoot }),
+      procLoadavgSampler({ procRoot }),
+      procNetDevSampler({ procRoot }),
+      procDiskstatsSampler({ procRoot }),
+      linuxArcstatsSampler({ procRoot }),
+      cgroupCpuSampler(cgroups),
+      cgroupMemorySampler(cgroups),
+      cgroupIoSampler(cgroups),
+      cgroupPidsSampler(cgroups),
+    ],
+  };
+}
