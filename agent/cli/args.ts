@@ -1,0 +1,32 @@
+// Flag parsing shared by every command: node's parseArgs in strict mode, with errors turned
+// into one line that names the command, and durations/intervals read the same everywhere.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+export class UsageError extends Error {}
+
+export type Options = NonNullable<ParseArgsConfig['options']>;
+
+export function parse<O extends Options>(cmd: string, argv: string[], options: O, allowPositionals = false) {
+  try {
+    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true });
+  } catch (e) {
+    throw new UsageError(`${cmd}: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+/** "10", "10s", "2m", "500ms" → seconds */
+export function seconds(what: string, text: string | undefined, fallback: number, max = 86400): number {
+  if (text === undefined) return fallback;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) throw new UsageError(`${what}: '${text}' is not a duration (e.g. 10, 10s, 2m)`);
+  const n = Number(m[1]) * ({ ms: 0.001, s: 1, m: 60, h: 3600 } as const)[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  if (n <= 0 || n > max) throw new UsageError(`${what}: '${text}' is out of range (0, ${max}s]`);
+  return n;
+}
+
+export function port(what: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`${what}: '${text}' is not a port number`);
+  return n;
+}

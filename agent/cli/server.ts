@@ -1,0 +1,98 @@
+// `zonescope server` and `zonescope start` (server + local agent in one process).
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { buildApp } from '../../server/app.js';
+import { bootstrap } from '../../server/bootstrap.js';
+import { makeLog } from '../log.js';
+import { runAgent } from '../run.js';
+import { parse, port, seconds } from './args.js';
+
+export const serverHelp = `zonescope server — run the central server
+
+  --port P            port to listen on (default 9080)
+  --host ADDR         address to bind (default 0.0.0.0)
+  --data DIR          data directory: SQLite store, tokens (default ./data)
+  --metrics-token T   require this bearer token on /metrics and /sd
+  --retention S       zone history kept per node, seconds (default 3600)
+`;
+
+export const startHelp = `zonescope start — run a server and a local agent in one command
+
+  --port P            port to listen on (default 9080)
+  --host ADDR         address to bind (default 127.0.0.1)
+  --data DIR          data directory (default ./data)
+  --interval S        sampling interval, seconds (default 10)
+  --platform NAME     linux | illumos (default: detected)
+  --node NAME         this node's name (default: the host name)
+  --metrics-token T   require this bearer token on /metrics and /sd
+`;
+
+const common = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  data: { type: 'string' },
+  'metrics-token': { type: 'string' },
+  retention: { type: 'string' },
+} as const;
+
+async function serve(v: Record<string, string | boolean | undefined>, defaultHost: string) {
+  const dataDir = resolve((v.data as string) ?? 'data');
+  const p = port('--port', v.port as string | undefined, 9080);
+  const host = (v.host as string) ?? defaultHost;
+  const retentionS = seconds('--retention', v.retention as string | undefined, 3600);
+  const server = await buildApp({ dataDir, logger: { level: process.env.ZONESCOPE_LOG ?? 'info' }, metricsToken: v['metrics-token'] as string | undefined, fleet: { retentionS } });
+  const boot = bootstrap(server.ctx.store, dataDir);
+  await server.app.listen({ port: p, host });
+  const addr = server.app.server.address();
+  const actual = typeof addr === 'object' && addr ? addr.port : p;
+  const shown = host === '0.0.0.0' || host === '::' ? hostname() : host;
+  const url = `http://${shown.includes(':') ? `[${shown}]` : shown}:${actual}`;
+  return { server, boot, url, port: actual, dataDir };
+}
+
+function banner(url: string, boot: { adminToken: string; adminFile: string; created: boolean }) {
+  const lines = [
+    '',
+    `  zonescope is up: ${url}/`,
+    `  Log in with the admin token ${boot.created ? `(shown once here, kept in ${boot.adminFile}):` : `in ${boot.adminFile}`}`,
+    ...(boot.created ? [`    ${boot.adminToken}`] : []),
+    `  Prometheus: ${url}/metrics   health: ${url}/healthz`,
+    '',
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+function onSignals(stop: () => Promise<void>) {
+  let stopping = false;
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      if (stopping) process.exit(1);
+      stopping = true;
+      void stop().then(() => process.exit(0));
+    });
+  }
+}
+
+export async function serverCommand(argv: string[]) {
+  const { values } = parse('server', argv, common);
+  if (values.help) return void process.stdout.write(serverHelp);
+  const { server, boot, url } = await serve(values, '0.0.0.0');
+  banner(url, boot);
+  onSignals(() => server.close());
+}
+
+export async function startCommand(argv: string[]) {
+  const { values } = parse('start', argv, { ...common, interval: { type: 'string' }, platform: { type: 'string' }, node: { type: 'string' } });
+  if (values.help) return void process.stdout.write(startHelp);
+  const intervalS = seconds('--interval', values.interval, 10, 3600);
+  if (values.platform && !['linux', 'illumos'].includes(values.platform)) throw new (await import('./args.js')).UsageError(`start: --platform must be linux or illumos, not '${values.platform}'`);
+  const { server, boot, port: p } = await serve(values, '127.0.0.1');
+  const host = values.host ?? '127.0.0.1';
+  const local = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host;
+  const agent = await runAgent({ server: `ws://${local}:${p}/agent`, token: boot.agentToken, node: values.node, intervalS, platform: values.platform, log: makeLog('agent') });
+  banner(`http://${local.includes(':') && !local.startsWith('[') ? `[${local}]` : local}:${p}`, boot);
+  onSignals(async () => {
+    await agent.stop();
+    await server.close();
+  });
+}

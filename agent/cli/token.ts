@@ -1,0 +1,51 @@
+// `zonescope token create|list|revoke`: straight to the store in --data, so a token can be
+// made before the server ever runs (the agent's, for instance).
+import { resolve } from 'node:path';
+import { createToken } from '../../server/auth.js';
+import { ROLES, Store, type Role } from '../../server/store.js';
+import { parse, UsageError } from './args.js';
+
+export const tokenHelp = `zonescope token — manage access tokens
+
+  zonescope token create --role agent|viewer|operator|admin [--name N] [--data DIR]
+      prints the new token once; only its hash is stored
+  zonescope token list [--data DIR]
+  zonescope token revoke ID [--data DIR]
+
+  Roles: viewer (look) < operator (curated traces, VM actions) < admin (tokens, ad-hoc).
+  agent is for node agents only.
+`;
+
+export async function tokenCommand(argv: string[]) {
+  const [sub, ...rest] = argv;
+  if (!sub || sub === '--help' || sub === '-h' || sub === 'help') return void process.stdout.write(tokenHelp);
+  const { values, positionals } = parse(`token ${sub}`, rest, { role: { type: 'string' }, name: { type: 'string' }, data: { type: 'string' } }, true);
+  if (values.help) return void process.stdout.write(tokenHelp);
+  const store = () => new Store(resolve(values.data ?? 'data'));
+  if (sub === 'create') {
+    if (!values.role) throw new UsageError('token create: --role is required (agent, viewer, operator or admin)');
+    if (!ROLES.includes(values.role as Role)) throw new UsageError(`token create: --role must be one of ${ROLES.join(', ')}, not '${values.role}'`);
+    const s = store();
+    const name = values.name ?? `${values.role}-${new Date().toISOString().slice(0, 10)}`;
+    s.audit('cli', 'token.create', name, { role: values.role });
+    const { token } = createToken(s, values.role as Role, name);
+    s.close();
+    process.stdout.write(`${token}\n`);
+    process.stderr.write(`created ${values.role} token '${name}'. It is shown only this once.\n`);
+  } else if (sub === 'list') {
+    const s = store();
+    for (const t of s.tokens()) process.stdout.write(`${t.id}\t${t.role}\t${t.name}\t${new Date(t.created).toISOString()}${t.revoked ? '\trevoked' : ''}\n`);
+    s.close();
+  } else if (sub === 'revoke') {
+    const id = Number(positionals[0]);
+    if (!Number.isInteger(id) || id < 1) throw new UsageError('token revoke: give the token id (see zonescope token list)');
+    const s = store();
+    s.audit('cli', 'token.revoke', String(id));
+    const ok = s.revokeToken(id);
+    s.close();
+    if (!ok) throw new UsageError(`token revoke: no active token with id ${id}`);
+    process.stderr.write(`revoked token ${id}\n`);
+  } else {
+    throw new UsageError(`token: unknown subcommand '${sub}' (create, list, revoke)`);
+  }
+}

@@ -1,0 +1,173 @@
+// The agent's WebSocket to the server. Samples are kept until the server acknowledges them,
+// so a server restart loses nothing: on reconnect the server says the last sequence number
+// it stored (welcome) and the link resends what came after. The buffer is bounded; what
+// overflows is counted and reported in the next hello.
+import { EventEmitter } from 'node:events';
+import WebSocket from 'ws';
+import { decode } from '../protocol/decode.js';
+import { MAX_FRAME_BYTES, PROTOCOL_VERSION, ServerMessages, type AgentMessage, type Hello, type Samples, type ServerMessage, type Zone } from '../protocol/messages.js';
+import type { Log } from './log.js';
+
+export interface LinkOptions {
+  url: string;
+  token: string;
+  hello: () => Omit<Hello, 'dropped'>;
+  log: Log;
+  /** most sample frames kept while disconnected */
+  maxBuffer?: number;
+  backoffMinMs?: number;
+  backoffMaxMs?: number;
+}
+
+export interface LinkEvents {
+  message: [msg: ServerMessage];
+  connected: [];
+  disconnected: [reason: string];
+}
+
+export class Link extends EventEmitter<LinkEvents> {
+  private ws?: WebSocket;
+  private ready = false;
+  private stopped = false;
+  private attempt = 0;
+  private timer?: NodeJS.Timeout;
+  private keepalive?: NodeJS.Timeout;
+  private buffer: Samples[] = [];
+  private zones?: Zone[];
+  /** frames dropped from a full buffer since the agent started */
+  dropped = 0;
+  readonly maxBuffer: number;
+
+  constructor(private readonly o: LinkOptions) {
+    super();
+    this.maxBuffer = o.maxBuffer ?? 8640;
+  }
+
+  get connected(): boolean {
+    return this.ready;
+  }
+
+  get buffered(): number {
+    return this.buffer.length;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.connect();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    clearInterval(this.keepalive);
+    this.ws?.close(1000, 'agent stopping');
+  }
+
+  /** Queue a samples frame; it is resent after reconnects until acknowledged. */
+  sendSamples(frame: Samples): void {
+    this.buffer.push(frame);
+    if (this.buffer.length > this.maxBuffer) {
+      this.buffer.shift();
+      this.dropped++;
+    }
+    if (this.ready) this.write(frame);
+  }
+
+  /** Latest zone list: sent now if connected, and again after every reconnect. */
+  sendZones(zones: Zone[]): void {
+    this.zones = zones;
+    if (this.ready) this.write({ v: PROTOCOL_VERSION, type: 'zones', zones });
+  }
+
+  /** Fire-and-forget messages (trace frames, results): sent only while connected. */
+  send(msg: AgentMessage): boolean {
+    if (!this.ready) return false;
+    this.write(msg);
+    return true;
+  }
+
+  private write(msg: AgentMessage): void {
+    const text = JSON.stringify(msg);
+    if (Buffer.byteLength(text) > MAX_FRAME_BYTES) {
+      this.o.log.warn(`not sending ${msg.type}: ${Buffer.byteLength(text)} bytes is over the frame limit`);
+      return;
+    }
+    this.ws?.send(text);
+  }
+
+  private connect(): void {
+    const ws = new WebSocket(this.o.url, { headers: { authorization: `Bearer ${this.o.token}` }, maxPayload: MAX_FRAME_BYTES, handshakeTimeout: 10_000 });
+    this.ws = ws;
+    let alive = true;
+    ws.on('open', () => {
+      this.write({ ...this.o.hello(), dropped: this.dropped });
+      clearInterval(this.keepalive);
+      this.keepalive = setInterval(() => {
+        if (!alive) return ws.terminate(); // half-open: no pong in a whole period
+        alive = false;
+        ws.ping();
+      }, 15_000);
+    });
+    ws.on('pong', () => (alive = true));
+    ws.on('message', (data) => {
+      alive = true;
+      const d = decode(ServerMessages, data.toString());
+      if (!d.ok) {
+        this.o.log.warn(`server sent a bad frame (${d.reason}): ${d.message}`);
+        return;
+      }
+      this.onMessage(d.msg as ServerMessage);
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      this.o.log.error(`server refused the connection: HTTP ${res.statusCode}${res.statusCode === 401 ? ' (check the agent token)' : ''}`);
+      ws.terminate();
+    });
+    ws.on('error', (err) => this.o.log.debug(`link error: ${err.message}`));
+    ws.on('close', (code, reason) => {
+      clearInterval(this.keepalive);
+      const was = this.ready;
+      this.ready = false;
+      const why = `${code}${reason.length ? ` ${reason}` : ''}`;
+      if (was) {
+        this.o.log.warn(`disconnected from server (${why}); buffering samples`);
+        this.emit('disconnected', why);
+      }
+      if (!this.stopped) this.reconnectLater();
+    });
+  }
+
+  private onMessage(msg: ServerMessage): void {
+    switch (msg.type) {
+      case 'welcome': {
+        this.buffer = this.buffer.filter((f) => f.seq > msg.lastSeq);
+        this.ready = true;
+        this.attempt = 0;
+        this.o.log.info(`connected to ${this.o.url}; server has up to seq ${msg.lastSeq}, resending ${this.buffer.length} buffered frame(s)${this.dropped ? `, ${this.dropped} dropped while disconnected` : ''}`);
+        if (this.zones) this.write({ v: PROTOCOL_VERSION, type: 'zones', zones: this.zones });
+        for (const f of this.buffer) this.write(f);
+        this.emit('connected');
+        break;
+      }
+      case 'ack': {
+        let i = 0;
+        while (i < this.buffer.length && this.buffer[i].seq <= msg.seq) i++;
+        if (i) this.buffer.splice(0, i);
+        break;
+      }
+      case 'ping':
+        this.write({ v: PROTOCOL_VERSION, type: 'pong', time: msg.time });
+        break;
+      default:
+        this.emit('message', msg);
+    }
+  }
+
+  /** Capped exponential backoff with jitter, so a restarted server is not stampeded. */
+  private reconnectLater(): void {
+    const min = this.o.backoffMinMs ?? 500;
+    const max = this.o.backoffMaxMs ?? 10_000;
+    const base = Math.min(max, min * 2 ** this.attempt++);
+    const delay = base / 2 + Math.random() * (base / 2);
+    this.timer = setTimeout(() => this.connect(), delay);
+  }
+}

@@ -1,0 +1,87 @@
+// Wiring of one agent: platform → sampling loop → link → server, plus the server's requests.
+import { hostname } from 'node:os';
+import { execa } from 'execa';
+import { PROTOCOL_VERSION } from '../protocol/messages.js';
+import { Agent } from './agent.js';
+import { Link } from './link.js';
+import type { Log } from './log.js';
+import { makePlatform } from './platform/index.js';
+import { VERSION } from './version.js';
+
+export interface RunAgentOptions {
+  server: string;
+  token: string;
+  node?: string;
+  intervalS: number;
+  platform?: string;
+  log: Log;
+  metricsUrl?: string;
+}
+
+export interface RunningAgent {
+  node: string;
+  link: Link;
+  agent: Agent;
+  stop(): Promise<void>;
+}
+
+/** Is the tracer there and allowed to run? Checked once at start: a missing one is reported, not fatal. */
+async function tracerVersion(cmd: string): Promise<string | undefined> {
+  const args = cmd === 'dtrace' ? ['-V'] : ['--version'];
+  const r = await execa(cmd, args, { reject: false, timeout: 5000 });
+  return r.exitCode === 0 ? String(r.stdout || r.stderr).trim().split('\n')[0] : undefined;
+}
+
+export function agentUrl(server: string): string {
+  const u = new URL(server);
+  if (u.protocol === 'http:') u.protocol = 'ws:';
+  if (u.protocol === 'https:') u.protocol = 'wss:';
+  if (u.pathname === '/' || u.pathname === '') u.pathname = '/agent';
+  return u.toString();
+}
+
+export async function runAgent(o: RunAgentOptions): Promise<RunningAgent> {
+  const platform = makePlatform(o.platform);
+  const node = o.node ?? hostname();
+  const tracer = await tracerVersion(platform.tracer);
+  if (!tracer) o.log.warn(`${platform.tracer} not found or not runnable: traces are unavailable on this node`);
+  const epoch = Date.now();
+  const link = new Link({
+    url: agentUrl(o.server),
+    token: o.token,
+    log: o.log,
+    hello: () => ({
+      v: PROTOCOL_VERSION,
+      type: 'hello',
+      node,
+      hostname: hostname(),
+      platform: platform.name,
+      simulated: platform.simulated,
+      tracer: { name: platform.tracer, available: !!tracer, ...(tracer ? { version: tracer.slice(0, 128) } : {}) },
+      capabilities: ['samples', ...(tracer ? ['trace'] : [])],
+      agentVersion: VERSION,
+      epoch,
+      intervalS: o.intervalS,
+      ...(o.metricsUrl ? { metricsUrl: o.metricsUrl } : {}),
+    }),
+  });
+  const agent = new Agent({
+    platform,
+    intervalS: o.intervalS,
+    log: o.log,
+    emit: (f) => link.sendSamples(f),
+    emitZones: (z) => link.sendZones(z),
+  });
+  link.start();
+  agent.start();
+  o.log.info(`agent for node '${node}' (${platform.name}${platform.simulated ? ', simulated' : ''}) sampling every ${o.intervalS}s → ${o.server}`);
+  return {
+    node,
+    link,
+    agent,
+    async stop() {
+      agent.stop();
+      link.stop();
+    },
+  };
+}
