@@ -35,6 +35,10 @@ export const FAMILIES = {
   zone_cpu_cap_below_seconds_total: c('Time the zone spent below its CPU baseline.'),
   zone_cpu_cap_wait_total: c('Threads that waited on the CPU cap.'),
   zone_cpu_cap_bursting_seconds_total: c('Time the zone spent bursting over its baseline.'),
+  zone_cpu_cap_effective_ratio: g('CPU cap in force now, in CPUs (illumos effective).'),
+  zone_cpu_cap_max_usage_ratio: g('Highest CPU usage seen under the cap, in CPUs (illumos maxusage).'),
+  zone_cpu_cap_burst_limit_seconds: g('How long the zone may burst over its baseline (0 = no limit).'),
+  zone_cpu_cap_waiting_threads: g('Threads waiting on the CPU cap now (illumos nwait).'),
   zone_load1: g('Zone 1-minute load average.'),
 
   // zone memory
@@ -61,6 +65,8 @@ export const FAMILIES = {
   zone_vfs_written_bytes_total: c('Bytes written by the zone.'),
   zone_vfs_run_seconds_total: c('Time VFS operations of the zone spent running (rtime).'),
   zone_vfs_wait_seconds_total: c('Time VFS operations of the zone spent waiting (wtime).'),
+  zone_vfs_run_queue_length_seconds_total: c('Running VFS operations integrated over time (rlentime); its rate is the average number running.'),
+  zone_vfs_wait_queue_length_seconds_total: c('Waiting VFS operations integrated over time (wlentime); its rate is the average number waiting.'),
   zone_vfs_ops_over_total: c('VFS operations slower than the `over` bound.'),
   zone_zfs_reads_total: c('ZFS reads by the zone.'),
   zone_zfs_writes_total: c('ZFS writes by the zone.'),
