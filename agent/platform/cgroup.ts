@@ -4,7 +4,7 @@
 // assumed. The root is a parameter so tests run on fake trees.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { realpathSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 export interface Hierarchy {
   /** absolute directory the hierarchy is mounted at */
@@ -78,7 +78,8 @@ export async function detectLayout(root: string): Promise<CgroupLayout> {
       continue;
     }
     if ((await readIfExists(join(dir, 'cgroup.procs'))) === undefined) continue;
-    const controllers = name.split(',').filter((c) => (CONTROLLERS as readonly string[]).includes(c));
+    // named by the mount, not the symlink: `cpu` → `cpu,cpuacct` holds both
+    const controllers = basename(real).split(',').filter((c) => (CONTROLLERS as readonly string[]).includes(c));
     if (controllers.length === 0) continue;
     seen.add(real);
     out.push({ dir, version: 1, controllers: new Set(controllers) });
