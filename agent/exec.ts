@@ -4,16 +4,25 @@ import { execa } from 'execa';
 
 export class CommandError extends Error {}
 
+// Commands still running when the agent exits are killed with it, so a slow or hung
+// stand-in never outlives the agent that started it.
+const inflight = new Set<{ kill(signal?: NodeJS.Signals): boolean }>();
+process.once('exit', () => {
+  for (const c of inflight) c.kill('SIGKILL');
+});
+
 export async function run(cmd: string, args: string[], timeoutMs = 5000): Promise<string> {
   const line = [cmd, ...args].join(' ');
   try {
-    const r = await execa(cmd, args, {
+    const child = execa(cmd, args, {
       timeout: timeoutMs,
       killSignal: 'SIGKILL',
       maxBuffer: 64 * 1024 * 1024,
       stdin: 'ignore',
       reject: false,
     });
+    inflight.add(child);
+    const r = await child.finally(() => inflight.delete(child));
     if (r.timedOut) throw new CommandError(`${line}: timed out after ${timeoutMs} ms`);
     if (r.failed) {
       const why = r.exitCode !== undefined ? `exit ${r.exitCode}` : r.shortMessage;

@@ -1,9 +1,8 @@
 // The server's own metrics (prom-client): what it received, what it refused, who is connected.
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 
 export function serverMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'zonescope_server_' });
   const p = 'zonescope_';
   return {
     registry,

@@ -8,7 +8,12 @@ export function setup(): void {
   if (process.env.ZONESCOPE_SKIP_BUILD !== '1') execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
 }
 
-export function teardown(): void {
-  const left = leftoverProcesses();
+export async function teardown(): Promise<void> {
+  // a process told to stop may take a moment to exit: give stragglers up to 3 s
+  let left = leftoverProcesses();
+  for (let i = 0; i < 30 && left.length; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    left = leftoverProcesses();
+  }
   if (left.length) throw new Error(`processes left running by the test suite:\n${left.join('\n')}`);
 }
