@@ -19,16 +19,24 @@ export interface LinuxOptions {
   cgroupRoot?: string;
   /** default /proc */
   procRoot?: string;
-  /** where containers live, `[brand=]path/{name}` (see DEFAULT_ZONE_ROOTS); replaces the defaults */
+  /**
+   * where containers live, `[brand=]path/{name}` (see DEFAULT_ZONE_ROOTS); replaces the
+   * defaults. Without it: the defaults plus those in $ZONESCOPE_ZONE_ROOTS (comma-separated).
+   */
   zoneRoots?: string[];
+}
+
+function rootsFromEnv(): string[] {
+  const extra = (process.env.ZONESCOPE_ZONE_ROOTS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return [...DEFAULT_ZONE_ROOTS, ...extra];
 }
 
 export const GLOBAL_ZONE: Zone = { name: 'global', brand: 'linux-host', state: 'running' };
 
 export function linuxPlatform(opts: LinuxOptions = {}): Platform & { readonly cgroups: CgroupTree } {
   const procRoot = opts.procRoot ?? '/proc';
-  // a bad root is a startup error with the root named, not a silent miss later
-  const cgroups = new CgroupTree(opts.cgroupRoot ?? '/sys/fs/cgroup', opts.zoneRoots ?? DEFAULT_ZONE_ROOTS);
+  // a malformed zone root throws here, at startup, naming the root
+  const cgroups = new CgroupTree(opts.cgroupRoot ?? process.env.ZONESCOPE_CGROUP_ROOT ?? '/sys/fs/cgroup', opts.zoneRoots ?? rootsFromEnv());
   return {
     name: 'linux',
     simulated: false,

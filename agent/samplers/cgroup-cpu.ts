@@ -23,7 +23,8 @@ export function cgroupCpuSampler(tree: CgroupTree): Sampler {
         if (z.name === 'global') continue; // the host: proc-stat
         const l = { zone: z.name };
         const acctDir = acct && tree.dirIn(acct, z);
-        const v2Dir = !acct && layout.unified ? tree.dirIn(layout.unified, z) : undefined;
+        // a zone only in the unified tree still has v2's cpu.stat, kept on every v2 cgroup
+        const v2Dir = !acctDir && layout.unified ? tree.dirIn(layout.unified, z) : undefined;
         if (acctDir) {
           const usage = join(acctDir, 'cpuacct.usage');
           const text = await readIfExists(usage);

@@ -139,6 +139,21 @@ describe('zone discovery', () => {
     ]);
   });
 
+  it('adds roots from $ZONESCOPE_ZONE_ROOTS to the defaults', async () => {
+    const root = tree({ ...V2_ROOT, ...v2Zone('tenants/acme'), ...v2Zone('lxc.payload.web1') });
+    process.env.ZONESCOPE_ZONE_ROOTS = 'tenant=/tenants/{name}, cgroup=/other/{name}';
+    try {
+      const zones = await linuxPlatform({ cgroupRoot: root }).zones();
+      expect(zones.map((z) => [z.name, z.brand])).toEqual([
+        ['global', 'linux-host'],
+        ['acme', 'tenant'],
+        ['web1', 'lxc'],
+      ]);
+    } finally {
+      delete process.env.ZONESCOPE_ZONE_ROOTS;
+    }
+  });
+
   it('makes names protocol-safe, and skips ones that cannot be', () => {
     expect(zoneName('my web', 'name')).toBe('my_web');
     expect(zoneName('caf\u00e9', 'name')).toBe('caf_');
@@ -287,6 +302,17 @@ describe('cgroup samplers, hybrid v1', () => {
     expect(get(points, 'zone_vfs_reads_total', z)).toBe(4);
     expect(get(points, 'zone_vfs_writes_total', z)).toBe(2);
     expect(get(points, 'zone_pids', z)).toBe(3);
+  });
+
+  it('takes CPU from unified cpu.stat for a zone that is only in the unified tree', async () => {
+    const root = tree({
+      ...hybridZone('lxc.payload.other'),
+      'unified/zonescope/u1/cgroup.procs': '5\n',
+      'unified/zonescope/u1/cpu.stat': 'usage_usec 1500000\nuser_usec 1000000\nsystem_usec 500000\n',
+    });
+    const { points } = await sampleAll(root);
+    expect(get(points, 'zone_cpu_usage_seconds_total', { zone: 'u1' })).toBe(1.5);
+    expect(get(points, 'zone_cpu_seconds_total', { zone: 'u1', mode: 'user' })).toBe(1);
   });
 
   it('leaves out the v1 "unlimited" limit', async () => {
