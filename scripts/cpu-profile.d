@@ -1,0 +1,27 @@
+/*
+ * cpu-profile: on-CPU kernel and user stacks of one zone, sampled $3 times a second.
+ * $$1 zone name ("global" = the whole host), $2 duration in seconds, $3 hz.
+ */
+#pragma D option quiet
+
+int zs_tick;
+
+profile-$3
+/$$1 == "global" || zonename == $$1/
+{
+	@samples[stack(), ustack()] = count();
+}
+
+tick-1s
+{
+	zs_tick++;
+	printf("=== zonescope interval %d ===\n", zs_tick);
+	printa(@samples);
+	trunc(@samples);
+}
+
+tick-1s
+/zs_tick >= $2/
+{
+	exit(0);
+}

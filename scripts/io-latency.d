@@ -1,0 +1,34 @@
+/*
+ * io-latency: block I/O latency by device, power-of-two buckets (ns).
+ * $$1 zone name ("global" = the whole host), $2 duration in seconds.
+ */
+#pragma D option quiet
+
+int zs_tick;
+
+io:::start
+/$$1 == "global" || zonename == $$1/
+{
+	zs_start[arg0] = timestamp;
+}
+
+io:::done
+/zs_start[arg0]/
+{
+	@latency[args[1]->dev_statname] = quantize(timestamp - zs_start[arg0]);
+	zs_start[arg0] = 0;
+}
+
+tick-1s
+{
+	zs_tick++;
+	printf("=== zonescope interval %d ===\n", zs_tick);
+	printa(@latency);
+	trunc(@latency);
+}
+
+tick-1s
+/zs_tick >= $2/
+{
+	exit(0);
+}

@@ -1,0 +1,34 @@
+/*
+ * offcpu: time the zone's threads spend blocked, summed by kernel and user stack (ns).
+ * $$1 zone name ("global" = the whole host), $2 duration in seconds.
+ */
+#pragma D option quiet
+
+int zs_tick;
+
+sched:::off-cpu
+/$$1 == "global" || zonename == $$1/
+{
+	self->zs_ts = timestamp;
+}
+
+sched:::on-cpu
+/self->zs_ts/
+{
+	@offcpu[stack(), ustack()] = sum(timestamp - self->zs_ts);
+	self->zs_ts = 0;
+}
+
+tick-1s
+{
+	zs_tick++;
+	printf("=== zonescope interval %d ===\n", zs_tick);
+	printa(@offcpu);
+	trunc(@offcpu);
+}
+
+tick-1s
+/zs_tick >= $2/
+{
+	exit(0);
+}

@@ -1,0 +1,34 @@
+/*
+ * syscall-latency: per system call latency, log-linear buckets from 1 us to 10 s (ns).
+ * $$1 zone name ("global" = the whole host), $2 duration in seconds.
+ */
+#pragma D option quiet
+
+int zs_tick;
+
+syscall:::entry
+/$$1 == "global" || zonename == $$1/
+{
+	self->zs_ts = timestamp;
+}
+
+syscall:::return
+/self->zs_ts/
+{
+	@latency[probefunc] = llquantize(timestamp - self->zs_ts, 10, 3, 10, 10);
+	self->zs_ts = 0;
+}
+
+tick-1s
+{
+	zs_tick++;
+	printf("=== zonescope interval %d ===\n", zs_tick);
+	printa(@latency);
+	trunc(@latency);
+}
+
+tick-1s
+/zs_tick >= $2/
+{
+	exit(0);
+}
