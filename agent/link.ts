@@ -43,6 +43,11 @@ export class Link extends EventEmitter<LinkEvents> {
     this.maxBuffer = o.maxBuffer ?? 8640;
   }
 
+  /** The hello this link sends (without the dropped count, which changes). */
+  helloFrame(): Omit<Hello, 'dropped'> {
+    return this.o.hello();
+  }
+
   get connected(): boolean {
     return this.ready;
   }

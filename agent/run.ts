@@ -7,6 +7,7 @@ import { Link } from './link.js';
 import type { Log } from './log.js';
 import { makePlatform } from './platform/index.js';
 import { VERSION } from './version.js';
+import { listenMetrics } from './metrics-listen.js';
 
 export interface RunAgentOptions {
   server: string;
@@ -15,7 +16,9 @@ export interface RunAgentOptions {
   intervalS: number;
   platform?: string;
   log: Log;
-  metricsUrl?: string;
+  /** serve this node's own /metrics on [HOST]:PORT */
+  metricsListen?: string;
+  metricsToken?: string;
 }
 
 export interface RunningAgent {
@@ -46,6 +49,7 @@ export async function runAgent(o: RunAgentOptions): Promise<RunningAgent> {
   const tracer = await tracerVersion(platform.tracer);
   if (!tracer) o.log.warn(`${platform.tracer} not found or not runnable: traces are unavailable on this node`);
   const epoch = Date.now();
+  const own = o.metricsListen ? await listenMetrics(o.metricsListen, hostname(), o.metricsToken) : undefined;
   const link = new Link({
     url: agentUrl(o.server),
     token: o.token,
@@ -62,16 +66,26 @@ export async function runAgent(o: RunAgentOptions): Promise<RunningAgent> {
       agentVersion: VERSION,
       epoch,
       intervalS: o.intervalS,
-      ...(o.metricsUrl ? { metricsUrl: o.metricsUrl } : {}),
+      ...(own ? { metricsUrl: own.url } : {}),
     }),
   });
   const agent = new Agent({
     platform,
     intervalS: o.intervalS,
     log: o.log,
-    emit: (f) => link.sendSamples(f),
-    emitZones: (z) => link.sendZones(z),
+    emit: (f) => {
+      own?.samples(f);
+      link.sendSamples(f);
+    },
+    emitZones: (z) => {
+      own?.zones(z);
+      link.sendZones(z);
+    },
   });
+  if (own) {
+    own.hello({ ...link.helloFrame(), dropped: 0 });
+    o.log.info(`serving this node's metrics on ${own.url}`);
+  }
   link.start();
   agent.start();
   o.log.info(`agent for node '${node}' (${platform.name}${platform.simulated ? ', simulated' : ''}) sampling every ${o.intervalS}s → ${o.server}`);
@@ -82,6 +96,7 @@ export async function runAgent(o: RunAgentOptions): Promise<RunningAgent> {
     async stop() {
       agent.stop();
       link.stop();
+      await own?.close();
     },
   };
 }

@@ -31,7 +31,7 @@ export const FAMILIES = {
   zone_cpu_cap_usage_ratio: g('CPU cap usage as a fraction of the cap (1 = at the cap).'),
   zone_cpu_cap_ratio: g('CPU cap in CPUs (100% = 1).'),
   zone_cpu_cap_baseline_ratio: g('CPU cap baseline in CPUs.'),
-  zone_cpu_cap_above_seconds_total: c('Time the zone spent above its CPU baseline.'),
+  zone_cpu_cap_above_seconds_total: c('Time the zone spent at or above its CPU cap (illumos above_sec).'),
   zone_cpu_cap_below_seconds_total: c('Time the zone spent below its CPU baseline.'),
   zone_cpu_cap_wait_total: c('Threads that waited on the CPU cap.'),
   zone_cpu_cap_bursting_seconds_total: c('Time the zone spent bursting over its baseline.'),

@@ -17,6 +17,8 @@ import type { AppContext } from './context.js';
 import { nodesApi } from './api/nodes.js';
 import { sessionApi } from './api/session.js';
 import { tokensApi } from './api/tokens.js';
+import { sdApi } from './api/sd.js';
+import Type from 'typebox';
 
 export interface AppOptions {
   dataDir: string;
@@ -77,11 +79,18 @@ export async function buildApp(opts: AppOptions): Promise<App> {
 
   app.get('/healthz', async () => ({ status: 'ok', agents: fleet.nodes.size, connected: [...fleet.nodes.values()].filter((n) => n.up).length }));
 
-  app.get('/metrics', { preHandler: metricsGuard }, async (_req, reply) => {
-    const own = await metrics.registry.metrics();
-    reply.type('text/plain; version=0.0.4; charset=utf-8');
-    return renderFleet(fleet) + own;
-  });
+  app.get(
+    '/metrics',
+    { preHandler: metricsGuard, schema: { querystring: Type.Object({ node: Type.Optional(Type.String({ maxLength: 256 })) }) } },
+    async (req, reply) => {
+      // ?node=N: one node only, as /sd hands out per-node targets (Prometheus __param_node)
+      const { node } = req.query as { node?: string };
+      reply.type('text/plain; version=0.0.4; charset=utf-8');
+      if (node !== undefined) return renderFleet(fleet, node);
+      return renderFleet(fleet) + (await metrics.registry.metrics());
+    },
+  );
+  await app.register(sdApi(ctx, metricsGuard));
 
   await app.register(sessionApi(ctx));
   await app.register(nodesApi(ctx));

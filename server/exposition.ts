@@ -23,9 +23,9 @@ export function labelString(labels: Record<string, string>, leadingComma = false
 const help = (name: string, text: string, type: string) => `# HELP ${PREFIX}${name} ${text}\n# TYPE ${PREFIX}${name} ${type}\n`;
 
 /** Everything the fleet says, as exposition text (without the server's own metrics). */
-export function renderFleet(fleet: Fleet): string {
+export function renderFleet(fleet: Fleet, only?: string): string {
   const parts: string[] = [];
-  const nodes = [...fleet.nodes.values()];
+  const nodes = [...fleet.nodes.values()].filter((n) => only === undefined || n.node === only);
 
   parts.push(help('agent_up', 'Whether the node\'s agent is connected (1) or not (0).', 'gauge'));
   for (const n of nodes) parts.push(`${PREFIX}agent_up{node="${escapeLabel(n.node)}"} ${n.up ? 1 : 0}\n`);
@@ -61,6 +61,7 @@ export function renderFleet(fleet: Fleet): string {
     if (body) parts.push(help(name, fam.help, fam.type), body);
   }
 
+  if (only !== undefined) return parts.join('');
   parts.push(help('series_dropped_total', 'Series not exposed because a node went over the per-family series cap.', 'counter'));
   for (const [family, count] of fleet.seriesDropped) parts.push(`${PREFIX}series_dropped_total{family="${escapeLabel(family)}"} ${count}\n`);
   return parts.join('');

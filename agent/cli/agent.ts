@@ -2,6 +2,7 @@
 import { makeLog } from '../log.js';
 import { runAgent } from '../run.js';
 import { parse, seconds, UsageError } from './args.js';
+import { parseListen } from '../metrics-listen.js';
 
 export const agentHelp = `zonescope agent — run the node agent
 
@@ -11,6 +12,8 @@ export const agentHelp = `zonescope agent — run the node agent
   --interval S        sampling interval, seconds (default 10)
   --platform NAME     linux | illumos (default: detected). illumos on Linux runs the
                       stand-ins under test/fakes/illumos/bin when they are first on PATH
+  --metrics-listen A  also serve this node's /metrics on [HOST]:PORT (listed by the server's /sd)
+  --metrics-token T   require this bearer token on that /metrics
 `;
 
 export async function agentCommand(argv: string[]) {
@@ -20,6 +23,8 @@ export async function agentCommand(argv: string[]) {
     node: { type: 'string' },
     interval: { type: 'string' },
     platform: { type: 'string' },
+    'metrics-listen': { type: 'string' },
+    'metrics-token': { type: 'string' },
   });
   if (values.help) return void process.stdout.write(agentHelp);
   const server = values.server ?? process.env.ZONESCOPE_SERVER;
@@ -34,6 +39,22 @@ export async function agentCommand(argv: string[]) {
   if (values.platform && !['linux', 'illumos'].includes(values.platform)) throw new UsageError(`agent: --platform must be linux or illumos, not '${values.platform}'`);
   if (values.node !== undefined && !/^[A-Za-z0-9_.:@-]{1,256}$/.test(values.node)) throw new UsageError(`agent: --node '${values.node}' may hold only letters, digits and _.:@-`);
   const intervalS = seconds('--interval', values.interval, 10, 3600);
-  const a = await runAgent({ server, token, node: values.node, intervalS, platform: values.platform, log: makeLog('agent') });
+  if (values['metrics-listen'] !== undefined) {
+    try {
+      parseListen(values['metrics-listen']);
+    } catch (e) {
+      throw new UsageError(`agent: ${(e as Error).message}`);
+    }
+  }
+  const a = await runAgent({
+    server,
+    token,
+    node: values.node,
+    intervalS,
+    platform: values.platform,
+    log: makeLog('agent'),
+    metricsListen: values['metrics-listen'],
+    metricsToken: values['metrics-token'],
+  });
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => void a.stop().then(() => process.exit(0)));
 }

@@ -1,0 +1,32 @@
+// Prometheus HTTP service discovery of the fleet: one target group per node. A node whose agent
+// serves its own /metrics (--metrics-listen) is scraped there; the others through the server
+// with ?node=N, so each node is its own target either way and `up` means something per node.
+import type { FastifyPluginAsync, preHandlerAsyncHookHandler } from 'fastify';
+import type { AppContext } from '../context.js';
+
+export const sdApi = (ctx: AppContext, guard: preHandlerAsyncHookHandler): FastifyPluginAsync => async (app) => {
+  app.get('/sd', { preHandler: guard }, async (req) => {
+    const self = req.headers.host ?? `${req.hostname}`;
+    return [...ctx.fleet.nodes.values()].map((n) => {
+      const labels: Record<string, string> = {
+        __meta_zonescope_node: n.node,
+        __meta_zonescope_platform: n.hello.platform,
+        __meta_zonescope_simulated: String(n.hello.simulated),
+        __meta_zonescope_up: String(n.up),
+        __meta_zonescope_tracer: n.hello.tracer.name,
+        __meta_zonescope_agent_version: n.hello.agentVersion,
+      };
+      if (n.hello.metricsUrl) {
+        const u = new URL(n.hello.metricsUrl);
+        labels.__scheme__ = u.protocol.replace(':', '');
+        labels.__metrics_path__ = u.pathname;
+        labels.__meta_zonescope_direct = 'true';
+        return { targets: [u.host], labels };
+      }
+      labels.__metrics_path__ = '/metrics';
+      labels.__param_node = n.node;
+      labels.__meta_zonescope_direct = 'false';
+      return { targets: [self], labels };
+    });
+  });
+};
