@@ -1,0 +1,110 @@
+// Zone charts on uPlot from /history. Counters arrive cumulative and become per-second rates
+// here; a chart is drawn only for the series the zone actually has.
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import type { History } from './api.js';
+import { h, fmtBytes } from './dom.js';
+
+export interface ChartDef {
+  title: string;
+  /** family names (without labels); a series is included if its family is listed */
+  families: string[];
+  rate?: boolean;
+  unit: 'cpus' | 'bytes' | 'bytes/s' | '/s' | 'count';
+  /** draw these series as spikes (events) */
+  events?: boolean;
+}
+
+export const ZONE_CHARTS: ChartDef[] = [
+  { title: 'CPU (user / system)', families: ['zone_cpu_seconds_total', 'zone_cpu_usage_seconds_total'], rate: true, unit: 'cpus' },
+  { title: 'CPU cap', families: ['zone_cpu_cap_ratio', 'zone_cpu_cap_baseline_ratio'], unit: 'cpus' },
+  { title: 'Memory vs limit', families: ['zone_memory_rss_bytes', 'zone_memory_limit_bytes', 'zone_swap_bytes', 'zone_swap_limit_bytes'], unit: 'bytes' },
+  {
+    title: 'Over limit / paged out',
+    families: ['zone_memory_over_limit_total', 'zone_memory_pagedout_bytes_total', 'zone_oom_total', 'zone_oom_kills_total', 'zone_memory_anon_alloc_failures_total'],
+    rate: true,
+    unit: '/s',
+    events: true,
+  },
+  { title: 'VFS / IO bytes', families: ['zone_vfs_read_bytes_total', 'zone_vfs_written_bytes_total', 'zone_zfs_read_bytes_total', 'zone_zfs_written_bytes_total'], rate: true, unit: 'bytes/s' },
+  { title: 'VFS / IO operations', families: ['zone_vfs_reads_total', 'zone_vfs_writes_total', 'zone_zfs_reads_total', 'zone_zfs_writes_total'], rate: true, unit: '/s' },
+  { title: 'Network', families: ['zone_net_receive_bytes_total', 'zone_net_transmit_bytes_total'], rate: true, unit: 'bytes/s' },
+  { title: 'ZFS used vs quota', families: ['zfs_dataset_used_bytes', 'zfs_dataset_quota_bytes'], unit: 'bytes' },
+];
+
+export const familyOf = (key: string): string => {
+  const i = key.indexOf('{');
+  return i < 0 ? key : key.slice(0, i);
+};
+
+/** Per-second rate of a cumulative counter; null across gaps and resets. */
+export function rate(times: number[], v: (number | null)[]): (number | null)[] {
+  const out: (number | null)[] = [null];
+  for (let i = 1; i < v.length; i++) {
+    const a = v[i - 1];
+    const b = v[i];
+    const dt = (times[i] - times[i - 1]) / 1000;
+    out.push(a === null || b === null || dt <= 0 || b < a ? null : (b - a) / dt);
+  }
+  return out;
+}
+
+const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
+
+function fmtUnit(unit: ChartDef['unit'], v: number | null): string {
+  if (v === null || v === undefined) return '–';
+  if (unit === 'bytes') return fmtBytes(v);
+  if (unit === 'bytes/s') return fmtBytes(v) + '/s';
+  if (unit === 'cpus') return v.toFixed(2);
+  if (unit === '/s') return (+v.toPrecision(3)).toString() + '/s';
+  return String(+v.toPrecision(4));
+}
+
+function shortLabel(key: string): string {
+  return key.replace(/^zone_|^zfs_dataset_/, '').replace(/_total|_bytes|_seconds/g, '').replace(/"/g, '');
+}
+
+/** Draws every chart that has data into `el`; returns the uPlot instances (for cleanup). */
+export function drawCharts(el: HTMLElement, hist: History, width: number): uPlot[] {
+  const plots: uPlot[] = [];
+  const keys = Object.keys(hist.series);
+  const xs = hist.times.map((t) => t / 1000);
+  for (const def of ZONE_CHARTS) {
+    const mine = keys.filter((k) => def.families.includes(familyOf(k)));
+    // prefer the user/system split over the all-modes total when both exist
+    const split = mine.filter((k) => familyOf(k) === 'zone_cpu_seconds_total');
+    const use = split.length ? mine.filter((k) => familyOf(k) !== 'zone_cpu_usage_seconds_total') : mine;
+    const data = use
+      .map((k) => ({ k, v: def.rate && familyOf(k).endsWith('_total') ? rate(hist.times, hist.series[k]) : hist.series[k] }))
+      .filter((s) => s.v.some((x) => x !== null));
+    if (!data.length) continue;
+    const box = h('figure.chart', h('figcaption', def.title));
+    el.append(box);
+    const u = new uPlot(
+      {
+        width,
+        height: 180,
+        scales: { x: { time: true }, y: { range: (_u, lo, hi) => [Math.min(0, lo ?? 0), Math.max(hi ?? 1, def.unit === 'cpus' ? 0.1 : 1)] } },
+        axes: [{}, { size: 70, values: (_u, s) => s.map((v) => fmtUnit(def.unit, v)) }],
+        series: [
+          {},
+          ...data.map(({ k }, i) => ({
+            label: shortLabel(k),
+            stroke: COLORS[i % COLORS.length],
+            width: 1.5,
+            dash: /limit|quota|cap_ratio|baseline/.test(k) ? [6, 4] : undefined,
+            paths: def.events ? uPlot.paths.bars!({ size: [0.6, 6] }) : undefined,
+            fill: def.events ? COLORS[i % COLORS.length] + '88' : undefined,
+            value: (_u: uPlot, v: number | null) => fmtUnit(def.unit, v),
+          })),
+        ],
+        cursor: { drag: { x: true, y: false } },
+      },
+      [xs, ...data.map((d) => d.v)] as uPlot.AlignedData,
+      box,
+    );
+    plots.push(u);
+  }
+  if (!plots.length) el.append(h('p.dim', 'No samples for this zone in this window yet.'));
+  return plots;
+}

@@ -1,0 +1,162 @@
+// Fleet: every node (up or down) and every zone, sortable, filterable, live.
+import { api, ApiError, type NodeInfo, type ZoneInfo } from '../api.js';
+import { h, fmtAgo, fmtBytes, enc } from '../dom.js';
+import { SortTable } from '../table.js';
+import type { View } from '../app.js';
+
+interface ZoneRow extends ZoneInfo {
+  node: string;
+}
+
+const cpu = (z: ZoneInfo): string => (z.cpuRatio === undefined ? '–' : `${z.cpuRatio.toFixed(2)} CPUs`);
+
+export function memCell(used?: number, limit?: number): HTMLElement {
+  if (used === undefined) return h('span', '–');
+  if (!limit) return h('span', fmtBytes(used), h('span.dim', ' / unlimited'));
+  const f = used / limit;
+  return h(
+    'span.mem',
+    h('span', `${fmtBytes(used)} / ${fmtBytes(limit)}`),
+    h('span.bar', { title: `${(100 * f).toFixed(0)}% of limit` }, h('span', { style: `width:${Math.min(100, 100 * f).toFixed(0)}%`, class: f >= 0.9 ? 'hot' : '' })),
+  );
+}
+
+function nodeCols(): ConstructorParameters<typeof SortTable<NodeInfo>>[0] {
+  return [
+    { label: 'Node', sort: (n) => n.node, cell: (n) => h('a', { href: `#/node/${enc(n.node)}` }, n.node) },
+    { label: 'Host', sort: (n) => n.hostname, cell: (n) => n.hostname },
+    { label: 'State', sort: (n) => (n.up ? 1 : 0), cell: (n) => h(n.up ? 'span.up' : 'span.down', n.up ? 'up' : 'down') },
+    { label: 'Last seen', sort: (n) => n.lastSeen ?? 0, cell: (n) => h('span', { title: n.lastSeen ? new Date(n.lastSeen).toISOString() : '' }, fmtAgo(n.lastSeen)) },
+    {
+      label: 'Platform',
+      sort: (n) => n.platform,
+      cell: (n) => h('span', n.platform, n.simulated ? h('span.badge.sim', { title: 'illumos commands are simulated on this node' }, 'simulated') : null),
+    },
+    {
+      label: 'Tracer',
+      sort: (n) => (n.tracer.available ? 1 : 0),
+      cell: (n) => h(n.tracer.available ? 'span' : 'span.dim', `${n.tracer.name} ${n.tracer.available ? '✓' : '(unavailable)'}`),
+    },
+    { label: 'Zones', sort: (n) => n.zoneCount, cell: (n) => String(n.zoneCount), cls: 'num' },
+    { label: 'Agent', sort: (n) => n.agentVersion, cell: (n) => n.agentVersion },
+  ];
+}
+
+function zoneCols(showNode: boolean): ConstructorParameters<typeof SortTable<ZoneRow>>[0] {
+  const cols: ConstructorParameters<typeof SortTable<ZoneRow>>[0] = [
+    {
+      label: 'Zone',
+      sort: (z) => z.alias ?? z.name,
+      cell: (z) => h('a', { href: `#/node/${enc(z.node)}/zone/${enc(z.name)}` }, z.alias ? `${z.alias}` : z.name, z.alias ? h('span.dim', ` ${z.name}`) : null),
+    },
+    { label: 'State', sort: (z) => z.state, cell: (z) => h(z.state === 'running' ? 'span.up' : 'span', z.state) },
+    { label: 'Brand', sort: (z) => z.brand, cell: (z) => z.brand },
+    { label: 'CPU', sort: (z) => z.cpuRatio ?? -1, cell: cpu, cls: 'num' },
+    { label: 'Memory (vs limit)', sort: (z) => (z.memoryLimitBytes ? (z.memoryBytes ?? 0) / z.memoryLimitBytes : -1), cell: (z) => memCell(z.memoryBytes, z.memoryLimitBytes) },
+  ];
+  if (showNode) cols.splice(1, 0, { label: 'Node', sort: (z) => z.node, cell: (z) => h('a', { href: `#/node/${enc(z.node)}` }, z.node) });
+  return cols;
+}
+
+/** Refetches a node's zones at most every few seconds, however often samples arrive. */
+class ZoneLoader {
+  private last = new Map<string, number>();
+  private pending = new Set<string>();
+  zones = new Map<string, ZoneRow[]>();
+  constructor(private onChange: () => void) {}
+  load(node: string, force = false): void {
+    const now = Date.now();
+    if (this.pending.has(node) || (!force && now - (this.last.get(node) ?? 0) < 3000)) return;
+    this.pending.add(node);
+    this.last.set(node, now);
+    api
+      .zones(node)
+      .then((zs) => this.zones.set(node, zs.map((z) => ({ ...z, node }))))
+      .catch(() => this.zones.delete(node))
+      .finally(() => {
+        this.pending.delete(node);
+        this.onChange();
+      });
+  }
+  all(): ZoneRow[] {
+    return [...this.zones.values()].flat();
+  }
+}
+
+export const fleetView: View = (app, _p, el) => {
+  let text = '';
+  const match = (...xs: (string | undefined)[]): boolean => !text || xs.some((x) => x?.toLowerCase().includes(text));
+  const nodes = new SortTable<NodeInfo>(nodeCols(), (n) => match(n.node, n.hostname, n.platform), 'No nodes have connected yet.');
+  const zones = new SortTable<ZoneRow>(zoneCols(true), (z) => match(z.name, z.alias, z.node, z.state, z.brand), 'No zones.');
+  const loader = new ZoneLoader(() => zones.set(loader.all()));
+  const summary = h('p.summary');
+  const filter = h('input.filter', {
+    type: 'search',
+    placeholder: 'Filter nodes and zones',
+    'aria-label': 'filter nodes and zones',
+    oninput: () => {
+      text = filter.value.trim().toLowerCase();
+      nodes.render();
+      zones.render();
+    },
+  });
+  el.append(h('h1', 'Fleet'), h('div.row', filter, summary), h('h2', 'Nodes'), nodes.el, h('h2', 'Zones'), zones.el);
+  let known: NodeInfo[] = [];
+  const setNodes = (ns: NodeInfo[]): void => {
+    known = ns;
+    const up = ns.filter((n) => n.up).length;
+    summary.textContent = `${ns.length} nodes, ${up} up, ${ns.length - up} down`;
+    nodes.set(ns);
+    for (const n of ns) loader.load(n.node);
+  };
+  api.nodes().then(setNodes, (e: Error) => el.append(h('p.error-text', e.message)));
+  const off = app.live.on((m) => {
+    if (m.type === 'fleet') setNodes(m.nodes);
+    else if (m.type === 'samples' && known.some((n) => n.node === m.node)) loader.load(m.node);
+  });
+  // "last seen" ages even when nothing arrives
+  const tick = setInterval(() => nodes.render(), 5000);
+  return () => {
+    off();
+    clearInterval(tick);
+  };
+};
+
+export const nodeView: View = (app, { node }, el) => {
+  const head = h('div');
+  const zones = new SortTable<ZoneRow>(zoneCols(false), () => true, 'This node reports no zones.');
+  el.append(h('p.crumbs', h('a', { href: '#/' }, 'Fleet'), ' › ', node), head, h('h2', 'Zones'), zones.el);
+  const loader = new ZoneLoader(() => zones.set(loader.all()));
+  const show = (n: NodeInfo & { seq?: { gaps: number; received: number } }): void => {
+    head.replaceChildren(
+      h('h1', n.node, ' ', h(n.up ? 'span.up' : 'span.down', n.up ? 'up' : 'down'), n.simulated ? h('span.badge.sim', 'simulated') : null),
+      h(
+        'dl.facts',
+        h('dt', 'Host'), h('dd', n.hostname),
+        h('dt', 'Platform'), h('dd', n.platform),
+        h('dt', 'Tracer'), h('dd', `${n.tracer.name} ${n.tracer.available ? 'available' : 'unavailable'}`),
+        h('dt', 'Last seen'), h('dd', fmtAgo(n.lastSeen)),
+        h('dt', 'Interval'), h('dd', `${n.intervalS} s`),
+        h('dt', 'Agent'), h('dd', n.agentVersion),
+        n.seq ? h('dt', 'Samples') : null, n.seq ? h('dd', `${n.seq.received} received, ${n.seq.gaps} gaps`) : null,
+      ),
+    );
+  };
+  api.node(node).then(
+    (n) => {
+      show(n);
+      loader.load(node, true);
+    },
+    (e: Error) =>
+      el.replaceChildren(
+        h('div.error', h('h2', e instanceof ApiError && e.status === 404 ? `Unknown node '${node}'` : 'Cannot load this node'), h('p', e.message), h('p', h('a', { href: '#/' }, 'Back to the fleet'))),
+      ),
+  );
+  const off = app.live.on((m) => {
+    if (m.type === 'fleet') {
+      const n = m.nodes.find((x) => x.node === node);
+      if (n) show(n);
+    } else if (m.type === 'samples' && m.node === node) loader.load(node);
+  });
+  return off;
+};

@@ -1,0 +1,221 @@
+// Trace: progress and stop, then the result in the view its output kind asks for — flame graph
+// (with the subsecond heatmap to pick a time range, and a baseline range for differential
+// colouring), latency heatmap, or table. Live: refreshes on every new interval.
+import { api, can, ApiError, type Trace, type IntervalRecords } from '../api.js';
+import type { TraceRecord } from '../../../protocol/records.js';
+import { h, enc } from '../dom.js';
+import { FlameGraph } from '../flamegraph/index.js';
+import { Heatmap } from '../heatmap/heatmap.js';
+import { latencyHeatmap, subsecondHeatmap, intervalsCovering } from '../heatmap/build.js';
+import { statusBadge } from './zone.js';
+import type { View } from '../app.js';
+
+/** Folded stacks from stack records (leaf first, kernel frames first), kernel frames marked `_[k]`. */
+export function foldRecords(records: readonly TraceRecord[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const r of records) {
+    if (r.kind !== 'stack') continue;
+    const frames = r.stack.map((f, i) => (i < r.kernel ? f + '_[k]' : f)).reverse();
+    const k = frames.join(';');
+    m.set(k, (m.get(k) ?? 0) + r.value);
+  }
+  return m;
+}
+
+function recordsTable(records: readonly TraceRecord[]): HTMLElement {
+  if (!records.length) return h('p.dim', 'No records yet.');
+  const rows = records.slice(0, 2000).map((r) => {
+    switch (r.kind) {
+      case 'scalar':
+        return h('tr', h('td', r.agg), h('td', r.keys.join(', ')), h('td.num', String(r.value)));
+      case 'stats':
+        return h('tr', h('td', r.agg), h('td', r.keys.join(', ')), h('td.num', `count ${r.count} · avg ${r.avg} · total ${r.total}`));
+      case 'hist':
+        return h('tr', h('td', r.agg), h('td', r.keys.join(', ')), h('td.num', r.buckets.map((b) => `[${b.lo ?? '-∞'}, ${b.hi ?? '∞'}): ${b.count}`).join('  ')));
+      case 'stack':
+        return h('tr', h('td', r.agg), h('td', r.stack.slice(0, 4).join(' ← ') + (r.stack.length > 4 ? ' …' : '')), h('td.num', String(r.value)));
+      default:
+        return h('tr', h('td', 'printf'), h('td', { colSpan: 2 }, r.text));
+    }
+  });
+  return h(
+    'div',
+    h('table.grid', h('thead', h('tr', h('th', 'Aggregation'), h('th', 'Keys'), h('th', 'Value'))), h('tbody', ...rows)),
+    records.length > 2000 ? h('p.dim', `Showing 2,000 of ${records.length} records.`) : null,
+  );
+}
+
+export const traceView: View = (app, { id }, el) => {
+  let stopped = false;
+  let t: Trace | null = null;
+  const head = h('div');
+  const body = h('div.result');
+  el.append(head, body);
+  let fg: FlameGraph | null = null;
+  let hm: Heatmap | null = null;
+  let ivs: IntervalRecords[] = [];
+  let range: [number, number] | null = null;
+  let baseline: { folded: string; label: string } | null = null;
+  const rangeOut = h('span.range');
+  let kind = '';
+
+  const renderHead = (): void => {
+    if (!t) return;
+    const live = t.status === 'starting' || t.status === 'running';
+    const drops = Object.entries(t.drops ?? {}).filter(([, n]) => n > 0);
+    head.replaceChildren(
+      h('p.crumbs', h('a', { href: '#/' }, 'Fleet'), ' › ', h('a', { href: `#/node/${enc(t.node)}` }, t.node), ' › ', h('a', { href: `#/node/${enc(t.node)}/zone/${enc(t.zone)}` }, t.zone), ' › trace'),
+      h('h1', t.script, ' ', statusBadge(t)),
+      h(
+        'p',
+        h('progress', { max: 1, value: t.progress, 'aria-label': 'progress' }),
+        ` ${(100 * t.progress).toFixed(0)}% of ${t.durationS} s · ${t.intervals} intervals`,
+        Object.keys(t.params).length ? ` · ${Object.entries(t.params).map(([k, v]) => `${k}=${v}`).join(' ')}` : '',
+        live && can(app.me, 'operator')
+          ? h('button.stop', {
+              type: 'button',
+              onclick: () => api.stopTrace(id).then(refresh, (e: Error) => head.append(h('p.error-text', e.message))),
+            }, 'Stop')
+          : null,
+      ),
+      t.error ? h('p.error-text', { role: 'alert' }, t.error) : '',
+      drops.length || t.errors
+        ? h('p.warn', `Lost data: ${drops.map(([k, n]) => `${n} ${k}`).join(', ')}${t.errors ? `${drops.length ? ', ' : ''}${t.errors} probe errors` : ''}`)
+        : '',
+    );
+  };
+
+  const fetchFolded = async (r: [number, number] | null): Promise<string> => {
+    try {
+      return await api.folded(id, r?.[0], r?.[1]);
+    } catch (e) {
+      if (r || !t) throw e;
+      // an older server without /folded: fold the merged records here
+      return [...foldRecords(t.records)].map(([k, v]) => `${k} ${v}`).join('\n');
+    }
+  };
+
+  const drawFlame = async (): Promise<void> => {
+    if (!fg) return;
+    const folded = await fetchFolded(range);
+    if (stopped || !fg) return;
+    fg.setData(folded, baseline?.folded);
+    rangeOut.textContent = range
+      ? `Showing ${new Date(range[0]).toLocaleTimeString()} – ${new Date(range[1]).toLocaleTimeString()} (whole intervals)`
+      : 'Showing the whole trace';
+    if (baseline) rangeOut.textContent += ` · compared with ${baseline.label}`;
+  };
+
+  const setupFlame = (): void => {
+    const hmBox = h('div.subsecond');
+    const fgBox = h('div.flame');
+    const whole = h('button', { type: 'button', onclick: () => ((range = null), hm?.clearSelection(), void drawFlame()) }, 'Whole trace');
+    const setBase = h('button', {
+      type: 'button',
+      title: 'Colour the flame graph by change against the range shown now',
+      onclick: async () => {
+        const label = range ? `${new Date(range[0]).toLocaleTimeString()}–${new Date(range[1]).toLocaleTimeString()}` : 'the whole trace';
+        baseline = { folded: await fetchFolded(range), label };
+        clearBase.hidden = false;
+        void drawFlame();
+      },
+    }, 'Use as baseline');
+    const clearBase = h('button', { type: 'button', hidden: true, onclick: () => ((baseline = null), (clearBase.hidden = true), void drawFlame()) }, 'Clear baseline');
+    body.replaceChildren(
+      h('h2', 'Subsecond offsets'),
+      h('p.dim', 'Columns are seconds, rows are fractions of a second; drag across cells to see the flame graph of that range.'),
+      hmBox,
+      h('div.row', h('h2', 'Flame graph'), rangeOut, whole, setBase, clearBase),
+      fgBox,
+    );
+    fg = new FlameGraph(fgBox, { title: `${t!.script}-${id}`, maxHeight: 520 });
+    hm = new Heatmap(hmBox, subsecondHeatmap(ivs), {
+      height: 240,
+      countLabel: 'samples',
+      fmtValue: (v) => `${Math.round(v)} ms`,
+      cellTime: (s, v) => s * 1000 + Math.max(0, Math.min(999, v)),
+      onRange: ([a, b]) => {
+        const r = intervalsCovering(ivs, a, b);
+        if (!r) return;
+        range = r;
+        void drawFlame();
+      },
+    });
+  };
+
+  const setupLatency = (): void => {
+    const box = h('div.latency');
+    body.replaceChildren(h('h2', 'Latency heatmap'), box, h('h2', 'Records (whole trace)'), h('div.records'));
+    const d = latencyHeatmap(ivs);
+    hm = new Heatmap(box, d, { height: 320, log: true, percentiles: true, countLabel: 'events', title: d.aggs.join(', ') });
+  };
+
+  const refreshResult = async (): Promise<void> => {
+    if (!t) return;
+    if (kind !== t.output) {
+      kind = t.output;
+      fg?.destroy();
+      hm?.destroy();
+      fg = null;
+      hm = null;
+      if (kind === 'flame') setupFlame();
+      else if (kind === 'heatmap') setupLatency();
+      else body.replaceChildren(h('h2', 'Records'), h('div.records'));
+    }
+    if (kind === 'flame' || kind === 'heatmap') {
+      try {
+        ivs = await api.intervals(id);
+      } catch {
+        ivs = [];
+      }
+      if (stopped) return;
+      if (kind === 'flame') {
+        hm?.setData(subsecondHeatmap(ivs));
+        await drawFlame();
+      } else hm?.setData(latencyHeatmap(ivs));
+    }
+    const rec = body.querySelector<HTMLElement>('.records');
+    rec?.replaceChildren(recordsTable(t.records));
+    if ((kind === 'flame' || kind === 'heatmap') && !ivs.length && t.records.length === 0) {
+      body.querySelector('.waiting')?.remove();
+      body.prepend(h('p.dim.waiting', t.status === 'failed' ? 'The trace produced no data.' : 'Waiting for the first interval…'));
+    } else body.querySelector('.waiting')?.remove();
+  };
+
+  let busy = false;
+  let again = false;
+  const refresh = async (): Promise<void> => {
+    if (busy) {
+      again = true;
+      return;
+    }
+    busy = true;
+    try {
+      t = await api.trace(id);
+      if (stopped) return;
+      renderHead();
+      await refreshResult();
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) {
+        stopped = true;
+        el.replaceChildren(h('div.error', h('h2', `Unknown trace '${id}'`), h('p', e.message), h('p', h('a', { href: '#/' }, 'Back to the fleet'))));
+      } else if (!stopped) head.append(h('p.error-text', (e as Error).message));
+    } finally {
+      busy = false;
+      if (again && !stopped) {
+        again = false;
+        void refresh();
+      }
+    }
+  };
+  void refresh();
+  const off = app.live.on((m) => {
+    if (m.type === 'trace' && m.trace.id === id) void refresh();
+  });
+  return () => {
+    stopped = true;
+    off();
+    fg?.destroy();
+    hm?.destroy();
+  };
+};

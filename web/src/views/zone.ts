@@ -1,0 +1,202 @@
+// Zone: live charts over a chosen window, the trace launcher and this zone's traces.
+import type uPlot from 'uplot';
+import { api, can, ApiError, type ScriptInfo, type TraceSummary, type ZoneInfo } from '../api.js';
+import { h, enc, fmtAgo } from '../dom.js';
+import { drawCharts } from '../charts.js';
+import { memCell } from './fleet.js';
+import type { App, View } from '../app.js';
+
+const WINDOWS: [string, number][] = [
+  ['5 min', 300],
+  ['15 min', 900],
+  ['1 h', 3600],
+  ['6 h', 21600],
+  ['24 h', 86400],
+];
+
+export function statusBadge(t: TraceSummary): HTMLElement {
+  return h(`span.status.st-${t.status}` as 'span', t.status === 'running' ? `running ${(100 * t.progress).toFixed(0)}%` : t.status);
+}
+
+export function traceList(app: App, filter: (t: TraceSummary) => boolean): { el: HTMLElement; stop: () => void } {
+  const list = h('ul.traces');
+  const byId = new Map<string, TraceSummary>();
+  const render = (): void => {
+    const ts = [...byId.values()].filter(filter).sort((a, b) => b.createdAt - a.createdAt);
+    list.replaceChildren(
+      ...(ts.length
+        ? ts.map((t) =>
+            h('li', h('a', { href: `#/trace/${enc(t.id)}` }, t.script), ' ', statusBadge(t), h('span.dim', ` ${t.node}/${t.zone} · ${fmtAgo(t.createdAt)}`), t.error ? h('span.error-text', ` ${t.error}`) : null),
+          )
+        : [h('li.dim', 'No traces yet.')]),
+    );
+  };
+  api.traces().then(
+    (ts) => {
+      for (const t of ts) byId.set(t.id, t);
+      render();
+    },
+    () => render(),
+  );
+  const off = app.live.on((m) => {
+    if (m.type === 'trace') {
+      byId.set(m.trace.id, m.trace);
+      render();
+    }
+  });
+  return { el: list, stop: off };
+}
+
+function launcher(app: App, node: string, zone: string, scripts: ScriptInfo[]): HTMLElement {
+  const box = h('section.launcher', h('h2', 'Trace this zone'));
+  if (!scripts.length) {
+    box.append(h('p.dim', 'The server has no curated scripts.'));
+    return box;
+  }
+  const select = h('select', { id: 'script', 'aria-label': 'script' }, ...scripts.map((s) => h('option', { value: s.id }, `${s.title} (${s.id})`)));
+  const detail = h('div.script-detail');
+  const err = h('p.error-text', { role: 'alert' });
+  const operator = can(app.me, 'operator');
+  let inputs: Record<string, HTMLInputElement> = {};
+  let dur: HTMLInputElement;
+  const show = (): void => {
+    const s = scripts.find((x) => x.id === select.value)!;
+    inputs = {};
+    dur = h('input', { type: 'number', id: 'durationS', min: 1, max: s.maxDurationS, step: 1, value: String(s.defaultDurationS), required: true });
+    const params = s.params.map((p) => {
+      const bounds = [p.min !== undefined ? `≥ ${p.min}` : '', p.max !== undefined ? `≤ ${p.max}` : '', p.pattern ? `matches ${p.pattern}` : ''].filter(Boolean).join(', ');
+      const inp = h('input', {
+        id: `param-${p.name}`,
+        name: p.name,
+        type: p.type === 'string' ? 'text' : 'number',
+        min: p.min,
+        max: p.max,
+        step: p.type === 'string' ? undefined : 1,
+        pattern: p.pattern,
+        value: p.default !== undefined ? String(p.default) : '',
+        disabled: !operator,
+      });
+      inputs[p.name] = inp;
+      return h('div.param', h('label', { for: `param-${p.name}` }, h('code', p.name), ` (${p.type}${p.type === 'duration' ? ', seconds' : ''}${bounds ? '; ' + bounds : ''})`), inp, h('small', p.description));
+    });
+    detail.replaceChildren(
+      h('p.question', s.question),
+      h('p', h('span.dim', 'Output: '), s.output, h('span.dim', ' · Overhead: '), s.overhead),
+      ...params,
+      h('div.param', h('label', { for: 'durationS' }, `Duration (seconds, 1–${s.maxDurationS})`), dur),
+    );
+    if (!operator) dur.disabled = true;
+  };
+  select.addEventListener('change', show);
+  show();
+  const run = async (e: Event): Promise<void> => {
+    e.preventDefault();
+    err.textContent = '';
+    const s = scripts.find((x) => x.id === select.value)!;
+    const params: Record<string, string | number> = {};
+    for (const p of s.params) {
+      const v = inputs[p.name].value.trim();
+      if (v === '') continue;
+      params[p.name] = p.type === 'string' ? v : Number(v);
+    }
+    try {
+      const { id } = await api.startTrace({ node, zone, script: s.id, params, durationS: Number(dur.value) });
+      const mine = JSON.parse(sessionStorage.getItem('zs-traces') ?? '[]') as string[];
+      sessionStorage.setItem('zs-traces', JSON.stringify([...mine, id]));
+      location.hash = `#/trace/${enc(id)}`;
+    } catch (x) {
+      err.textContent = (x as Error).message;
+    }
+  };
+  const form = h('form', { onsubmit: run }, h('label', { for: 'script' }, 'Script '), select, detail);
+  // viewers see what can be traced, but not the control they may not use
+  if (operator) form.append(h('button.primary.launch', { type: 'submit' }, 'Run trace'));
+  else form.append(h('p.dim', 'Your role (viewer) cannot run traces.'));
+  form.append(err);
+  box.append(form);
+  return box;
+}
+
+export const zoneView: View = (app, { node, zone }, el) => {
+  let windowS = Number(sessionStorage.getItem('zs-window')) || 900;
+  let plots: uPlot[] = [];
+  let stopped = false;
+  const head = h('div');
+  const charts = h('div.charts');
+  const winSel = h(
+    'select',
+    {
+      'aria-label': 'window',
+      onchange: () => {
+        windowS = Number(winSel.value);
+        sessionStorage.setItem('zs-window', String(windowS));
+        void load();
+      },
+    },
+    ...WINDOWS.map(([l, s]) => h('option', { value: String(s), selected: s === windowS }, l)),
+  );
+  const side = h('div.side');
+  el.append(
+    h('p.crumbs', h('a', { href: '#/' }, 'Fleet'), ' › ', h('a', { href: `#/node/${enc(node)}` }, node), ' › ', zone),
+    head,
+    h('div.zone-grid', h('div', h('div.row', h('h2', 'Samples'), h('label', ' Window ', winSel)), charts), side),
+  );
+  const notFound = (e: Error): void => {
+    stopped = true;
+    el.replaceChildren(
+      h(
+        'div.error',
+        h('h2', e instanceof ApiError && e.status === 404 ? `Unknown zone '${zone}' on node '${node}'` : 'Cannot load this zone'),
+        h('p', e.message),
+        h('p', h('a', { href: `#/node/${enc(node)}` }, `Zones of ${node}`), ' · ', h('a', { href: '#/' }, 'Fleet')),
+      ),
+    );
+  };
+  let loading = false;
+  let lastLoad = 0;
+  const load = async (): Promise<void> => {
+    if (loading || stopped) return;
+    loading = true;
+    lastLoad = Date.now();
+    try {
+      const hist = await api.history(node, zone, windowS);
+      if (stopped) return;
+      for (const p of plots) p.destroy();
+      charts.replaceChildren();
+      plots = drawCharts(charts, hist, Math.max(360, charts.clientWidth - 8));
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) notFound(e);
+      else if (!stopped) charts.replaceChildren(h('p.error-text', (e as Error).message));
+    } finally {
+      loading = false;
+    }
+  };
+  Promise.all([api.zones(node), api.scripts().catch(() => [] as ScriptInfo[])]).then(
+    ([zs, scripts]) => {
+      if (stopped) return;
+      const z: ZoneInfo | undefined = zs.find((x) => x.name === zone || x.uuid === zone);
+      if (!z) return notFound(new ApiError(404, `node '${node}' has no zone '${zone}'`));
+      head.replaceChildren(
+        h('h1', z.alias ?? z.name, z.alias ? h('span.dim', ` ${z.name}`) : null, ' ', h(z.state === 'running' ? 'span.up' : 'span', z.state)),
+        h('p', `${z.brand} · CPU ${z.cpuRatio !== undefined ? z.cpuRatio.toFixed(2) + ' CPUs' : '–'} · memory `, memCell(z.memoryBytes, z.memoryLimitBytes)),
+      );
+      const traces = traceList(app, (t) => t.node === node && t.zone === zone);
+      cleanups.push(traces.stop);
+      side.append(launcher(app, node, zone, scripts), h('section', h('h2', 'Traces of this zone'), traces.el));
+      void load();
+    },
+    notFound,
+  );
+  const cleanups: (() => void)[] = [];
+  cleanups.push(
+    app.live.on((m) => {
+      // live: redraw on new samples, at most every 2 s
+      if (m.type === 'samples' && m.node === node && Date.now() - lastLoad > 2000) void load();
+    }),
+  );
+  return () => {
+    stopped = true;
+    for (const c of cleanups) c();
+    for (const p of plots) p.destroy();
+  };
+};
