@@ -42,7 +42,7 @@ export const FAMILIES = {
   zone_load1: g('Zone 1-minute load average.'),
 
   // zone memory
-  zone_memory_rss_bytes: g('Memory in use by the zone (illumos rss, Linux memory.current / usage_in_bytes).'),
+  zone_memory_rss_bytes: g('Memory in use by the zone (illumos rss; Linux working set: usage minus inactive page cache).'),
   zone_memory_limit_bytes: g('Memory limit of the zone (absent when unlimited).'),
   zone_memory_anon_bytes: g('Anonymous memory of the zone.'),
   zone_memory_file_bytes: g('Page-cache memory of the zone.'),
