@@ -1,0 +1,161 @@
+import { readFileSync } from 'node:fs';
+import { describe, it, expect } from 'vitest';
+import { parseDtraceAggregations, DtraceIntervalSplitter, isKernelStack } from '../../agent/parse/dtrace.js';
+import type { TraceRecord } from '../../protocol/records.js';
+
+const fx = (name: string) => readFileSync(new URL(`../fixtures/dtrace/${name}`, import.meta.url), 'utf8');
+const of = <K extends TraceRecord['kind']>(rs: TraceRecord[], kind: K) =>
+  rs.filter((r): r is Extract<TraceRecord, { kind: K }> => r.kind === kind);
+
+describe('parseDtraceAggregations: scalar aggregations', () => {
+  const recs = of(parseDtraceAggregations(fx('scalars.txt'), ['byexec', 'bypid', 'total', 'money', 'calls']), 'scalar');
+
+  it('reads one-key, two-key and unkeyed aggregations, naming them in print order', () => {
+    expect(recs.filter((r) => r.agg === 'byexec').map((r) => [r.keys, r.value])).toEqual([
+      [['zsched'], 3],
+      [['node'], 118],
+      [['java'], 2047],
+    ]);
+    expect(recs.find((r) => r.agg === 'total')).toEqual({ kind: 'scalar', agg: 'total', keys: [], value: 4242 });
+  });
+
+  it('keeps keys with spaces whole and numeric columns as numbers', () => {
+    expect(recs.filter((r) => r.agg === 'bypid').map((r) => r.keys)).toEqual([
+      [812, 'sh -c make all'],
+      [90211, 'nginx: worker'],
+      [7, 'init'],
+    ]);
+  });
+
+  it('reads negative sums and counts wider than their column', () => {
+    expect(recs.filter((r) => r.agg === 'money').map((r) => r.value)).toEqual([-1500, 98000]);
+    const calls = recs.filter((r) => r.agg === 'calls');
+    expect(calls.map((r) => r.keys[0])).toEqual(['ioctl', 'read']);
+    expect(calls[0].value).toBeGreaterThan(1e17);
+  });
+
+  it('defaults the name to empty when no names are given', () => {
+    expect(parseDtraceAggregations(fx('scalars.txt')).every((r) => r.kind === 'scalar' && r.agg === '')).toBe(true);
+  });
+});
+
+describe('parseDtraceAggregations: histograms', () => {
+  it('reads keyed quantize blocks and an unkeyed lquantize with < and >= rows', () => {
+    const h = of(parseDtraceAggregations(fx('quantize-lquantize.txt'), ['lat', 'pct']), 'hist');
+    expect(h.map((r) => [r.agg, r.keys])).toEqual([
+      ['lat', ['postgres']],
+      ['lat', ['redis-server']],
+      ['pct', []],
+    ]);
+    expect(h[0].buckets.filter((b) => b.count > 0)).toEqual([
+      { lo: 1024, hi: 2048, count: 31 },
+      { lo: 2048, hi: 4096, count: 7 },
+      { lo: 8192, hi: 16384, count: 2 },
+    ]);
+    expect(h[0].buckets.at(-1)).toEqual({ lo: 16384, hi: null, count: 0 });
+    expect(h[2].buckets[0]).toEqual({ lo: null, hi: 10, count: 4 });
+    expect(h[2].buckets.at(-1)).toEqual({ lo: 40, hi: null, count: 9 });
+  });
+
+  it('reads llquantize steps, quantize negative buckets and negative counts', () => {
+    const [ll, neg, mixed] = of(parseDtraceAggregations(fx('llquantize-negative.txt')), 'hist');
+    expect(ll.buckets.slice(0, 4)).toEqual([
+      { lo: null, hi: 1, count: 2 },
+      { lo: 1, hi: 2, count: 5 },
+      { lo: 2, hi: 5, count: 0 },
+      { lo: 5, hi: 10, count: 9 },
+    ]);
+    expect(ll.buckets.at(-1)).toEqual({ lo: 1000, hi: null, count: 3 });
+    // quantize row -4 holds -7..-4
+    expect(neg.buckets.find((b) => b.count === 6)).toEqual({ lo: -7, hi: -3, count: 6 });
+    expect(mixed.buckets.map((b) => b.count)).toEqual([0, -5, 10, -3, 0]);
+    expect(mixed.buckets[1]).toEqual({ lo: -1, hi: 0, count: -5 });
+  });
+
+  it('reads <= and >= llquantize bounds and counts that overflow the column', () => {
+    const [h] = of(parseDtraceAggregations(fx('llquantize-signed.txt')), 'hist');
+    expect(h.buckets[0]).toEqual({ lo: null, hi: -15, count: 1 });
+    expect(h.buckets[2]).toEqual({ lo: 0, hi: 15, count: 123456789012 });
+    expect(h.buckets.at(-1)).toEqual({ lo: 16, hi: null, count: 77 });
+  });
+
+  it('keys a stack-keyed quantize by its frames', () => {
+    const h = of(parseDtraceAggregations(fx('stack-quantize.txt')), 'hist');
+    expect(h).toHaveLength(2);
+    expect(h[1].keys).toEqual(['libc.so.1`malloc\na.out`load+0x42\na.out`main+0x20']);
+    expect(h[1].buckets.find((b) => b.count === 1)).toEqual({ lo: 4096, hi: 8192, count: 1 });
+  });
+});
+
+describe('parseDtraceAggregations: stacks', () => {
+  it('reads kernel stacks leaf first, every frame form, all frames kernel', () => {
+    const s = of(parseDtraceAggregations(fx('stack-kernel.txt')), 'stack');
+    expect(s.map((r) => r.value)).toEqual([27, 3, 5]);
+    expect(s[1].stack).toEqual(['unix`mutex_enter', '0xfffffffffb85a3c0', 'genunix`cv_wait+0x70', 'unix`thread_start+0x8']);
+    expect(s.map((r) => r.kernel)).toEqual([5, 4, 5]);
+  });
+
+  it('reads user stacks with dotted modules, bare addresses and helper frames as user land', () => {
+    const s = of(parseDtraceAggregations(fx('stack-user.txt')), 'stack');
+    expect(s[0].stack).toContain('.node.bin`node::StreamBase::WriteString<(node::encoding)1>(v8::FunctionCallbackInfo<v8::Value> const&)+0x92');
+    expect(s[0].stack).toContain('StubRoutines (1)');
+    expect(s[0].stack).toContain('a.out`0x401a2c');
+    expect(s[0].stack).toContain('0x7fffef21b004');
+    expect(s[0].stack).toHaveLength(9);
+    expect(s.map((r) => r.kernel)).toEqual([0, 0]);
+    expect(s[1].value).toBe(640);
+  });
+
+  it('joins a kernel and a user stack in one key, kernel frames first', () => {
+    const s = of(parseDtraceAggregations(fx('stack-kernel-user-keys.txt'), ['ku', 'kthr', 'byexec', 'trail']), 'stack');
+    expect(s[0].kernel).toBe(5);
+    expect(s[0].stack[4]).toBe('unix`cmntrap+0xe9');
+    expect(s[0].stack[5]).toBe('libc.so.1`memset+0x40');
+    expect(s[0].value).toBe(19);
+    // a kernel thread: stack(), then an empty ustack()
+    expect(s[1]).toMatchObject({ stack: ['unix`idle+0x114', 'unix`thread_start+0x8'], kernel: 2, value: 400 });
+  });
+
+  it('keeps other keys printed before or after the stack', () => {
+    const s = of(parseDtraceAggregations(fx('stack-kernel-user-keys.txt')), 'stack');
+    expect(s[2]).toMatchObject({ keys: ['mysqld'], kernel: 0, value: 8 });
+    expect(s[2].stack).toEqual(['libc.so.1`__pollsys+0x15', 'mysqld`handle_connections+0x3a']);
+    expect(s[3]).toMatchObject({ keys: ['mysqld', 204], value: 9 });
+    expect(s[3].stack).toEqual(['libc.so.1`__read+0x15', 'mysqld`read_packet+0x11']);
+  });
+
+  it('tells kernel from user stacks by module', () => {
+    expect(isKernelStack(['genunix`kmem_alloc+0x1', 'unix`thread_start+0x8'])).toBe(true);
+    expect(isKernelStack(['cpu_ms.AuthenticAMD.15`ao_poll+0x3'])).toBe(true);
+    expect(isKernelStack(['mysqld`main+0x3'])).toBe(false);
+    expect(isKernelStack(['genunix`f', 'libc.so.1`g'])).toBe(false);
+  });
+
+  it('says what is wrong with output that ends inside a stack', () => {
+    expect(() => parseDtraceAggregations('\n\n              genunix`read+0x1\n')).toThrow(/ends inside a stack key/);
+  });
+});
+
+describe('DtraceIntervalSplitter', () => {
+  it('splits the runner output on interval markers however it is chunked', () => {
+    const text = fx('intervals.txt');
+    for (const size of [1, 7, 64, text.length]) {
+      const sp = new DtraceIntervalSplitter();
+      const got: string[] = [];
+      for (let i = 0; i < text.length; i += size) got.push(...sp.push(text.slice(i, i + size)));
+      got.push(...sp.end());
+      expect(got).toHaveLength(3);
+      const per = got.map((t) => parseDtraceAggregations(t, ['sys', 'idle']));
+      expect(per.map((rs) => rs.find((r) => r.kind === 'scalar' && r.keys[0] === 'read'))).toMatchObject([
+        { value: 5 },
+        { value: 8 },
+        { value: 2 },
+      ]);
+      expect(per.map((rs) => rs.find((r) => r.kind === 'stack'))).toMatchObject([
+        { agg: 'idle', value: 50 },
+        { agg: 'idle', value: 80 },
+        { agg: 'idle', value: 20 },
+      ]);
+    }
+  });
+});
