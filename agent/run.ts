@@ -6,6 +6,7 @@ import { Agent } from './agent.js';
 import { Link } from './link.js';
 import type { Log } from './log.js';
 import { makePlatform } from './platform/index.js';
+import { TraceRunner } from './tracers/runner.js';
 import { VERSION } from './version.js';
 import { listenMetrics } from './metrics-listen.js';
 
@@ -86,6 +87,13 @@ export async function runAgent(o: RunAgentOptions): Promise<RunningAgent> {
     own.hello({ ...link.helloFrame(), dropped: 0 });
     o.log.info(`serving this node's metrics on ${own.url}`);
   }
+  const traces = new TraceRunner({ tracer: platform.tracer, zones: () => platform.zones(), send: (m) => void link.send(m), log: o.log });
+  link.on('message', (msg) => {
+    if (msg.type === 'trace-start') void traces.start(msg);
+    else if (msg.type === 'trace-stop') traces.stop(msg.id);
+  });
+  // the server fails a disconnected node's traces: nobody would receive what they print
+  link.on('disconnected', () => void traces.stopAll());
   link.start();
   agent.start();
   o.log.info(`agent for node '${node}' (${platform.name}${platform.simulated ? ', simulated' : ''}) sampling every ${o.intervalS}s → ${o.server}`);
@@ -94,6 +102,7 @@ export async function runAgent(o: RunAgentOptions): Promise<RunningAgent> {
     link,
     agent,
     async stop() {
+      await traces.stopAll();
       agent.stop();
       link.stop();
       await own?.close();

@@ -1,0 +1,89 @@
+// bpftrace: JSON output, map sizes and string lengths bounded through its environment, the
+// zone given as the numeric id of its cgroup v2 directory ($1; 0 = the whole host). Records
+// between two interval markers are one interval.
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Zone } from '../../protocol/messages.js';
+import { parseBpftraceLine } from '../parse/bpftrace.js';
+import { detectLayout } from '../platform/cgroup.js';
+import type { Interval, TracerDriver } from './driver.js';
+import { positional, tracerFlags } from './params.js';
+
+export const BPFTRACE_ENV: Record<string, string> = {
+  BPFTRACE_MAP_KEYS_MAX: '10240',
+  BPFTRACE_STRLEN: '64',
+  BPFTRACE_MAX_PROBES: '64',
+  BPFTRACE_PERF_RB_PAGES: '64',
+  BPFTRACE_LOG_SIZE: '1000000',
+  BPFTRACE_STACK_MODE: 'bpftrace',
+  // symbols of processes in containers are read through /proc/PID/root
+  BPFTRACE_NO_USER_SYMBOLS: '0',
+};
+
+/** The cgroup v2 id of a zone (the inode number of its directory in the unified hierarchy). */
+export async function cgroupId(zone: Zone, cgroupRoot = process.env.ZONESCOPE_CGROUP_ROOT ?? '/sys/fs/cgroup'): Promise<number> {
+  if (zone.name === 'global') return 0;
+  if (!zone.cgroup) throw new Error(`zone '${zone.name}' has no cgroup: it cannot be traced`);
+  const layout = await detectLayout(cgroupRoot);
+  if (!layout.unified) throw new Error(`zone '${zone.name}': this host has no cgroup v2 hierarchy, which bpftrace needs to scope a trace to a container`);
+  const dir = join(layout.unified.dir, zone.cgroup);
+  let ino: bigint;
+  try {
+    ino = (await stat(dir, { bigint: true })).ino;
+  } catch (e) {
+    throw new Error(`zone '${zone.name}': no cgroup v2 directory ${dir} (${(e as Error).message})`);
+  }
+  if (ino > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error(`${dir}: cgroup id ${ino} is too large to pass on`);
+  return Number(ino);
+}
+
+export const bpftraceDriver: TracerDriver = {
+  name: 'bpftrace',
+  async invocation(meta, file, zone, durationS, values) {
+    const id = await cgroupId(zone);
+    const args = ['-f', 'json', ...tracerFlags(meta, 'bpftrace', values), file, String(id), String(durationS), ...positional(meta, values)];
+    return { cmd: 'bpftrace', args, env: BPFTRACE_ENV };
+  },
+  stdout() {
+    let cur: Interval = { records: [], events: [] };
+    let partial = '';
+    let seen = false;
+    const line = (l: string, out: Interval[]) => {
+      if (l.trim() === '') return;
+      const r = parseBpftraceLine(l);
+      if (r.interval) {
+        if (seen || cur.records.length) out.push(cur);
+        seen = true;
+        cur = { records: [], events: [] };
+        return;
+      }
+      cur.records.push(...r.records);
+      cur.events.push(...r.events);
+    };
+    return {
+      push(chunk) {
+        const out: Interval[] = [];
+        const text = partial + chunk;
+        let start = 0;
+        let nl: number;
+        while ((nl = text.indexOf('\n', start)) >= 0) {
+          line(text.slice(start, nl), out);
+          start = nl + 1;
+        }
+        partial = text.slice(start);
+        return out;
+      },
+      end() {
+        const out: Interval[] = [];
+        if (partial) line(partial, out);
+        partial = '';
+        if (seen || cur.records.length || cur.events.length) out.push(cur);
+        return out;
+      },
+    };
+  },
+  stderrLine(line) {
+    if (line.trim() === '') return null;
+    return parseBpftraceLine(line).events[0] ?? null;
+  },
+};

@@ -1,0 +1,28 @@
+// What differs between DTrace and bpftrace for the runner: how the command line is built,
+// how stdout turns into intervals, and how a stderr line is read. One driver per tracer.
+import type { TraceEvent, TraceRecord } from '../../protocol/records.js';
+import type { Zone } from '../../protocol/messages.js';
+import type { ScriptMeta } from './catalog.js';
+
+export interface Interval {
+  records: TraceRecord[];
+  events: TraceEvent[];
+}
+
+export interface StdoutDecoder {
+  push(chunk: string): Interval[];
+  end(): Interval[];
+}
+
+export interface Invocation {
+  cmd: string;
+  args: string[];
+  env: Record<string, string>;
+}
+
+export interface TracerDriver {
+  readonly name: 'dtrace' | 'bpftrace';
+  invocation(meta: ScriptMeta, file: string, zone: Zone, durationS: number, values: Record<string, number | string>): Promise<Invocation>;
+  stdout(meta: ScriptMeta, file: string): StdoutDecoder;
+  stderrLine(line: string): TraceEvent | null;
+}

@@ -1,0 +1,32 @@
+// DTrace: the script runs with bounded buffers and no destructive actions (-w is never
+// passed); the zone name is $$1. Output is split on the scripts' interval marker and each
+// interval's printa text goes through the aggregation parser.
+import { readFileSync } from 'node:fs';
+import { parseDtraceAggregations, DtraceIntervalSplitter } from '../parse/dtrace.js';
+import { parseDtraceDiagnostic } from '../parse/dtrace-diagnostics.js';
+import type { ScriptMeta } from './catalog.js';
+import type { TracerDriver } from './driver.js';
+import { positional, tracerFlags } from './params.js';
+
+/** Options that bound what a trace may cost the node (see dtrace(1M) -x). */
+export const DTRACE_OPTIONS = ['bufsize=4m', 'aggsize=4m', 'aggrate=2hz', 'switchrate=4hz', 'dynvarsize=8m', 'strsize=256', 'stackframes=64', 'ustackframes=64', 'cleanrate=101hz'];
+
+/** The aggregations the script prints, in printa order: DTrace does not print their names. */
+export function printaNames(source: string): string[] {
+  return [...source.matchAll(/printa\s*\(\s*(?:"[^"]*"\s*,\s*)?@([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]);
+}
+
+export const dtraceDriver: TracerDriver = {
+  name: 'dtrace',
+  async invocation(meta, file, zone, durationS, values) {
+    const args = ['-q', ...DTRACE_OPTIONS.flatMap((o) => ['-x', o]), ...tracerFlags(meta, 'dtrace', values), '-s', file, zone.name, String(durationS), ...positional(meta, values)];
+    return { cmd: 'dtrace', args, env: {} };
+  },
+  stdout(_meta: ScriptMeta, file: string) {
+    const names = printaNames(readFileSync(file, 'utf8'));
+    const split = new DtraceIntervalSplitter();
+    const parse = (texts: string[]) => texts.map((t) => ({ records: parseDtraceAggregations(t, names), events: [] }));
+    return { push: (chunk) => parse(split.push(chunk)), end: () => parse(split.end()) };
+  },
+  stderrLine: parseDtraceDiagnostic,
+};

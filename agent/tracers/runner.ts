@@ -1,0 +1,231 @@
+// Runs curated traces for the server: one tracer process per trace, bounded in number (per
+// node, per zone), in time (the script's own tick counter, then SIGINT, then SIGKILL) and in
+// output, and tied to the agent's life: on Linux the tracer is started through
+// `setpriv --pdeathsig KILL`, so the kernel kills it when the agent dies, even by kill -9.
+import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { PROTOCOL_VERSION, type AgentMessage, type TraceEnd, type TraceStart, type Zone } from '../../protocol/messages.js';
+import type { TraceEvent, TraceRecord } from '../../protocol/records.js';
+import type { Log } from '../log.js';
+import { bpftraceDriver } from './bpftrace.js';
+import { findScript, scriptFile, scriptsDir } from './catalog.js';
+import type { Interval, TracerDriver } from './driver.js';
+import { dtraceDriver } from './dtrace.js';
+import { TRACE_LIMITS } from './limits.js';
+import { checkDuration, checkParams, checkZoneName } from './params.js';
+
+export interface RunnerOptions {
+  tracer: 'dtrace' | 'bpftrace';
+  zones(): Promise<Zone[]>;
+  send(msg: AgentMessage): void;
+  log: Log;
+  limits?: Partial<typeof TRACE_LIMITS>;
+  scriptsDir?: string;
+}
+
+interface Running {
+  id: string;
+  zone: string;
+  proc?: ResultPromise;
+  pid?: number;
+  /** why the runner signalled it, if it did */
+  reason?: 'stop' | 'limit' | 'overflow';
+  timers: NodeJS.Timeout[];
+  interval: number;
+  events: TraceEvent[];
+  extraEvents: number;
+  firstError?: string;
+  done: Promise<void>;
+}
+
+/** Frames stay well under MAX_FRAME_BYTES; a big interval goes out as several frames. */
+const FRAME_BUDGET = 3 * 1024 * 1024;
+const MAX_EVENTS = 1000;
+
+function which(cmd: string): string | undefined {
+  for (const d of (process.env.PATH ?? '').split(delimiter)) {
+    const p = join(d, cmd);
+    if (d && existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+export class TraceRunner {
+  private readonly running = new Map<string, Running>();
+  private readonly driver: TracerDriver;
+  private readonly limits: typeof TRACE_LIMITS;
+  private readonly setpriv = process.platform === 'linux' ? which('setpriv') : undefined;
+
+  constructor(private readonly o: RunnerOptions) {
+    this.driver = o.tracer === 'dtrace' ? dtraceDriver : bpftraceDriver;
+    this.limits = { ...TRACE_LIMITS, ...o.limits };
+    if (process.platform === 'linux' && !this.setpriv) o.log.warn('setpriv (util-linux) not found: tracers may outlive a killed agent');
+  }
+
+  get count(): number {
+    return this.running.size;
+  }
+
+  /** pids of the tracer processes, for tests and diagnostics */
+  pids(): number[] {
+    return [...this.running.values()].flatMap((r) => (r.pid ? [r.pid] : []));
+  }
+
+  async start(msg: TraceStart): Promise<void> {
+    const fail = (error: string) => this.end(msg.id, { status: 'failed', error });
+    if (this.running.has(msg.id)) return fail(`trace ${msg.id} is already running`);
+    const meta = findScript(msg.script, this.o.scriptsDir);
+    if (!meta) return fail(`script: unknown script '${msg.script}'`);
+    let values: Record<string, number | string>;
+    let durationS: number;
+    try {
+      checkZoneName(msg.zone);
+      values = checkParams(meta, msg.params);
+      durationS = checkDuration(meta, msg.durationS);
+    } catch (e) {
+      return fail((e as Error).message);
+    }
+    if (this.running.size >= this.limits.perNode) return fail(`too many traces on this node: ${this.running.size} running, the limit is ${this.limits.perNode}`);
+    const inZone = [...this.running.values()].filter((r) => r.zone === msg.zone).length;
+    if (inZone >= this.limits.perZone) return fail(`too many traces on zone '${msg.zone}': ${inZone} running, the limit is ${this.limits.perZone}`);
+
+    const r: Running = { id: msg.id, zone: msg.zone, timers: [], interval: 0, events: [], extraEvents: 0, done: Promise.resolve() };
+    this.running.set(msg.id, r); // counted from now on, so concurrent starts see it
+    let resolveDone!: () => void;
+    r.done = new Promise((res) => (resolveDone = res));
+    try {
+      const zones = await this.o.zones();
+      const zone = zones.find((z) => z.name === msg.zone) ?? (msg.zone === 'global' ? { name: 'global', brand: 'global', state: 'running' } : undefined);
+      if (!zone) throw new Error(`zone: no zone '${msg.zone}' on this node`);
+      const file = scriptFile(meta, this.driver.name, this.o.scriptsDir ?? scriptsDir());
+      const inv = await this.driver.invocation(meta, file, zone, durationS, values);
+      const decoder = this.driver.stdout(meta, file);
+      if (r.reason === 'stop') throw new Error('stopped before the tracer started');
+      const [cmd, args] = this.setpriv ? [this.setpriv, ['--pdeathsig', 'KILL', '--', inv.cmd, ...inv.args]] : [inv.cmd, inv.args];
+      this.o.log.info(`trace ${msg.id}: ${meta.id} on zone ${msg.zone} for ${durationS}s: ${inv.cmd} ${inv.args.join(' ')}`);
+      const proc = execa(cmd, args, { env: inv.env, stdin: 'ignore', buffer: false, reject: false, cleanup: true, encoding: 'utf8' });
+      r.proc = proc;
+      r.pid = proc.pid;
+      this.pump(r, proc, decoder);
+      r.timers.push(setTimeout(() => this.signal(r, 'limit'), (durationS + this.limits.startupGraceS) * 1000));
+      const result = await proc;
+      for (const iv of decoder.end()) this.frame(r, iv);
+      if (r.events.length || r.extraEvents) this.frame(r, { records: [], events: [] });
+      this.end(msg.id, this.outcome(r, result.exitCode, result.signal, result.failed && result.exitCode === undefined && !result.signal ? result.shortMessage : undefined));
+    } catch (e) {
+      this.end(msg.id, { status: r.reason === 'stop' ? 'stopped' : 'failed', error: (e as Error).message });
+    } finally {
+      for (const t of r.timers) clearTimeout(t);
+      this.running.delete(msg.id);
+      resolveDone();
+    }
+  }
+
+  /** SIGINT: the tracer prints what it has and exits; SIGKILL if it has not after the grace. */
+  stop(id: string): boolean {
+    const r = this.running.get(id);
+    if (!r) return false;
+    this.signal(r, 'stop');
+    return true;
+  }
+
+  async stopAll(): Promise<void> {
+    const all = [...this.running.values()];
+    for (const r of all) this.signal(r, 'stop');
+    await Promise.all(all.map((r) => r.done));
+  }
+
+  private signal(r: Running, reason: NonNullable<Running['reason']>): void {
+    if (r.reason) return;
+    r.reason = reason;
+    if (!r.proc) return;
+    r.proc.kill('SIGINT');
+    r.timers.push(setTimeout(() => r.proc?.kill('SIGKILL'), this.limits.killGraceS * 1000));
+  }
+
+  private pump(r: Running, proc: ResultPromise, decoder: { push(c: string): Interval[] }): void {
+    let bytes = 0;
+    proc.stdout?.on('data', (chunk: string | Buffer) => {
+      const text = String(chunk);
+      bytes += Buffer.byteLength(text);
+      let out: Interval[];
+      try {
+        out = decoder.push(text);
+      } catch (e) {
+        this.event(r, { kind: 'warning', count: 1, message: `unparsed tracer output: ${(e as Error).message}`.slice(0, 4096) });
+        return;
+      }
+      if (out.length) bytes = 0;
+      for (const iv of out) this.frame(r, iv);
+      if (bytes > this.limits.maxIntervalBytes) {
+        this.event(r, { kind: 'warning', count: 1, message: `one interval produced over ${this.limits.maxIntervalBytes} bytes: trace stopped` });
+        this.signal(r, 'overflow');
+      }
+    });
+    let partial = '';
+    proc.stderr?.on('data', (chunk: string | Buffer) => {
+      const lines = (partial + String(chunk)).split('\n');
+      partial = lines.pop() ?? '';
+      for (const l of lines) this.stderrLine(r, l);
+    });
+    proc.stderr?.on('end', () => partial && this.stderrLine(r, partial));
+  }
+
+  private stderrLine(r: Running, line: string): void {
+    let ev: TraceEvent | null;
+    try {
+      ev = this.driver.stderrLine(line);
+    } catch {
+      ev = { kind: 'warning', count: 1, message: line.slice(0, 4096) };
+    }
+    if (!ev) return;
+    if (!r.firstError && (ev.kind === 'error' || ev.kind === 'compile-error' || ev.kind === 'no-probes')) r.firstError = ev.message;
+    this.event(r, ev);
+  }
+
+  private event(r: Running, ev: TraceEvent): void {
+    if (r.events.length < MAX_EVENTS) r.events.push(ev);
+    else r.extraEvents++;
+  }
+
+  /** One interval → one or more frames (same interval number); pending stderr events ride along. */
+  private frame(r: Running, iv: Interval): void {
+    const interval = ++r.interval;
+    const events = [...iv.events, ...r.events].slice(0, 1024);
+    if (r.extraEvents) events.push({ kind: 'warning', count: r.extraEvents, message: `${r.extraEvents} more tracer diagnostics not forwarded` });
+    r.events = [];
+    r.extraEvents = 0;
+    const time = Date.now();
+    let batch: TraceRecord[] = [];
+    let size = 0;
+    const flush = (last: boolean) => {
+      this.o.send({ v: PROTOCOL_VERSION, type: 'trace-frame', id: r.id, interval, time, records: batch, events: last ? events : [] });
+      batch = [];
+      size = 0;
+    };
+    for (const rec of iv.records) {
+      const s = JSON.stringify(rec).length;
+      if (batch.length && (size + s > FRAME_BUDGET || batch.length >= 100_000)) flush(false);
+      batch.push(rec);
+      size += s;
+    }
+    flush(true);
+  }
+
+  private outcome(r: Running, code: number | undefined, signal: string | undefined, spawnError?: string): Omit<TraceEnd, 'v' | 'type' | 'id'> {
+    const exitCode = code ?? null;
+    if (spawnError) return { status: 'failed', error: spawnError, exitCode };
+    if (r.reason === 'stop') return { status: 'stopped', exitCode };
+    if (r.reason === 'overflow') return { status: 'failed', error: `the tracer produced more than ${this.limits.maxIntervalBytes} bytes in one interval`, exitCode };
+    if (signal === 'SIGKILL' && r.reason === 'limit') return { status: 'failed', error: 'the tracer ran past its duration and did not exit on SIGINT: killed', exitCode };
+    if (code === 0 || (r.reason === 'limit' && signal === 'SIGINT')) return { status: 'done', exitCode };
+    const why = r.firstError ?? (signal ? `${this.driver.name} was killed by ${signal}` : `${this.driver.name} exited with code ${code}`);
+    return { status: 'failed', error: why.slice(0, 4096), exitCode };
+  }
+
+  private end(id: string, e: Omit<TraceEnd, 'v' | 'type' | 'id'>): void {
+    if (e.status === 'failed') this.o.log.warn(`trace ${id} failed: ${e.error}`);
+    this.o.send({ v: PROTOCOL_VERSION, type: 'trace-end', id, ...e });
+  }
+}
