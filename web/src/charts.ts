@@ -61,11 +61,12 @@ function fmtUnit(unit: ChartDef['unit'], v: number | null): string {
 }
 
 function shortLabel(key: string): string {
-  return key.replace(/^zone_|^zfs_dataset_/, '').replace(/_total|_bytes|_seconds/g, '').replace(/"/g, '');
+  return key.replace(/^zone_|^zfs_dataset_/, '').replace(/_total|_bytes|_seconds/g, '').replace(/"/g, '').replace(/\{\}$/, '');
 }
 
 /** Draws every chart that has data into `el`; returns the uPlot instances (for cleanup). */
-export function drawCharts(el: HTMLElement, hist: History, width: number): uPlot[] {
+export function drawCharts(el: HTMLElement, hist: History, width: number, windowS: number): uPlot[] {
+  const now = Date.now() / 1000;
   const plots: uPlot[] = [];
   const keys = Object.keys(hist.series);
   const xs = hist.times.map((t) => t / 1000);
@@ -84,7 +85,8 @@ export function drawCharts(el: HTMLElement, hist: History, width: number): uPlot
       {
         width,
         height: 180,
-        scales: { x: { time: true }, y: { range: (_u, lo, hi) => [Math.min(0, lo ?? 0), Math.max(hi ?? 1, def.unit === 'cpus' ? 0.1 : 1)] } },
+        // the whole window, so a zone that just appeared does not look like a long history
+        scales: { x: { time: true, range: () => [now - windowS, Math.max(now, xs[xs.length - 1] ?? now)] }, y: { range: (_u, lo, hi) => [Math.min(0, lo ?? 0), Math.max(hi ?? 1, def.unit === 'cpus' ? 0.1 : def.unit.startsWith('bytes') ? 1024 : 1)] } },
         axes: [{}, { size: 70, values: (_u, s) => s.map((v) => fmtUnit(def.unit, v)) }],
         series: [
           {},

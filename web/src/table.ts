@@ -64,7 +64,7 @@ export class SortTable<T> {
     this.body.replaceChildren(
       ...(rows.length
         ? rows.map((r) => h('tr', ...this.cols.map((col) => h('td', { class: col.cls }, col.cell(r)))))
-        : [h('tr', h('td.empty', { colSpan: this.cols.length }, this.empty))]),
+        : [h('tr', h('td.empty', { colSpan: this.cols.length }, this.rows.length ? 'Nothing matches the filter.' : this.empty))]),
     );
   }
 }

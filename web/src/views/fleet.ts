@@ -86,9 +86,18 @@ class ZoneLoader {
 export const fleetView: View = (app, _p, el) => {
   let text = '';
   const match = (...xs: (string | undefined)[]): boolean => !text || xs.some((x) => x?.toLowerCase().includes(text));
-  const nodes = new SortTable<NodeInfo>(nodeCols(), (n) => match(n.node, n.hostname, n.platform), 'No nodes have connected yet.');
-  const zones = new SortTable<ZoneRow>(zoneCols(true), (z) => match(z.name, z.alias, z.node, z.state, z.brand), 'No zones.');
-  const loader = new ZoneLoader(() => zones.set(loader.all()));
+  const zoneMatch = (z: ZoneRow): boolean => match(z.name, z.alias, z.node, z.state, z.brand);
+  // a node stays listed when one of its zones matches
+  const nodes = new SortTable<NodeInfo>(
+    nodeCols(),
+    (n) => match(n.node, n.hostname, n.platform) || (loader.zones.get(n.node) ?? []).some(zoneMatch),
+    'No nodes have connected yet.',
+  );
+  const zones = new SortTable<ZoneRow>(zoneCols(true), zoneMatch, 'No zones.');
+  const loader = new ZoneLoader(() => {
+    zones.set(loader.all());
+    nodes.render();
+  });
   const summary = h('p.summary');
   const filter = h('input.filter', {
     type: 'search',

@@ -163,7 +163,7 @@ export const zoneView: View = (app, { node, zone }, el) => {
       if (stopped) return;
       for (const p of plots) p.destroy();
       charts.replaceChildren();
-      plots = drawCharts(charts, hist, Math.max(360, charts.clientWidth - 8));
+      plots = drawCharts(charts, hist, Math.max(360, charts.clientWidth - 8), windowS);
     } catch (e) {
       if (e instanceof ApiError && e.status === 404) notFound(e);
       else if (!stopped) charts.replaceChildren(h('p.error-text', (e as Error).message));
