@@ -28,6 +28,7 @@ function isNoise(line: string): boolean {
     t.startsWith('dtrace: ') ||
     t === '^C' ||
     /^CPU\s+ID\s+FUNCTION:NAME$/.test(t) ||
+    /^\d+\s+\d+\s+\S*:\S+$/.test(t) || // the probe line (CPU, ID, func:name) when not quiet
     MARKER.test(t)
   );
 }
