@@ -17,6 +17,9 @@ import type { AppContext } from './context.js';
 import { nodesApi } from './api/nodes.js';
 import { sessionApi } from './api/session.js';
 import { tokensApi } from './api/tokens.js';
+import { scriptsApi } from './api/scripts.js';
+import { tracesApi } from './api/traces.js';
+import { TraceManager } from './traces.js';
 import { sdApi } from './api/sd.js';
 import Type from 'typebox';
 
@@ -95,6 +98,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   await app.register(sessionApi(ctx));
   await app.register(nodesApi(ctx));
   await app.register(tokensApi(ctx));
+  const traces = new TraceManager(fleet, hub, store, metrics, { changed: (trace) => live.broadcast({ type: 'trace', trace }) });
+  await app.register(scriptsApi(ctx));
+  await app.register(tracesApi(ctx, traces));
 
   const webDir = opts.webDir ?? resolve(here, '../web');
   if (existsSync(join(webDir, 'index.html'))) {
@@ -112,6 +118,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     ctx,
     live,
     async close() {
+      traces.close();
       hub.close();
       live.close();
       await app.close();

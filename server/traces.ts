@@ -1,0 +1,327 @@
+// The server's traces: what was asked, where it stands, and what came back — each trace's
+// merged result plus its per-interval history (so a time range can be sliced later), kept
+// within a memory budget. Requests are checked here against the same catalog and limits the
+// agent enforces, so a bad request is refused with a field name before anything is sent.
+import { randomUUID } from 'node:crypto';
+import { PROTOCOL_VERSION, type TraceEnd, type TraceFrame } from '../protocol/messages.js';
+import type { TraceEvent, TraceRecord } from '../protocol/records.js';
+import { findScript, type ScriptMeta } from '../agent/tracers/catalog.js';
+import { TRACE_LIMITS } from '../agent/tracers/limits.js';
+import { checkDuration, checkParams, checkZoneName, ParamError } from '../agent/tracers/params.js';
+import type { Fleet } from './fleet.js';
+import type { Hub } from './hub.js';
+import type { ServerMetrics } from './metrics.js';
+import type { Store } from './store.js';
+
+export type TraceStatus = 'starting' | 'running' | 'done' | 'stopped' | 'failed';
+
+export const TRACE_BUDGET = {
+  /** per trace: bytes (as JSON) of per-interval history; the oldest intervals go first */
+  historyBytes: 8 * 1024 * 1024,
+  /** per trace: distinct records in the merged result; new keys past it are counted, not kept */
+  mergedRecords: 20_000,
+  /** traces remembered; the oldest finished ones are forgotten first */
+  traces: 50,
+  /** events kept per trace (the API shows them all) */
+  events: 100,
+  /** an agent that sends nothing for this long past the end of the trace has lost it */
+  silenceS: 60,
+};
+
+export class TraceError extends Error {
+  constructor(readonly statusCode: number, message: string) {
+    super(message);
+  }
+}
+
+export interface TraceRequest {
+  node: string;
+  zone: string;
+  script: string;
+  params?: Record<string, unknown>;
+  durationS?: number;
+}
+
+interface IntervalEntry {
+  interval: number;
+  time: number;
+  records: TraceRecord[];
+  bytes: number;
+}
+
+interface Trace {
+  id: string;
+  node: string;
+  zone: string;
+  script: string;
+  params: Record<string, number | string>;
+  durationS: number;
+  output: ScriptMeta['output'];
+  unit: string;
+  status: TraceStatus;
+  createdAt: number;
+  startedAt: number | null;
+  endedAt: number | null;
+  intervals: number;
+  error?: string;
+  drops: Record<string, number>;
+  errors: number;
+  events: TraceEvent[];
+  merged: Map<string, TraceRecord>;
+  /** records not merged because the budget was full */
+  truncated: number;
+  history: IntervalEntry[];
+  historyBytes: number;
+  /** intervals dropped from the history to stay in budget (still in the merged result) */
+  evicted: number;
+  watchdog?: NodeJS.Timeout;
+}
+
+const DROP_KINDS = new Set(['drops', 'aggregation-drops', 'dynvar-drops', 'speculation-drops']);
+const ERROR_KINDS = new Set(['error', 'compile-error']);
+const ENDED = new Set<TraceStatus>(['done', 'stopped', 'failed']);
+
+function keyOf(r: TraceRecord): string {
+  switch (r.kind) {
+    case 'stack':
+      return `s\0${r.agg}\0${JSON.stringify(r.keys)}\0${r.kernel}\0${r.stack.join('\n')}`;
+    case 'printf':
+      return `p\0${r.text}`;
+    default:
+      return `${r.kind[0]}\0${r.agg}\0${JSON.stringify(r.keys)}`;
+  }
+}
+
+/** Adds one interval's record into the running total (counts and sums add; histograms add bucket-wise). */
+function mergeInto(into: TraceRecord, r: TraceRecord): void {
+  if (into.kind === 'scalar' && r.kind === 'scalar') into.value += r.value;
+  else if (into.kind === 'stack' && r.kind === 'stack') into.value += r.value;
+  else if (into.kind === 'stats' && r.kind === 'stats') {
+    into.count += r.count;
+    into.total += r.total;
+    into.avg = into.count ? into.total / into.count : 0;
+  } else if (into.kind === 'hist' && r.kind === 'hist') {
+    const at = new Map(into.buckets.map((b) => [`${b.lo}:${b.hi}`, b]));
+    for (const b of r.buckets) {
+      const have = at.get(`${b.lo}:${b.hi}`);
+      if (have) have.count += b.count;
+      else into.buckets.push({ ...b });
+    }
+    into.buckets.sort((a, b) => (a.lo ?? -Infinity) - (b.lo ?? -Infinity));
+  }
+}
+
+export interface TraceHooks {
+  /** a trace changed (status, a new interval): pushed to browsers */
+  changed(summary: ReturnType<TraceManager['summary']>): void;
+}
+
+export class TraceManager {
+  private readonly traces = new Map<string, Trace>();
+
+  constructor(
+    private readonly fleet: Fleet,
+    private readonly hub: Hub,
+    private readonly store: Store,
+    private readonly metrics: ServerMetrics,
+    private readonly hooks: TraceHooks,
+  ) {
+    hub.on('trace-frame', (node, msg) => this.onFrame(node, msg));
+    hub.on('trace-end', (node, msg) => this.onEnd(node, msg));
+    hub.on('disconnect', (node) => {
+      for (const t of this.traces.values()) if (t.node === node && !ENDED.has(t.status)) this.finish(t, 'failed', `the agent of node '${node}' disconnected`);
+    });
+  }
+
+  /** Checks a request like the agent would, then audits and sends it. Throws TraceError. */
+  start(req: TraceRequest, actor: string): Trace {
+    const meta = findScript(String(req.script));
+    if (!meta) throw new TraceError(404, `script: unknown script '${String(req.script).slice(0, 64)}'`);
+    const n = this.fleet.nodes.get(req.node);
+    if (!n) throw new TraceError(404, `node: unknown node '${req.node}'`);
+    let params: Record<string, number | string>;
+    let durationS: number;
+    try {
+      checkZoneName(req.zone);
+      params = checkParams(meta, req.params ?? {});
+      durationS = checkDuration(meta, req.durationS);
+    } catch (e) {
+      if (e instanceof ParamError) throw new TraceError(400, e.message);
+      throw e;
+    }
+    if (!n.zones.some((z) => z.name === req.zone)) throw new TraceError(404, `zone: no zone '${req.zone}' on node '${req.node}'`);
+    if (!n.up || !this.hub.connected(req.node)) throw new TraceError(409, `node: '${req.node}' is not connected`);
+    if (!n.hello.tracer.available) throw new TraceError(409, `node: ${n.hello.tracer.name} is not available on '${req.node}'`);
+    const active = [...this.traces.values()].filter((t) => t.node === req.node && !ENDED.has(t.status));
+    if (active.length >= TRACE_LIMITS.perNode) throw new TraceError(429, `node: ${active.length} traces are running on '${req.node}', the limit is ${TRACE_LIMITS.perNode}`);
+    const inZone = active.filter((t) => t.zone === req.zone).length;
+    if (inZone >= TRACE_LIMITS.perZone) throw new TraceError(429, `zone: ${inZone} traces are running on zone '${req.zone}', the limit is ${TRACE_LIMITS.perZone}`);
+
+    const t: Trace = {
+      id: randomUUID(),
+      node: req.node,
+      zone: req.zone,
+      script: meta.id,
+      params,
+      durationS,
+      output: meta.output,
+      unit: meta.unit,
+      status: 'starting',
+      createdAt: Date.now(),
+      startedAt: null,
+      endedAt: null,
+      intervals: 0,
+      drops: {},
+      errors: 0,
+      events: [],
+      merged: new Map(),
+      truncated: 0,
+      history: [],
+      historyBytes: 0,
+      evicted: 0,
+    };
+    this.store.audit(actor, 'trace.start', `${req.node}/${req.zone}`, { id: t.id, script: meta.id, params, durationS });
+    if (!this.hub.send(req.node, { v: PROTOCOL_VERSION, type: 'trace-start', id: t.id, script: meta.id, zone: req.zone, params, durationS })) {
+      throw new TraceError(409, `node: '${req.node}' is not connected`);
+    }
+    this.metrics.tracesStarted.inc({ script: meta.id });
+    this.traces.set(t.id, t);
+    this.arm(t);
+    this.forget();
+    this.hooks.changed(this.summary(t));
+    return t;
+  }
+
+  stop(id: string, actor: string): Trace | undefined {
+    const t = this.traces.get(id);
+    if (!t) return undefined;
+    this.store.audit(actor, 'trace.stop', `${t.node}/${t.zone}`, { id });
+    if (!ENDED.has(t.status)) this.hub.send(t.node, { v: PROTOCOL_VERSION, type: 'trace-stop', id });
+    return t;
+  }
+
+  get(id: string): Trace | undefined {
+    return this.traces.get(id);
+  }
+
+  list(): Trace[] {
+    return [...this.traces.values()].sort((a, b) => b.createdAt - a.createdAt);
+  }
+
+  summary(t: Trace) {
+    const progress = ENDED.has(t.status) ? 1 : t.startedAt ? Math.min(0.99, (Date.now() - t.startedAt) / 1000 / t.durationS) : 0;
+    return {
+      id: t.id,
+      node: t.node,
+      zone: t.zone,
+      script: t.script,
+      params: t.params,
+      durationS: t.durationS,
+      output: t.output,
+      unit: t.unit,
+      status: t.status,
+      createdAt: t.createdAt,
+      startedAt: t.startedAt,
+      endedAt: t.endedAt,
+      progress,
+      intervals: t.intervals,
+      ...(t.error ? { error: t.error } : {}),
+      drops: t.drops,
+      errors: t.errors,
+      truncated: t.truncated,
+      evictedIntervals: t.evicted,
+    };
+  }
+
+  detail(t: Trace) {
+    return { ...this.summary(t), events: t.events, records: [...t.merged.values()] };
+  }
+
+  /** Per-interval history with times in [from, to] (ms). */
+  intervals(t: Trace, from = -Infinity, to = Infinity) {
+    return t.history.filter((h) => h.time >= from && h.time <= to).map((h) => ({ interval: h.interval, time: h.time, records: h.records }));
+  }
+
+  /** Records for a time range: the merged result when the whole trace is asked for. */
+  records(t: Trace, from?: number, to?: number): TraceRecord[] {
+    if (from === undefined && to === undefined) return [...t.merged.values()];
+    return this.intervals(t, from, to).flatMap((h) => h.records);
+  }
+
+  close(): void {
+    for (const t of this.traces.values()) clearTimeout(t.watchdog);
+  }
+
+  private onFrame(node: string, f: TraceFrame): void {
+    const t = this.traces.get(f.id);
+    if (!t || t.node !== node || ENDED.has(t.status)) return; // not this node's trace, or already over
+    if (t.status === 'starting') {
+      t.status = 'running';
+      t.startedAt = Date.now();
+    }
+    const last = t.history[t.history.length - 1];
+    const bytes = JSON.stringify(f.records).length;
+    if (last && last.interval === f.interval) {
+      for (const r of f.records) last.records.push(r);
+      last.bytes += bytes;
+    } else {
+      t.history.push({ interval: f.interval, time: f.time, records: f.records, bytes });
+      t.intervals++;
+    }
+    t.historyBytes += bytes;
+    while (t.historyBytes > TRACE_BUDGET.historyBytes && t.history.length > 1) {
+      t.historyBytes -= t.history.shift()!.bytes;
+      t.evicted++;
+    }
+    for (const r of f.records) {
+      const k = keyOf(r);
+      const have = t.merged.get(k);
+      if (have) mergeInto(have, r);
+      else if (t.merged.size < TRACE_BUDGET.mergedRecords) t.merged.set(k, structuredClone(r));
+      else t.truncated++;
+    }
+    for (const e of f.events) this.event(t, e);
+    this.arm(t);
+    this.hooks.changed(this.summary(t));
+  }
+
+  private event(t: Trace, e: TraceEvent): void {
+    t.events.push(e);
+    if (t.events.length > TRACE_BUDGET.events) t.events.shift();
+    if (DROP_KINDS.has(e.kind)) {
+      t.drops[e.kind] = (t.drops[e.kind] ?? 0) + e.count;
+      this.metrics.traceDrops.inc({ node: t.node, kind: e.kind }, e.count);
+    } else if (ERROR_KINDS.has(e.kind)) {
+      t.errors += e.count;
+      this.metrics.traceErrors.inc({ node: t.node }, e.count);
+    }
+  }
+
+  private onEnd(node: string, m: TraceEnd): void {
+    const t = this.traces.get(m.id);
+    if (!t || t.node !== node || ENDED.has(t.status)) return;
+    this.finish(t, m.status, m.error);
+  }
+
+  private finish(t: Trace, status: TraceStatus, error?: string): void {
+    clearTimeout(t.watchdog);
+    t.status = status;
+    t.endedAt = Date.now();
+    if (error) t.error = error;
+    if (status === 'failed') this.store.audit('server', 'trace.failed', `${t.node}/${t.zone}`, { id: t.id, error: error ?? '' });
+    this.hooks.changed(this.summary(t));
+  }
+
+  /** A trace whose agent goes silent well past its end is failed, not left 'running' forever. */
+  private arm(t: Trace): void {
+    clearTimeout(t.watchdog);
+    const s = t.durationS + TRACE_LIMITS.startupGraceS + TRACE_LIMITS.killGraceS + TRACE_BUDGET.silenceS;
+    t.watchdog = setTimeout(() => !ENDED.has(t.status) && this.finish(t, 'failed', `no word from the agent for ${s}s`), s * 1000);
+    t.watchdog.unref();
+  }
+
+  private forget(): void {
+    const ended = this.list().filter((t) => ENDED.has(t.status)).reverse();
+    while (this.traces.size > TRACE_BUDGET.traces && ended.length) this.traces.delete(ended.shift()!.id);
+  }
+}
