@@ -88,37 +88,51 @@ export class DtraceStackFolder {
   private inHeader = true;
   private skip: number;
   private lastBlank = false;
+  private keepOffsets: boolean;
   constructor(private opts: FoldOptions & { headerLines?: number } = {}) {
     this.skip = opts.headerLines ?? -1;
+    this.keepOffsets = opts.keepOffsets ?? false;
   }
 
   line(raw: string): void {
-    let end = raw.length;
-    if (end > 0 && raw.charCodeAt(end - 1) === 13) end--;
+    this.span(raw, 0, raw.length);
+  }
+
+  /** The line text[from, to) — the caller's buffer, so no string is made per line. */
+  span(text: string, from: number, to: number): void {
+    let end = to;
+    if (end > from && text.charCodeAt(end - 1) === 13) end--;
     if (this.skip > 0) {
       this.skip--;
       return;
     }
     if (this.skip < 0 && this.inHeader) {
-      const l = end === raw.length ? raw : raw.slice(0, end);
+      const l = text.slice(from, end);
       if (l.trim() === '' || HEADER_LINE.test(l)) return;
       this.inHeader = false;
     }
-    let start = 0;
-    while (start < end && (raw.charCodeAt(start) === 32 || raw.charCodeAt(start) === 9)) start++;
+    let start = from;
+    while (start < end && (text.charCodeAt(start) === 32 || text.charCodeAt(start) === 9)) start++;
     let stop = end;
-    while (stop > start && (raw.charCodeAt(stop - 1) === 32 || raw.charCodeAt(stop - 1) === 9)) stop--;
+    while (stop > start && (text.charCodeAt(stop - 1) === 32 || text.charCodeAt(stop - 1) === 9)) stop--;
     if (start === stop) {
       this.lastBlank = true;
       return;
     }
-    if (isDigits(raw, start, stop)) {
-      this.finish(Number(raw.slice(start, stop)));
+    if (isDigits(text, start, stop)) {
+      this.finish(Number(text.slice(start, stop)));
       return;
     }
     if (this.lastBlank && this.frames.length > 0) this.segments.push(this.frames.length);
     this.lastBlank = false;
-    this.frames.push(normalizeFrame(raw.slice(start, stop), this.opts.keepOffsets));
+    if (!this.keepOffsets) {
+      const plus = text.lastIndexOf('+', stop - 1);
+      if (plus >= start) stop = plus;
+    }
+    let f = text.slice(start, stop);
+    // the rare frames that need more than the offset cut go through the full rules
+    if (f.includes('::') || f.includes(';') || f === '') f = normalizeFrame(f, true);
+    this.frames.push(f);
   }
 
   private finish(count: number): void {
@@ -128,11 +142,8 @@ export class DtraceStackFolder {
       // two stacks in one key (stack(), blank, ustack()): the first is the kernel's
       kernel = this.segments.length > 0 ? this.segments[0] : isKernelStack(f) ? f.length : 0;
     }
-    let key = '';
-    for (let i = f.length - 1; i >= 0; i--) {
-      const frame = i < kernel ? `${f[i]}_[k]` : f[i];
-      key = i === f.length - 1 ? frame : `${key};${frame}`;
-    }
+    if (kernel) for (let i = 0; i < kernel; i++) f[i] = `${f[i]}_[k]`;
+    const key = f.reverse().join(';');
     this.stacks.set(key, (this.stacks.get(key) ?? 0) + count);
     this.frames = [];
     this.segments = [];
@@ -177,7 +188,7 @@ export async function foldInput(
       let start = 0;
       let nl: number;
       while ((nl = text.indexOf('\n', start)) >= 0) {
-        folder.line(text.slice(start, nl));
+        folder.span(text, start, nl);
         start = nl + 1;
       }
       rest = text.slice(start);
