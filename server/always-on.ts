@@ -1,0 +1,145 @@
+// Always-on instrumentation: curated scripts the server keeps running on every node (on the
+// zones it names), restarted when they end, whose histograms become Prometheus histograms.
+// They go through the same TraceManager as any trace: same checks, limits and audit log.
+import type { HistRecord, TraceRecord } from '../protocol/records.js';
+import type { Fleet } from './fleet.js';
+import type { Hub } from './hub.js';
+import { HistogramFamily } from './histograms.js';
+import type { TraceManager } from './traces.js';
+import { findScript } from '../agent/tracers/catalog.js';
+
+/** How a script's histogram aggregation becomes a Prometheus histogram. */
+interface Export {
+  name: string;
+  help: string;
+  agg: string;
+  keyLabels: string[];
+  scale: number;
+  /** a scalar sum() aggregation with the same keys, for _sum */
+  sumAgg?: string;
+}
+
+export const EXPORTS: Record<string, Export> = {
+  'syscall-latency': {
+    name: 'zonescope_syscall_latency_seconds',
+    help: 'System call latency in the zone, from the always-on syscall-latency script.',
+    agg: 'latency',
+    keyLabels: ['syscall'],
+    scale: 1e-9,
+    sumAgg: 'latency_sum',
+  },
+  'io-latency': {
+    name: 'zonescope_block_io_latency_seconds',
+    help: 'Block I/O latency, from the always-on io-latency script.',
+    agg: 'latency',
+    keyLabels: ['device'],
+    scale: 1e-9,
+  },
+};
+
+export interface AlwaysOnSpec {
+  script: string;
+  /** zones to cover; ['global'] = the whole host (the default) */
+  zones: string[];
+}
+
+/** "syscall-latency" or "syscall-latency@global,web1" */
+export function parseAlwaysOn(text: string): AlwaysOnSpec {
+  const [script, zones] = text.split('@');
+  if (!EXPORTS[script] || !findScript(script)) {
+    throw new Error(`--always-on: '${script}' has no Prometheus export (one of: ${Object.keys(EXPORTS).join(', ')})`);
+  }
+  const list = zones ? zones.split(',').filter(Boolean) : ['global'];
+  for (const z of list) if (!/^[A-Za-z0-9_.:@-]{1,256}$/.test(z)) throw new Error(`--always-on: bad zone name '${z}'`);
+  return { script, zones: list };
+}
+
+interface Slot {
+  node: string;
+  zone: string;
+  spec: AlwaysOnSpec;
+  trace?: string;
+  retryAt: number;
+}
+
+export class AlwaysOn {
+  readonly families = new Map<string, HistogramFamily>();
+  private readonly slots = new Map<string, Slot>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly specs: AlwaysOnSpec[],
+    private readonly fleet: Fleet,
+    hub: Hub,
+    private readonly traces: TraceManager,
+    private readonly log: { warn(o: object, m: string): void },
+    maxSeriesPerNode = 2000,
+  ) {
+    for (const s of specs) {
+      const e = EXPORTS[s.script];
+      this.families.set(s.script, new HistogramFamily({ name: e.name, help: e.help, keyLabels: e.keyLabels, scale: e.scale, maxSeriesPerNode }));
+    }
+    hub.on('trace-frame', (node, f) => {
+      const slot = [...this.slots.values()].find((s) => s.trace === f.id && s.node === node);
+      if (slot) this.take(slot, f.records);
+    });
+    fleet.on('change', () => this.reconcile());
+    this.timer = setInterval(() => this.reconcile(), 5000).unref();
+  }
+
+  render(only?: string): string {
+    let out = '';
+    for (const f of this.families.values()) out += f.render(only);
+    return out;
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+
+  private take(slot: Slot, records: TraceRecord[]): void {
+    const e = EXPORTS[slot.spec.script];
+    const fam = this.families.get(slot.spec.script)!;
+    const sums = new Map<string, number>();
+    if (e.sumAgg) for (const r of records) if (r.kind === 'scalar' && r.agg === e.sumAgg) sums.set(JSON.stringify(r.keys), r.value);
+    for (const r of records) {
+      if (r.kind !== 'hist' || r.agg !== e.agg) continue;
+      fam.add(slot.node, slot.zone, r as HistRecord, e.sumAgg ? (sums.get(JSON.stringify(r.keys)) ?? 0) : undefined);
+    }
+  }
+
+  /** Start what should run and is not running; forget nodes that left. */
+  private reconcile(): void {
+    const now = Date.now();
+    for (const n of this.fleet.nodes.values()) {
+      if (!n.up || !n.hello.tracer.available) continue;
+      for (const spec of this.specs) {
+        for (const zone of spec.zones) {
+          if (!n.zones.some((z) => z.name === zone)) continue;
+          const key = `${n.node}\0${spec.script}\0${zone}`;
+          let slot = this.slots.get(key);
+          if (!slot) this.slots.set(key, (slot = { node: n.node, zone, spec, retryAt: 0 }));
+          const t = slot.trace ? this.traces.get(slot.trace) : undefined;
+          if (t && (t.status === 'starting' || t.status === 'running')) continue;
+          if (now < slot.retryAt) continue;
+          try {
+            const meta = findScript(spec.script)!;
+            slot.trace = this.traces.start({ node: n.node, zone, script: spec.script, params: {}, durationS: meta.maxDurationS }, 'always-on').id;
+            slot.retryAt = now + 5000;
+          } catch (e) {
+            // a failing tracer must not be restarted in a tight loop
+            slot.retryAt = now + 30_000;
+            this.log.warn({ node: n.node, zone, script: spec.script }, `always-on ${spec.script} not started: ${(e as Error).message}`);
+          }
+        }
+      }
+    }
+    for (const [key, slot] of this.slots) {
+      const n = this.fleet.nodes.get(slot.node);
+      if (!n || !n.up) {
+        this.slots.delete(key);
+        for (const f of this.families.values()) f.dropNode(slot.node);
+      }
+    }
+  }
+}
