@@ -1,6 +1,8 @@
 // Benchmark page (bench.html): a synthetic profile of 100k distinct frames and 1M samples,
 // timed inside Chromium by test/bench/flamegraph.bench.mjs through window.__bench.
 import { FlameGraph, layout, treeFromFolded, toFolded, type FrameTree, type Layout } from './flamegraph/index.js';
+import { Heatmap } from './heatmap/heatmap.js';
+import { latencyHeatmap, subsecondHeatmap } from './heatmap/build.js';
 
 /** Deterministic PRNG so every run measures the same profile. */
 function mulberry32(seed: number): () => number {
@@ -128,4 +130,6 @@ const api = {
 };
 
 (window as unknown as { __bench: typeof api }).__bench = api;
+// the components themselves, for the browser tests of test/e2e/components.test.ts
+(window as unknown as Record<string, unknown>).__zs = { FlameGraph, Heatmap, latencyHeatmap, subsecondHeatmap, treeFromFolded };
 document.title = 'bench ready';

@@ -1,6 +1,6 @@
 // Turns a trace's per-interval records (GET /api/traces/:id/intervals) into heatmap cells.
 import type { TraceRecord } from '../../../protocol/records.js';
-import type { HeatmapData } from './heatmap.js';
+import { defaultFmt, type HeatmapData } from './heatmap.js';
 
 export interface Interval {
   interval: number;
@@ -39,7 +39,10 @@ export function latencyHeatmap(ivs: readonly Interval[]): HeatmapData & { rowLab
     const l = lo !== null && lo > 0 ? lo : h / 2;
     return [l, h];
   });
-  const rowLabels = keys.map(([, [lo, hi]]) => `${lo === null ? '-∞' : lo} – ${hi === null ? '∞' : hi}`);
+  // only rows drawn with other bounds than their real ones need their own label
+  const rowLabels = keys.map(([, [lo, hi]]) =>
+    lo !== null && lo > 0 && hi !== null ? '' : `${lo === null ? '-∞' : defaultFmt(lo)} – ${hi === null ? '∞' : defaultFmt(hi)}`,
+  );
   const R = rows.length;
   const counts = new Float64Array(sorted.length * R);
   sorted.forEach((iv, c) => {

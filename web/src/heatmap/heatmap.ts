@@ -70,11 +70,11 @@ export function columnPercentile(rows: [number, number][], counts: Float64Array,
   return rows[rows.length - 1][1];
 }
 
-const defaultFmt = (v: number): string => {
+export const defaultFmt = (v: number): string => {
   const a = Math.abs(v);
-  if (a >= 1e9) return (v / 1e9).toPrecision(3) + 'G';
-  if (a >= 1e6) return (v / 1e6).toPrecision(3) + 'M';
-  if (a >= 1e3) return (v / 1e3).toPrecision(3) + 'k';
+  if (a >= 1e9) return +(v / 1e9).toPrecision(3) + 'G';
+  if (a >= 1e6) return +(v / 1e6).toPrecision(3) + 'M';
+  if (a >= 1e3) return +(v / 1e3).toPrecision(3) + 'k';
   return String(+v.toPrecision(3));
 };
 
@@ -110,7 +110,7 @@ export class Heatmap {
           x: { time: true, range: () => this.xRange() },
           y: opts.log ? { distr: 3, log: 10, range: () => this.yRange() } : { range: () => this.yRange() },
         },
-        axes: [{}, { values: (_u, splits) => splits.map((v) => fmt(v)), size: 64 }],
+        axes: [{}, { values: (_u, splits) => splits.map((v) => (v === null || v === undefined ? '' : fmt(v))), size: 64 }],
         series: [{}, { label: opts.countLabel ?? 'count', paths: () => null, points: { show: false } }],
         cursor: {
           points: { show: false },
@@ -238,7 +238,7 @@ export class Heatmap {
     const n = counts[off + r];
     const lines = [
       new Date(times[c] * 1000).toLocaleTimeString(),
-      this.data.rowLabels?.[r] ?? `${fmt(rows[r][0])} – ${fmt(rows[r][1])}`,
+      this.data.rowLabels?.[r] || `${fmt(rows[r][0])} – ${fmt(rows[r][1])}`,
       `${n.toLocaleString('en-US')} ${this.opts.countLabel ?? 'count'}`,
     ];
     if (this.opts.percentiles) {
