@@ -1,0 +1,184 @@
+// The trace engine on real bpftrace, through the real server API and a real agent process:
+// a CPU burner in a test zone shows up in the zone's cpu-profile flame graph and a burner
+// outside it does not; syscall-latency histograms count a syscall workload in the zone and
+// not one outside; bad requests are refused before anything starts; and no bpftrace is left,
+// even after kill -9 of the agent.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import type { ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { makeTestZone, type TestZone } from '../helpers/zone.js';
+import { buildBurner, startBurner, killAll } from '../helpers/burner.js';
+import { startHarness, waitEnded, childrenNamed, type Harness } from '../helpers/trace-harness.js';
+
+const NODE = `zs-bt-${process.pid}`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function bpftracePids(): number[] {
+  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try {
+      return readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'bpftrace' && readFileSync(`/proc/${p}/environ`, 'utf8').split('\0').includes('ZONESCOPE_TEST=1');
+    } catch {
+      return false;
+    }
+  }).map(Number);
+}
+
+describe('traces on real bpftrace', () => {
+  let h: Harness;
+  let zone: TestZone;
+  let agent: ChildProcess;
+  const kids: ChildProcess[] = [];
+  let hot: string;
+  let cold: string;
+
+  beforeAll(async () => {
+    hot = buildBurner('zonescope_hot_spin');
+    cold = buildBurner('zonescope_outside_spin');
+    zone = await makeTestZone(`zs-bt-${process.pid}`);
+    h = await startHarness();
+    agent = await h.startAgent(NODE);
+    await h.waitFor('the test zone to be discovered', () => h.app.ctx.fleet.nodes.get(NODE)?.zones.some((z) => z.name === zone.name));
+  });
+
+  afterAll(async () => {
+    killAll(kids);
+    await h?.close();
+    await zone?.destroy();
+    // no tracer outlives the tests
+    await h?.waitFor('bpftrace processes to exit', () => bpftracePids().length === 0, 10_000).catch(() => undefined);
+    expect(bpftracePids()).toEqual([]);
+  });
+
+  it('cpu-profile of the zone shows its hot function and not the burner outside it', async () => {
+    const inside = await startBurner(hot, 'spin');
+    const outside = await startBurner(cold, 'spin');
+    kids.push(inside, outside);
+    await zone.addPid(inside.pid!);
+    const start = await h.api('POST', '/api/traces', { node: NODE, zone: zone.name, script: 'cpu-profile', params: { hz: 99 }, durationS: 3 });
+    expect(start.status, start.text).toBe(201);
+    const t = await waitEnded(h, start.json.id);
+    expect(t.status, t.error).toBe('done');
+    expect(t.intervals).toBeGreaterThanOrEqual(2);
+    const folded = (await h.api('GET', `/api/traces/${start.json.id}/folded`)).text;
+    const lines = folded.trim().split('\n');
+    const hotSamples = lines.filter((l) => l.includes('zonescope_hot_spin')).reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    // 99 Hz for ~3 s on one CPU-bound thread: most of ~300 samples
+    expect(hotSamples).toBeGreaterThan(100);
+    expect(folded).not.toContain('zonescope_outside_spin');
+    // per-interval history slices by time: the first interval alone has fewer samples
+    const ivs = (await h.api('GET', `/api/traces/${start.json.id}/intervals`)).json;
+    expect(ivs.length).toBe(t.intervals);
+    const first = (await h.api('GET', `/api/traces/${start.json.id}/folded?from=${ivs[0].time}&to=${ivs[0].time}`)).text;
+    const firstSamples = first.trim().split('\n').filter(Boolean).reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    expect(firstSamples).toBeGreaterThan(0);
+    expect(firstSamples).toBeLessThan(hotSamples);
+    killAll([inside, outside]);
+  });
+
+  it('syscall-latency counts a syscall workload in the zone, not one outside it', async () => {
+    const GETPPID = 110; // x86-64
+    const total = (t: any) =>
+      t.records.filter((r: any) => r.kind === 'hist' && r.keys[0] === GETPPID).reduce((a: number, r: any) => a + r.buckets.reduce((s: number, b: any) => s + b.count, 0), 0);
+
+    // only a workload outside the zone: the zone's histogram has (almost) no getppid
+    const outside = await startBurner(cold, 'syscalls');
+    const idle = await startBurner(hot, 'idle');
+    kids.push(outside, idle);
+    await zone.addPid(idle.pid!);
+    const quiet = await h.api('POST', '/api/traces', { node: NODE, zone: zone.name, script: 'syscall-latency', durationS: 2 });
+    expect(quiet.status, quiet.text).toBe(201);
+    const q = await waitEnded(h, quiet.json.id);
+    expect(q.status, q.error).toBe('done');
+    killAll([outside]);
+
+    const inside = await startBurner(hot, 'syscalls');
+    kids.push(inside);
+    await zone.addPid(inside.pid!);
+    const busy = await h.api('POST', '/api/traces', { node: NODE, zone: zone.name, script: 'syscall-latency', durationS: 2 });
+    const b = await waitEnded(h, busy.json.id);
+    expect(b.status, b.error).toBe('done');
+    expect(b.records.some((r: any) => r.kind === 'hist' && r.buckets.length > 0)).toBe(true);
+    expect(total(q)).toBeLessThan(10);
+    expect(total(b)).toBeGreaterThan(10_000);
+    killAll([inside, idle]);
+  });
+
+  it('refuses bad requests with the field named, and starts nothing', async () => {
+    const before = bpftracePids().length;
+    const base = { node: NODE, zone: zone.name, script: 'cpu-profile', durationS: 2 };
+    const cases: [object, number, RegExp][] = [
+      [{ ...base, script: 'nope' }, 404, /script/],
+      [{ ...base, zone: 'not-here' }, 404, /zone/],
+      [{ ...base, node: 'no-such-node' }, 404, /node/],
+      [{ ...base, zone: 'x"); system("id'}, 400, /zone/],
+      [{ ...base, params: { hz: '99;exit' } }, 400, /params\.hz/],
+      [{ ...base, params: { hz: '`id`' } }, 400, /params\.hz/],
+      [{ ...base, params: { hz: 5000 } }, 400, /params\.hz.*maximum/],
+      [{ ...base, params: { hz: 1.5 } }, 400, /params\.hz/],
+      [{ ...base, params: { evil: 'x' } }, 400, /params\.evil/],
+      [{ ...base, durationS: 100000 }, 400, /durationS/],
+      [{ ...base, script: 'malloc-sizes', params: { pid: '1\n; exit' } }, 400, /params\.pid/],
+      [{ ...base, script: 'malloc-sizes' }, 400, /params\.pid.*required/],
+    ];
+    for (const [body, status, msg] of cases) {
+      const r = await h.api('POST', '/api/traces', body);
+      expect(r.status, `${JSON.stringify(body)} → ${r.text}`).toBe(status);
+      expect(r.json.message).toMatch(msg);
+    }
+    const viewer = await h.api('POST', '/api/traces', base, h.tokens.viewer);
+    expect(viewer.status).toBe(403);
+    await sleep(500);
+    expect(bpftracePids().length).toBe(before);
+    expect((await h.api('GET', '/api/traces')).json.length).toBe(3); // only the earlier tests' traces
+  });
+
+  it('limits concurrent traces per zone (429), and stops a trace on DELETE', async () => {
+    const base = { node: NODE, zone: zone.name, script: 'syscall-count', durationS: 30 };
+    const a = await h.api('POST', '/api/traces', base);
+    const b = await h.api('POST', '/api/traces', base);
+    expect([a.status, b.status]).toEqual([201, 201]);
+    const c = await h.api('POST', '/api/traces', base);
+    expect(c.status).toBe(429);
+    expect(c.json.message).toMatch(/zone.*limit is 2/);
+    expect((await h.api('DELETE', `/api/traces/${a.json.id}`, undefined, h.tokens.viewer)).status).toBe(403);
+    for (const id of [a.json.id, b.json.id]) expect((await h.api('DELETE', `/api/traces/${id}`)).status).toBe(200);
+    const ta = await waitEnded(h, a.json.id, 15_000);
+    expect(ta.status).toBe('stopped');
+    await waitEnded(h, b.json.id, 15_000);
+    const audit = h.app.ctx.store.auditLog(50).map((e) => e.action);
+    expect(audit.filter((x) => x === 'trace.start').length).toBe(5);
+    expect(audit).toContain('trace.stop');
+  });
+
+  it('a tracer that fails to start ends the trace failed with its own message', async () => {
+    // malloc-sizes on a pid that does not exist: bpftrace refuses -p
+    const r = await h.api('POST', '/api/traces', { node: NODE, zone: 'global', script: 'malloc-sizes', params: { pid: 4194000 }, durationS: 2 });
+    expect(r.status, r.text).toBe(201);
+    const t = await waitEnded(h, r.json.id);
+    expect(t.status).toBe('failed');
+    expect(t.error).toMatch(/4194000|pid|process/i);
+  });
+
+  it('no tracer outlives an agent killed with kill -9 by more than 3 s', async () => {
+    const r = await h.api('POST', '/api/traces', { node: NODE, zone: 'global', script: 'syscall-count', durationS: 60 });
+    expect(r.status, r.text).toBe(201);
+    await h.waitFor('the trace to run', async () => (await h.api('GET', `/api/traces/${r.json.id}`)).json.status === 'running');
+    const tracers = childrenNamed(agent.pid!, 'bpftrace');
+    expect(tracers.length).toBe(1);
+    process.kill(agent.pid!, 'SIGKILL');
+    const killedAt = Date.now();
+    await h.waitFor('the tracer to die', () => {
+      try {
+        process.kill(tracers[0], 0);
+        const st = readFileSync(`/proc/${tracers[0]}/stat`, 'utf8');
+        return st.slice(st.lastIndexOf(')') + 2).startsWith('Z');
+      } catch {
+        return true;
+      }
+    }, 5000);
+    expect(Date.now() - killedAt).toBeLessThan(3000);
+    const t = await waitEnded(h, r.json.id, 10_000);
+    expect(t.status).toBe('failed');
+    expect(t.error).toMatch(/disconnected/);
+  });
+});
