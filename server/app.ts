@@ -47,6 +47,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const app = Fastify({
     logger: opts.logger ?? false,
     bodyLimit: 1024 * 1024,
+    // one line per request drowns the agent's own log; errors are still logged
+    disableRequestLogging: true,
     // errors name the field: "body/durationS must be <= 3600"
     ajv: { customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: false } },
   });

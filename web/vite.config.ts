@@ -18,8 +18,8 @@ export default defineConfig({
   },
   server: {
     proxy: {
-      '/api': 'http://127.0.0.1:8080',
-      '/live': { target: 'ws://127.0.0.1:8080', ws: true },
+      '/api': 'http://127.0.0.1:9080',
+      '/live': { target: 'ws://127.0.0.1:9080', ws: true },
     },
   },
 });
