@@ -1,0 +1,36 @@
+// Every command explains itself with --help and refuses bad flags with one line and exit 2.
+import { describe, expect, it } from 'vitest';
+import { zonescope } from '../helpers/cli.js';
+
+const COMMANDS = ['start', 'server', 'agent', 'token', 'scripts', 'trace', 'fold', 'parse'];
+
+describe('zonescope CLI', () => {
+  it('lists its commands', async () => {
+    const r = await zonescope(['--help']);
+    expect(r.exitCode).toBe(0);
+    for (const c of COMMANDS) expect(String(r.stdout)).toContain(c);
+  });
+
+  it.each(COMMANDS)('%s --help describes its usage', async (cmd) => {
+    const r = await zonescope([cmd, '--help']);
+    expect(r.exitCode).toBe(0);
+    expect(String(r.stdout)).toMatch(new RegExp(`zonescope ${cmd}`));
+    expect(String(r.stdout)).toMatch(/--\w|Usage:/);
+  });
+
+  it.each([
+    [['start', '--bogus'], /start: .*bogus/],
+    [['server', '--port', 'eighty'], /--port: 'eighty' is not a port/],
+    [['agent', '--token', 't'], /--server URL is required/],
+    [['agent', '--server', 'http://x', '--token', 't', '--interval', 'soon'], /--interval: 'soon' is not a duration/],
+    [['agent', '--server', 'http://x', '--token', 't', '--platform', 'windows'], /--platform must be linux or illumos/],
+    [['token', 'create', '--role', 'root'], /--role must be one of agent, viewer, operator, admin/],
+    [['frobnicate'], /unknown command 'frobnicate'/],
+  ])('%j fails with one line and exit 2', async (args, says) => {
+    const r = await zonescope(args as string[]);
+    expect(r.exitCode).toBe(2);
+    const err = String(r.stderr).trim();
+    expect(err).toMatch(says);
+    expect(err.split('\n')).toHaveLength(1);
+  });
+});
