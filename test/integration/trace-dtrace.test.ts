@@ -1,0 +1,84 @@
+// The DTrace path, end to end, through the stand-in dtrace (test/fakes/illumos/bin/dtrace):
+// a real agent with --platform illumos runs the curated .d script with its real invocation,
+// the stand-in replays test/fakes/illumos/dtrace/*.txt one interval a second, and the server
+// ends up with the records and folded stacks those intervals hold; the drops and errors the
+// stand-in writes on stderr become trace events and Prometheus counters.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseDtraceAggregations } from '../../agent/parse/dtrace.js';
+import { foldStacks, formatFolded } from '../../agent/parse/fold.js';
+import { startHarness, waitEnded, ROOT, type Harness } from '../helpers/trace-harness.js';
+
+const NODE = `zs-dt-${process.pid}`;
+const BAD = `zs-dt-bad-${process.pid}`;
+const fakes = join(ROOT, 'test/fakes/illumos');
+const env = { PATH: `${fakes}/bin:${process.env.PATH}`, ZONESCOPE_FAKE_STATE: `/tmp/zs-dt-${process.pid}` };
+
+/** the replay file's intervals, parsed the way the parser tests parse DTrace text */
+function replayRecords(script: string, names: string[]) {
+  const text = readFileSync(join(fakes, 'dtrace', `${script}.txt`), 'utf8');
+  return text.split(/^=== zonescope interval ===\n/m).filter((t) => t.trim()).map((t) => parseDtraceAggregations(t.split('\n').filter((l) => !l.startsWith('!stderr')).join('\n'), names));
+}
+
+describe('traces through the DTrace stand-in', () => {
+  let h: Harness;
+  let zone: string;
+
+  beforeAll(async () => {
+    h = await startHarness();
+    await h.startAgent(NODE, { args: ['--platform', 'illumos'], env });
+    await h.startAgent(BAD, { args: ['--platform', 'illumos'], env: { ...env, ZONESCOPE_FAKE_DTRACE_FAIL: 'compile' } });
+    zone = h.app.ctx.fleet.nodes.get(NODE)!.zones.find((z) => z.name !== 'global')!.name;
+  });
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('cpu-profile gives the replayed stacks, folded like the parser tests fold them', async () => {
+    const r = await h.api('POST', '/api/traces', { node: NODE, zone, script: 'cpu-profile', durationS: 2 });
+    expect(r.status, r.text).toBe(201);
+    const t = await waitEnded(h, r.json.id, 20_000);
+    expect(t.status, t.error).toBe('done');
+    expect(t.intervals).toBe(2);
+    const folded = (await h.api('GET', `/api/traces/${r.json.id}/folded`)).text;
+    expect(folded).toBe(
+      'webapp`_start;webapp`main;webapp`render_page;libc.so.1`memset 50\n' +
+        'webapp`_start;webapp`main;webapp`render_page;libc.so.1`memset;unix`cmntrap;unix`trap;genunix`anon_zero;unix`page_create_va 12\n' +
+        'webapp`_start;webapp`main;webapp`zonescope_hot_spin 116\n',
+    );
+    expect(folded).toBe(formatFolded(foldStacks(replayRecords('cpu-profile', ['samples']).flat())));
+    const annotated = (await h.api('GET', `/api/traces/${r.json.id}/folded?annotate=1`)).text;
+    expect(annotated).toContain('libc.so.1`memset;unix`cmntrap_[k];unix`trap_[k];genunix`anon_zero_[k];unix`page_create_va_[k] 12');
+    // the interval history holds each interval's own records
+    const ivs = (await h.api('GET', `/api/traces/${r.json.id}/intervals`)).json;
+    expect(ivs.map((i: any) => i.records.length)).toEqual(replayRecords('cpu-profile', ['samples']).map((x) => x.length));
+    // drops and errors from stderr: events, totals, and the two counters on /metrics
+    expect(t.drops).toEqual({ drops: 12, 'aggregation-drops': 3 });
+    expect(t.errors).toBe(1);
+    expect(t.events.some((e: any) => e.kind === 'error' && /invalid address \(0x0\)/.test(e.message))).toBe(true);
+    const metrics = (await fetch(`${h.url}/metrics`).then((x) => x.text()));
+    expect(metrics).toContain(`zonescope_trace_drops_total{node="${NODE}",kind="drops"} 12`);
+    expect(metrics).toContain(`zonescope_trace_drops_total{node="${NODE}",kind="aggregation-drops"} 3`);
+    expect(metrics).toContain(`zonescope_trace_errors_total{node="${NODE}"} 1`);
+  });
+
+  it('syscall-latency merges the llquantize histograms of every interval', async () => {
+    const r = await h.api('POST', '/api/traces', { node: NODE, zone, script: 'syscall-latency', durationS: 3 });
+    const t = await waitEnded(h, r.json.id, 20_000);
+    expect(t.status, t.error).toBe('done');
+    const read = t.records.find((x: any) => x.kind === 'hist' && x.keys[0] === 'read');
+    const one = replayRecords('syscall-latency', ['latency'])[0].find((x: any) => x.keys[0] === 'read') as any;
+    // the stand-in replays its one interval three times
+    expect(read.buckets.filter((b: any) => b.count).map((b: any) => [b.lo, b.count])).toEqual(one.buckets.filter((b: any) => b.count).map((b: any) => [b.lo, b.count * 3]));
+    expect(read.buckets.find((b: any) => b.lo === 1000).count).toBe(120);
+  });
+
+  it('a script DTrace cannot compile ends the trace failed with DTrace\'s message', async () => {
+    const r = await h.api('POST', '/api/traces', { node: BAD, zone: 'global', script: 'cpu-profile', durationS: 2 });
+    const t = await waitEnded(h, r.json.id, 20_000);
+    expect(t.status).toBe('failed');
+    expect(t.error).toMatch(/^dtrace: failed to compile script .*cpu-profile\.d: line 9: probe description/);
+  });
+});
