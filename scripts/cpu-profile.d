@@ -10,6 +10,8 @@ profile-$3
 /$$1 == "global" || zonename == $$1/
 {
 	@samples[stack(), ustack()] = count();
+	/* where in the second each sample fell (20 ms slices): the UI's subsecond heatmap */
+	@subsecond[(timestamp % 1000000000) / 20000000 * 20] = count();
 }
 
 tick-1s
@@ -17,7 +19,9 @@ tick-1s
 	zs_tick++;
 	printf("=== zonescope interval %d ===\n", zs_tick);
 	printa(@samples);
+	printa(@subsecond);
 	trunc(@samples);
+	trunc(@subsecond);
 }
 
 tick-1s

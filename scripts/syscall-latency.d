@@ -16,6 +16,7 @@ syscall:::return
 /self->zs_ts/
 {
 	@latency[probefunc] = llquantize(timestamp - self->zs_ts, 10, 3, 10, 10);
+	@latency_sum[probefunc] = sum(timestamp - self->zs_ts);
 	self->zs_ts = 0;
 }
 
@@ -24,7 +25,9 @@ tick-1s
 	zs_tick++;
 	printf("=== zonescope interval %d ===\n", zs_tick);
 	printa(@latency);
+	printa(@latency_sum);
 	trunc(@latency);
+	trunc(@latency_sum);
 }
 
 tick-1s

@@ -102,10 +102,14 @@ export class AlwaysOn {
     const fam = this.families.get(slot.spec.script)!;
     const sums = new Map<string, number>();
     if (e.sumAgg) for (const r of records) if (r.kind === 'scalar' && r.agg === e.sumAgg) sums.set(JSON.stringify(r.keys), r.value);
+    const before = fam.dropped;
     for (const r of records) {
       if (r.kind !== 'hist' || r.agg !== e.agg) continue;
       fam.add(slot.node, slot.zone, r as HistRecord, e.sumAgg ? (sums.get(JSON.stringify(r.keys)) ?? 0) : undefined);
     }
+    // over the cap: counted with the fleet's other dropped series
+    const name = e.name.replace(/^zonescope_/, '');
+    if (fam.dropped > before) this.fleet.seriesDropped.set(name, (this.fleet.seriesDropped.get(name) ?? 0) + fam.dropped - before);
   }
 
   /** Start what should run and is not running; forget nodes that left. */

@@ -20,6 +20,7 @@ import { tokensApi } from './api/tokens.js';
 import { scriptsApi } from './api/scripts.js';
 import { tracesApi } from './api/traces.js';
 import { TraceManager } from './traces.js';
+import { AlwaysOn, type AlwaysOnSpec } from './always-on.js';
 import { sdApi } from './api/sd.js';
 import Type from 'typebox';
 
@@ -30,6 +31,8 @@ export interface AppOptions {
   metricsToken?: string;
   fleet?: Partial<FleetOptions>;
   maxFrameBytes?: number;
+  /** curated scripts kept running on every node, exported as Prometheus histograms */
+  alwaysOn?: AlwaysOnSpec[];
   /** where the built UI is; defaults to dist/web next to the compiled server */
   webDir?: string;
 }
@@ -91,8 +94,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       // ?node=N: one node only, as /sd hands out per-node targets (Prometheus __param_node)
       const { node } = req.query as { node?: string };
       reply.type('text/plain; version=0.0.4; charset=utf-8');
-      if (node !== undefined) return renderFleet(fleet, node);
-      return renderFleet(fleet) + (await metrics.registry.metrics());
+      if (node !== undefined) return renderFleet(fleet, node) + alwaysOn.render(node);
+      return renderFleet(fleet) + alwaysOn.render() + (await metrics.registry.metrics());
     },
   );
   await app.register(sdApi(ctx, metricsGuard));
@@ -101,6 +104,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   await app.register(nodesApi(ctx));
   await app.register(tokensApi(ctx));
   const traces = new TraceManager(fleet, hub, store, metrics, { changed: (trace) => live.broadcast({ type: 'trace', trace }) });
+  const alwaysOn = new AlwaysOn(opts.alwaysOn ?? [], fleet, hub, traces, app.log);
   await app.register(scriptsApi(ctx));
   await app.register(tracesApi(ctx, traces));
 
@@ -120,6 +124,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     ctx,
     live,
     async close() {
+      alwaysOn.close();
       traces.close();
       hub.close();
       live.close();

@@ -6,15 +6,30 @@ import type { Fleet } from './fleet.js';
 
 const NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
+const NEEDS_ESCAPE = /[\\\n"]/;
+
 export function escapeLabel(v: string): string {
+  // nearly every value needs nothing: one scan instead of three replaces (ingestion hot path)
+  if (!NEEDS_ESCAPE.test(v)) return v;
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
+
+// label names seen so far and whether they are usable; agents send a handful of names
+const usable = new Map<string, boolean>();
+const usableName = (k: string): boolean => {
+  let ok = usable.get(k);
+  if (ok === undefined) {
+    ok = NAME.test(k) && k !== 'node' && !k.startsWith('__');
+    if (usable.size < 10_000) usable.set(k, ok);
+  }
+  return ok;
+};
 
 /** `a="x",b="y"`; invalid label names are dropped rather than breaking the whole scrape. */
 export function labelString(labels: Record<string, string>, leadingComma = false): string {
   let s = '';
   for (const k in labels) {
-    if (!NAME.test(k) || k === 'node' || k.startsWith('__')) continue;
+    if (!usableName(k)) continue;
     s += `,${k}="${escapeLabel(labels[k])}"`;
   }
   return leadingComma ? s : s.slice(1);
@@ -56,9 +71,15 @@ export function renderFleet(fleet: Fleet, only?: string): string {
   }
 
   for (const [name, fam] of Object.entries(FAMILIES)) {
-    let body = '';
-    for (const n of live) body += n.rendered.get(name) ?? '';
-    if (body) parts.push(help(name, fam.help, fam.type), body);
+    // pushed piece by piece so the one join at the end copies each node's text once
+    let headed = false;
+    for (const n of live) {
+      const body = n.rendered.get(name);
+      if (!body) continue;
+      if (!headed) parts.push(help(name, fam.help, fam.type));
+      headed = true;
+      parts.push(body);
+    }
   }
 
   if (only !== undefined) return parts.join('');

@@ -136,7 +136,7 @@ export class TraceManager {
   /** Checks a request like the agent would, then audits and sends it. Throws TraceError. */
   start(req: TraceRequest, actor: string): Trace {
     const meta = findScript(String(req.script));
-    if (!meta) throw new TraceError(404, `script: unknown script '${String(req.script).slice(0, 64)}'`);
+    if (!meta) throw new TraceError(400, `script: unknown script '${String(req.script).slice(0, 64)}'`);
     const n = this.fleet.nodes.get(req.node);
     if (!n) throw new TraceError(404, `node: unknown node '${req.node}'`);
     let params: Record<string, number | string>;
@@ -149,7 +149,7 @@ export class TraceManager {
       if (e instanceof ParamError) throw new TraceError(400, e.message);
       throw e;
     }
-    if (!n.zones.some((z) => z.name === req.zone)) throw new TraceError(404, `zone: no zone '${req.zone}' on node '${req.node}'`);
+    if (!n.zones.some((z) => z.name === req.zone)) throw new TraceError(400, `zone: no zone '${req.zone}' on node '${req.node}'`);
     if (!n.up || !this.hub.connected(req.node)) throw new TraceError(409, `node: '${req.node}' is not connected`);
     if (!n.hello.tracer.available) throw new TraceError(409, `node: ${n.hello.tracer.name} is not available on '${req.node}'`);
     const active = [...this.traces.values()].filter((t) => t.node === req.node && !ENDED.has(t.status));

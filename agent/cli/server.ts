@@ -5,7 +5,8 @@ import { buildApp } from '../../server/app.js';
 import { bootstrap } from '../../server/bootstrap.js';
 import { makeLog } from '../log.js';
 import { runAgent } from '../run.js';
-import { parse, port, seconds } from './args.js';
+import { parse, port, seconds, UsageError } from './args.js';
+import { parseAlwaysOn } from '../../server/always-on.js';
 
 export const serverHelp = `zonescope server — run the central server
 
@@ -14,6 +15,9 @@ export const serverHelp = `zonescope server — run the central server
   --data DIR          data directory: SQLite store, tokens (default ./data)
   --metrics-token T   require this bearer token on /metrics and /sd
   --retention S       zone history kept per node, seconds (default 3600)
+  --always-on S[@Z,…] keep curated script S running on every node (on zones Z; default
+                      the global zone) and export its histogram; repeatable.
+                      Scripts: syscall-latency, io-latency
 `;
 
 export const startHelp = `zonescope start — run a server and a local agent in one command
@@ -25,6 +29,7 @@ export const startHelp = `zonescope start — run a server and a local agent in 
   --platform NAME     linux | illumos (default: detected)
   --node NAME         this node's name (default: the host name)
   --metrics-token T   require this bearer token on /metrics and /sd
+  --always-on S[@Z,…] keep a curated script running, histograms to /metrics (see server --help)
 `;
 
 const common = {
@@ -33,14 +38,27 @@ const common = {
   data: { type: 'string' },
   'metrics-token': { type: 'string' },
   retention: { type: 'string' },
+  'always-on': { type: 'string', multiple: true },
 } as const;
 
-async function serve(v: Record<string, string | boolean | undefined>, defaultHost: string) {
+async function serve(v: Record<string, string | boolean | string[] | undefined>, defaultHost: string) {
   const dataDir = resolve((v.data as string) ?? 'data');
   const p = port('--port', v.port as string | undefined, 9080);
   const host = (v.host as string) ?? defaultHost;
   const retentionS = seconds('--retention', v.retention as string | undefined, 3600);
-  const server = await buildApp({ dataDir, logger: { level: process.env.ZONESCOPE_LOG ?? 'info' }, metricsToken: v['metrics-token'] as string | undefined, fleet: { retentionS } });
+  let alwaysOn;
+  try {
+    alwaysOn = ((v['always-on'] as unknown as string[] | undefined) ?? []).map(parseAlwaysOn);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const server = await buildApp({
+    dataDir,
+    logger: { level: process.env.ZONESCOPE_LOG ?? 'info' },
+    metricsToken: v['metrics-token'] as string | undefined,
+    fleet: { retentionS },
+    alwaysOn,
+  });
   const boot = bootstrap(server.ctx.store, dataDir);
   await server.app.listen({ port: p, host });
   const addr = server.app.server.address();
@@ -85,7 +103,7 @@ export async function startCommand(argv: string[]) {
   const { values } = parse('start', argv, { ...common, interval: { type: 'string' }, platform: { type: 'string' }, node: { type: 'string' } });
   if (values.help) return void process.stdout.write(startHelp);
   const intervalS = seconds('--interval', values.interval, 10, 3600);
-  if (values.platform && !['linux', 'illumos'].includes(values.platform)) throw new (await import('./args.js')).UsageError(`start: --platform must be linux or illumos, not '${values.platform}'`);
+  if (values.platform && !['linux', 'illumos'].includes(values.platform)) throw new UsageError(`start: --platform must be linux or illumos, not '${values.platform}'`);
   const { server, boot, port: p } = await serve(values, '127.0.0.1');
   const host = values.host ?? '127.0.0.1';
   const local = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host;

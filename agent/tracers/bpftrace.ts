@@ -4,6 +4,8 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Zone } from '../../protocol/messages.js';
+import type { TraceRecord } from '../../protocol/records.js';
+import { syscallName } from './syscalls.js';
 import { parseBpftraceLine } from '../parse/bpftrace.js';
 import { detectLayout } from '../platform/cgroup.js';
 import type { Interval, TracerDriver } from './driver.js';
@@ -44,7 +46,14 @@ export const bpftraceDriver: TracerDriver = {
     const args = ['-f', 'json', ...tracerFlags(meta, 'bpftrace', values), file, String(id), String(durationS), ...positional(meta, values)];
     return { cmd: 'bpftrace', args, env: BPFTRACE_ENV };
   },
-  stdout() {
+  stdout(meta) {
+    // raw_syscalls give numbers: name them, so Linux and illumos series share label values
+    const sys = (meta.keys ?? []).indexOf('syscall');
+    const name = (r: TraceRecord) => {
+      if (sys < 0 || r.kind === 'printf' || typeof r.keys[sys] !== 'number') return;
+      const n = syscallName(r.keys[sys] as number);
+      if (n) r.keys[sys] = n;
+    };
     let cur: Interval = { records: [], events: [] };
     let partial = '';
     let seen = false;
@@ -57,6 +66,7 @@ export const bpftraceDriver: TracerDriver = {
         cur = { records: [], events: [] };
         return;
       }
+      for (const rec of r.records) name(rec);
       cur.records.push(...r.records);
       cur.events.push(...r.events);
     };

@@ -62,8 +62,11 @@ describe('traces on real bpftrace', () => {
     const folded = (await h.api('GET', `/api/traces/${start.json.id}/folded`)).text;
     const lines = folded.trim().split('\n');
     const hotSamples = lines.filter((l) => l.includes('zonescope_hot_spin')).reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
-    // 99 Hz for ~3 s on one CPU-bound thread: most of ~300 samples
-    expect(hotSamples).toBeGreaterThan(100);
+    const allSamples = lines.reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    // the burner is the only busy thing in the zone: it owns most of the zone's samples
+    // (how many depends on how much CPU the shared machine gives it: ~300 when idle)
+    expect(hotSamples).toBeGreaterThan(30);
+    expect(hotSamples).toBeGreaterThan(allSamples * 0.8);
     expect(folded).not.toContain('zonescope_outside_spin');
     // per-interval history slices by time: the first interval alone has fewer samples
     const ivs = (await h.api('GET', `/api/traces/${start.json.id}/intervals`)).json;
@@ -76,9 +79,9 @@ describe('traces on real bpftrace', () => {
   });
 
   it('syscall-latency counts a syscall workload in the zone, not one outside it', async () => {
-    const GETPPID = 110; // x86-64
+    // the agent names x86-64 syscall numbers (110), as DTrace does
     const total = (t: any) =>
-      t.records.filter((r: any) => r.kind === 'hist' && r.keys[0] === GETPPID).reduce((a: number, r: any) => a + r.buckets.reduce((s: number, b: any) => s + b.count, 0), 0);
+      t.records.filter((r: any) => r.kind === 'hist' && r.keys[0] === 'getppid').reduce((a: number, r: any) => a + r.buckets.reduce((s: number, b: any) => s + b.count, 0), 0);
 
     // only a workload outside the zone: the zone's histogram has (almost) no getppid
     const outside = await startBurner(cold, 'syscalls');
@@ -107,8 +110,8 @@ describe('traces on real bpftrace', () => {
     const before = bpftracePids().length;
     const base = { node: NODE, zone: zone.name, script: 'cpu-profile', durationS: 2 };
     const cases: [object, number, RegExp][] = [
-      [{ ...base, script: 'nope' }, 404, /script/],
-      [{ ...base, zone: 'not-here' }, 404, /zone/],
+      [{ ...base, script: 'nope' }, 400, /script/],
+      [{ ...base, zone: 'not-here' }, 400, /zone/],
       [{ ...base, node: 'no-such-node' }, 404, /node/],
       [{ ...base, zone: 'x"); system("id'}, 400, /zone/],
       [{ ...base, params: { hz: '99;exit' } }, 400, /params\.hz/],
