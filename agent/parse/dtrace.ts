@@ -292,9 +292,15 @@ export function parseDtraceAggregations(text: string, names: string[] = []): Tra
   let aggIndex = -1;
   let prevShape = '';
   let pending: Pending | null = null;
+  // the current aggregation's key holds two stacks (stack(), ustack()): then a record whose
+  // kernel stack is empty shows that stack as one more blank line, not a new aggregation
+  let twoStacks = false;
   const name = () => names[aggIndex] ?? '';
   const begin = (shape: string, gap: number, prevScalar: boolean) => {
-    if (aggIndex < 0 || gap >= 2 || prevScalar || shape !== prevShape) aggIndex++;
+    if (aggIndex < 0 || gap >= 2 || prevScalar || shape !== prevShape) {
+      aggIndex++;
+      twoStacks = false;
+    }
     prevShape = shape;
   };
 
@@ -308,6 +314,7 @@ export function parseDtraceAggregations(text: string, names: string[] = []): Tra
       const v = stackValue(lines);
       const seg = (v ? lines.slice(0, -1) : lines).map((l) => l.trim());
       if (seg.length) pending.segments.push(seg);
+      twoStacks = true;
       if (v) {
         pending.trailingKeys = v.keys;
         out.push(stackRecord(pending, name(), v.value));
@@ -340,8 +347,20 @@ export function parseDtraceAggregations(text: string, names: string[] = []): Tra
     // a stack key, possibly with key lines above it; complete when its last line is the value
     const v = stackValue(lines);
     const { keys, frames } = takeKeyLines(lines, v !== null);
-    begin(`stack:${keys.length}`, b.gap, prevShape.startsWith('scalar'));
-    pending = { keys, segments: frames.length ? [frames] : [], trailingKeys: [] };
+    const shape = `stack:${keys.length}`;
+    // One blank line more than a record needs, before a whole user-land record, is an empty
+    // kernel stack: within a stack(), ustack() aggregation a record follows after 1 blank
+    // line, so 2 means "no kernel frames"; a new aggregation's first record follows 2 blank
+    // lines (3 after a histogram, whose records end with one), so one more means the same.
+    // Text alone cannot tell this from a next aggregation keyed by ustack() only; the curated
+    // scripts never print one right after a stack(), ustack() aggregation.
+    const userOnly = v !== null && keys.length === 0 && frames.length > 0 && !isKernelStack(frames);
+    const sameAgg = aggIndex >= 0 && shape === prevShape && twoStacks && b.gap === 2;
+    const newAggGap = prevShape.startsWith('hist') ? 3 : 2;
+    const emptyKernel = userOnly && (sameAgg || b.gap === newAggGap + 1);
+    if (!sameAgg || !emptyKernel) begin(shape, b.gap, prevShape.startsWith('scalar'));
+    if (emptyKernel) twoStacks = true;
+    pending = { keys, segments: emptyKernel ? [[], frames] : frames.length ? [frames] : [], trailingKeys: [] };
     if (v) {
       pending.trailingKeys = v.keys;
       out.push(stackRecord(pending, name(), v.value));

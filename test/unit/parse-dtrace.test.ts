@@ -116,6 +116,32 @@ describe('parseDtraceAggregations: stacks', () => {
     expect(s[1]).toMatchObject({ stack: ['unix`idle+0x114', 'unix`thread_start+0x8'], kernel: 2, value: 400 });
   });
 
+  it('keeps a user-only record of a stack(), ustack() key in its aggregation (the empty kernel stack is one more blank line)', () => {
+    const sp = new DtraceIntervalSplitter();
+    const [i1, i2] = [...sp.push(fx('stack-empty-kernel.txt')), ...sp.end()].map((t) => parseDtraceAggregations(t, ['samples', 'subsecond']));
+    const s1 = of(i1, 'stack');
+    expect(s1.map((r) => [r.agg, r.value, r.kernel])).toEqual([
+      ['samples', 3, 3],
+      ['samples', 17, 0],
+      ['samples', 42, 0],
+      ['samples', 60, 4],
+      ['samples', 71, 4],
+    ]);
+    expect(s1[1].stack).toEqual(['libz.so.1`inflate_fast+0x212', 'imgd`decode_png+0x99', 'imgd`main+0x58', 'imgd`_start+0x83']);
+    expect(of(i1, 'scalar').map((r) => [r.agg, r.keys, r.value])).toEqual([
+      ['subsecond', [0], 40],
+      ['subsecond', [20], 52],
+      ['subsecond', [40], 81],
+    ]);
+    // an interval whose first record is already user-only (three blank lines before it)
+    expect(i2.map((r) => [r.agg, r.kind === 'stack' ? r.stack[0] : r.keys[0], r.value])).toEqual([
+      ['samples', 'imgd`resize_rows+0x40', 5],
+      ['samples', 'unix`page_create_va+0x2c1', 9],
+      ['samples', 'libz.so.1`inflate_fast+0x212', 26],
+      ['subsecond', 60, 40],
+    ]);
+  });
+
   it('keeps other keys printed before or after the stack', () => {
     const s = of(parseDtraceAggregations(fx('stack-kernel-user-keys.txt')), 'stack');
     expect(s[2]).toMatchObject({ keys: ['mysqld'], kernel: 0, value: 8 });
