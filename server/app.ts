@@ -1,6 +1,6 @@
 // Builds the server: fastify with its routes, the agent hub and the browser channel on the
 // same HTTP server. Tests call buildApp() and listen on port 0.
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -51,7 +51,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     logger: opts.logger ?? false,
     bodyLimit: 1024 * 1024,
     // one line per request drowns the agent's own log; errors are still logged
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // errors name the field: "body/durationS must be <= 3600"
     ajv: { customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: false } },
   });
