@@ -30,7 +30,12 @@ const BURNER_C = `
 volatile unsigned long sink;
 __attribute__((noinline)) void ${HOT}(void) { for (unsigned long i = 0; i < 20000000UL; i++) sink += i * 7; }
 __attribute__((noinline)) void zs_e2e_outer(void) { ${HOT}(); }
-int main(void) { fputs("ready\\n", stdout); fflush(stdout); for (;;) zs_e2e_outer(); }
+int main(int argc, char **argv) {
+  fputs("ready\\n", stdout); fflush(stdout);
+  /* "syscalls": a steady stream of cheap system calls for syscall-latency */
+  if (argc > 1) for (unsigned long n = 0;; n++) { getppid(); if (n % 64 == 0) usleep(200); }
+  for (;;) zs_e2e_outer();
+}
 `;
 
 describe.skipIf(missing.length > 0)('web UI in Chromium against a real server and agent', () => {
@@ -45,6 +50,7 @@ describe.skipIf(missing.length > 0)('web UI in Chromium against a real server an
   let server: { close(): Promise<void>; app: { listen(o: { port: number; host: string }): Promise<string> } } | null = null;
   let agent: { stop(): Promise<void> } | null = null;
   let burner: ResultPromise | null = null;
+  let caller: ResultPromise | null = null;
   let zone: { addPid(pid: number): Promise<void>; destroy(): Promise<void> } | null = null;
   let browser: Browser | null = null;
   let scripts: { id: string }[] = [];
@@ -102,6 +108,8 @@ describe.skipIf(missing.length > 0)('web UI in Chromium against a real server an
     zone = await makeTestZone(zoneName);
     burner = execa(bin, [], { env: { ZONESCOPE_TEST: '1' }, reject: false, buffer: false });
     await zone.addPid(burner.pid!);
+    caller = execa(bin, ['syscalls'], { env: { ZONESCOPE_TEST: '1' }, reject: false, buffer: false });
+    await zone.addPid(caller.pid!);
 
     agent = spawnZonescope(['agent', '--server', base, '--token', agentToken, '--node', node, '--interval', '1']);
     // wait until the server has the node and its zone
@@ -124,7 +132,9 @@ describe.skipIf(missing.length > 0)('web UI in Chromium against a real server an
     await browser?.close();
     await agent?.stop();
     burner?.kill('SIGKILL');
+    caller?.kill('SIGKILL');
     await burner?.catch(() => undefined);
+    await caller?.catch(() => undefined);
     await zone?.destroy();
     await server?.close();
   }, 60_000);
