@@ -62,92 +62,234 @@ export function formatFolded(m: Map<string, number>): string {
   return out;
 }
 
-function isDigits(s: string, from: number, to: number): boolean {
-  if (from >= to) return false;
-  for (let i = from; i < to; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
-  }
-  return true;
+const HEADER_LINE = /^(?:CPU\s+ID\s+FUNCTION:NAME|\s*\d+\s+\d+\s+\S*:\S*\s*|dtrace: .*|\^C)$/;
+const SPACE = 32;
+const TAB = 9;
+const CR = 13;
+const NL = 10;
+const PLUS = 43;
+const COLON = 58;
+const SEMI = 59;
+const FNV_SEED = 0x811c9dc5;
+const NONE = 0x7fffffff;
+
+/** One distinct stack: its frames as bytes (cleaned, leaf first, '\n' between them). */
+interface Entry {
+  bytes: Buffer;
+  /** frames before the first blank line inside the record (stack() before ustack()), or -1 */
+  seg0: number;
+  count: number;
+  next: Entry | null;
 }
 
-const HEADER_LINE = /^(?:CPU\s+ID\s+FUNCTION:NAME|\s*\d+\s+\d+\s+\S*:\S*\s*|dtrace: .*|\^C)$/;
-
 /**
- * stackcollapse.pl for DTrace text, one line at a time: frames accumulate until a line of
- * digits (the count). Memory is the map of distinct stacks plus one stack.
+ * stackcollapse.pl for DTrace text: frames accumulate until a line of digits (the count).
+ * Memory is the table of distinct stacks plus one stack.
+ *
+ * It works on the input bytes and makes no string per line or per frame: each cleaned frame
+ * is copied into one scratch buffer while a hash of the stack is kept, and the count line
+ * looks the stack up by that hash (checked byte for byte, so a collision never merges two
+ * stacks). Strings are made once per distinct stack, at the end.
+ *
  * stackcollapse.pl skips the first 3 lines (the `CPU ID FUNCTION:NAME` header, the probe
  * line and a blank line of a plain `dtrace -o` capture); by default this skips exactly such
  * leading lines instead, so a capture without that header loses no frames. `headerLines`
  * restores the fixed count.
  */
 export class DtraceStackFolder {
-  readonly stacks = new Map<string, number>();
-  private frames: string[] = [];
-  private segments: number[] = [];
-  private inHeader = true;
-  private skip: number;
-  private lastBlank = false;
+  private table = new Map<number, Entry>();
+  private scratch: Buffer = Buffer.allocUnsafe(1 << 16);
+  /** the start of a line the previous chunk did not finish */
+  private carry: Buffer | null = null;
   private keepOffsets: boolean;
+  private skip: number;
+  private inHeader = true;
+  // the stack being read: its bytes in scratch, their hash, frames so far, and where the
+  // second stack of the key (after a blank line) starts
+  private pos = 0;
+  private h = FNV_SEED;
+  private frames = 0;
+  private seg0 = -1;
+  private lastBlank = false;
+
   constructor(private opts: FoldOptions & { headerLines?: number } = {}) {
     this.skip = opts.headerLines ?? -1;
     this.keepOffsets = opts.keepOffsets ?? false;
   }
 
-  line(raw: string): void {
-    this.span(raw, 0, raw.length);
+  /** Feeds the next bytes of the capture. */
+  push(chunk: Buffer): void {
+    let i = 0;
+    if (this.carry) {
+      const nl = chunk.indexOf(NL);
+      if (nl < 0) {
+        this.carry = Buffer.concat([this.carry, chunk]);
+        return;
+      }
+      const line = Buffer.concat([this.carry, chunk.subarray(0, nl + 1)]);
+      this.carry = null;
+      this.lines(line, 0, line.length);
+      i = nl + 1;
+    }
+    const last = chunk.lastIndexOf(NL);
+    if (last >= i) this.lines(chunk, i, last + 1);
+    const rest = Math.max(i, last + 1);
+    // copied: the caller may reuse its buffer
+    if (rest < chunk.length) this.carry = Buffer.from(chunk.subarray(rest));
   }
 
-  /** The line text[from, to) — the caller's buffer, so no string is made per line. */
-  span(text: string, from: number, to: number): void {
-    let end = to;
-    if (end > from && text.charCodeAt(end - 1) === 13) end--;
-    if (this.skip > 0) {
-      this.skip--;
-      return;
-    }
-    if (this.skip < 0 && this.inHeader) {
-      const l = text.slice(from, end);
-      if (l.trim() === '' || HEADER_LINE.test(l)) return;
-      this.inHeader = false;
-    }
-    let start = from;
-    while (start < end && (text.charCodeAt(start) === 32 || text.charCodeAt(start) === 9)) start++;
-    let stop = end;
-    while (stop > start && (text.charCodeAt(stop - 1) === 32 || text.charCodeAt(stop - 1) === 9)) stop--;
-    if (start === stop) {
-      this.lastBlank = true;
-      return;
-    }
-    if (isDigits(text, start, stop)) {
-      this.finish(Number(text.slice(start, stop)));
-      return;
-    }
-    if (this.lastBlank && this.frames.length > 0) this.segments.push(this.frames.length);
-    this.lastBlank = false;
-    if (!this.keepOffsets) {
-      const plus = text.lastIndexOf('+', stop - 1);
-      if (plus >= start) stop = plus;
-    }
-    let f = text.slice(start, stop);
-    // the rare frames that need more than the offset cut go through the full rules
-    if (f.includes('::') || f.includes(';') || f === '') f = normalizeFrame(f, true);
-    this.frames.push(f);
+  /** The end of the capture: a last line without a newline still counts. */
+  close(): void {
+    if (!this.carry) return;
+    const line = Buffer.concat([this.carry, Buffer.from([NL])]);
+    this.carry = null;
+    this.lines(line, 0, line.length);
   }
 
-  private finish(count: number): void {
-    const f = this.frames;
-    let kernel = 0;
-    if (this.opts.annotateKernel && f.length) {
-      // two stacks in one key (stack(), blank, ustack()): the first is the kernel's
-      kernel = this.segments.length > 0 ? this.segments[0] : isKernelStack(f) ? f.length : 0;
+  /** buf[from, to) holds whole lines (buf[to - 1] is a newline). */
+  private lines(buf: Buffer, from: number, to: number): void {
+    let i = from;
+    while (i < to && (this.skip > 0 || (this.skip < 0 && this.inHeader))) {
+      const nl = buf.indexOf(NL, i);
+      let line = buf.toString('utf8', i, nl);
+      if (line.endsWith('\r')) line = line.slice(0, -1);
+      if (this.skip > 0) this.skip--;
+      else if (line.trim() !== '' && !HEADER_LINE.test(line)) {
+        this.inHeader = false;
+        break;
+      }
+      i = nl + 1;
     }
-    if (kernel) for (let i = 0; i < kernel; i++) f[i] = `${f[i]}_[k]`;
-    const key = f.reverse().join(';');
-    this.stacks.set(key, (this.stacks.get(key) ?? 0) + count);
-    this.frames = [];
-    this.segments = [];
-    this.lastBlank = false;
+    // where the next ';' and '::' are: frames holding them need the full rules, and they
+    // are rare, so they are looked up once per occurrence rather than per frame
+    let semi = -1;
+    let dcolon = -1;
+    let sc = this.scratch;
+    let pos = this.pos;
+    let h = this.h;
+    let frames = this.frames;
+    let seg0 = this.seg0;
+    let lastBlank = this.lastBlank;
+    const keep = this.keepOffsets;
+    while (i < to) {
+      const nl = buf.indexOf(NL, i);
+      let s = i;
+      while (s < nl && (buf[s] === SPACE || buf[s] === TAB)) s++;
+      let e = nl;
+      if (e > s && buf[e - 1] === CR) e--;
+      while (e > s && (buf[e - 1] === SPACE || buf[e - 1] === TAB)) e--;
+      i = nl + 1;
+      if (s === e) {
+        lastBlank = true;
+        continue;
+      }
+      let c = buf[s];
+      if (c >= 48 && c <= 57) {
+        let k = s + 1;
+        let v = c - 48;
+        while (k < e && (c = buf[k]) >= 48 && c <= 57) {
+          v = v * 10 + c - 48;
+          k++;
+        }
+        if (k === e) {
+          this.add(pos, h, seg0, e - s > 15 ? Number(buf.toString('latin1', s, e)) : v);
+          pos = 0;
+          h = FNV_SEED;
+          frames = 0;
+          seg0 = -1;
+          lastBlank = false;
+          continue;
+        }
+      }
+      if (lastBlank && frames > 0 && seg0 < 0) seg0 = frames;
+      lastBlank = false;
+      let stop = e;
+      if (!keep) {
+        let k = e - 1;
+        while (k >= s && buf[k] !== PLUS) k--;
+        if (k >= s) stop = k;
+      }
+      if (pos + (stop - s) + 1 > sc.length) sc = this.grow(pos, pos + (stop - s) + 1);
+      if (frames > 0) sc[pos++] = NL;
+      const at = pos;
+      if (semi < s && semi !== NONE) {
+        const x = buf.indexOf(SEMI, s);
+        semi = x < 0 ? NONE : x;
+      }
+      if (dcolon < s && dcolon !== NONE) {
+        const x = buf.indexOf('::', s, 'latin1');
+        dcolon = x < 0 ? NONE : x;
+      }
+      if (semi < stop || dcolon + 1 < stop || stop === s) {
+        // the rare frames that need more than the offset cut go through the full rules
+        // (as UTF-8: a byte of a multi-byte character must not pass for a Unicode blank)
+        const f = Buffer.from(normalizeFrame(buf.toString('utf8', s, stop), true));
+        if (pos + f.length > sc.length) sc = this.grow(pos, pos + f.length);
+        for (let k = 0; k < f.length; k++) sc[pos++] = f[k];
+      } else {
+        let k = s;
+        for (; k + 4 <= stop; k += 4, pos += 4) {
+          sc[pos] = buf[k];
+          sc[pos + 1] = buf[k + 1];
+          sc[pos + 2] = buf[k + 2];
+          sc[pos + 3] = buf[k + 3];
+        }
+        for (; k < stop; k++) sc[pos++] = buf[k];
+      }
+      // the hash only samples the frame (its length, ends and middle): enough to spread
+      // distinct stacks, and the byte check on lookup settles the rest
+      const n = pos - at;
+      h = Math.imul(h ^ n, 16777619);
+      h = Math.imul(h ^ sc[pos - 1], 16777619);
+      h = Math.imul(h ^ sc[pos - 2], 16777619);
+      h = Math.imul(h ^ sc[at + (n >> 1)], 16777619);
+      h = Math.imul(h ^ sc[at + (n >> 2)], 16777619);
+      h = Math.imul(h ^ sc[pos - 1 - (n >> 2)], 16777619);
+      frames++;
+    }
+    this.pos = pos;
+    this.h = h;
+    this.frames = frames;
+    this.seg0 = seg0;
+    this.lastBlank = lastBlank;
+  }
+
+  private grow(used: number, need: number): Buffer {
+    const bigger = Buffer.allocUnsafe(Math.max(need, this.scratch.length * 2));
+    this.scratch.copy(bigger, 0, 0, used);
+    this.scratch = bigger;
+    return bigger;
+  }
+
+  /** A stack's count: the stack is scratch[0, len), h its hash. */
+  private add(len: number, h: number, seg0: number, count: number): void {
+    h = Math.imul(h ^ (seg0 + 1), 16777619) >>> 0;
+    const sc = this.scratch;
+    let e = this.table.get(h) ?? null;
+    const head = e;
+    while (e && !(e.seg0 === seg0 && e.bytes.length === len && sc.compare(e.bytes, 0, len, 0, len) === 0)) e = e.next;
+    if (e) e.count += count;
+    else this.table.set(h, { bytes: Buffer.from(sc.subarray(0, len)), seg0, count, next: head });
+  }
+
+  /** The folded stacks (root first, `;`-joined) and their summed counts. */
+  stacks(): Map<string, number> {
+    const m = new Map<string, number>();
+    for (const first of this.table.values()) {
+      for (let e: Entry | null = first; e; e = e.next) {
+        // the bytes are the input's; read them back as the UTF-8 text they are
+        const f = e.bytes.length === 0 ? [] : e.bytes.toString('utf8').split('\n');
+        let kernel = 0;
+        if (this.opts.annotateKernel && f.length) {
+          // two stacks in one key (stack(), blank, ustack()): the first is the kernel's
+          kernel = e.seg0 >= 0 ? e.seg0 : isKernelStack(f) ? f.length : 0;
+        }
+        for (let i = 0; i < kernel; i++) f[i] = `${f[i]}_[k]`;
+        const key = f.reverse().join(';');
+        m.set(key, (m.get(key) ?? 0) + e.count);
+      }
+    }
+    return m;
   }
 }
 
@@ -180,22 +322,9 @@ export async function foldInput(
 ): Promise<Map<string, number>> {
   if (from === 'dtrace') {
     const folder = new DtraceStackFolder(opts);
-    // batch lines per chunk: an await per line would cost more than the folding itself
-    const dec = new StringDecoder('utf8');
-    let rest = '';
-    for await (const chunk of input) {
-      const text = rest + (typeof chunk === 'string' ? chunk : dec.write(chunk));
-      let start = 0;
-      let nl: number;
-      while ((nl = text.indexOf('\n', start)) >= 0) {
-        folder.span(text, start, nl);
-        start = nl + 1;
-      }
-      rest = text.slice(start);
-    }
-    rest += dec.end();
-    if (rest !== '') folder.line(rest);
-    return folder.stacks;
+    for await (const chunk of input) folder.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    folder.close();
+    return folder.stacks();
   }
   const m = new Map<string, number>();
   let n = 0;
