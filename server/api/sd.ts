@@ -25,6 +25,9 @@ export const sdApi = (ctx: AppContext, guard: preHandlerAsyncHookHandler): Fasti
       }
       labels.__metrics_path__ = '/metrics';
       labels.__param_node = n.node;
+      // every such target shares the server's address: without its own instance, the nodes'
+      // `up` (and scrape_*) series would collide in one series per server
+      labels.instance = n.node;
       labels.__meta_zonescope_direct = 'false';
       return { targets: [self], labels };
     });
