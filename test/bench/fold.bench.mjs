@@ -76,21 +76,23 @@ export function stackTexts(distinct = 3000, seed = 42) {
 /**
  * A DTrace capture (`dtrace -o`: the CPU/ID header, the probe line, a blank line, then
  * records) of at least `bytes`, as ~1 MB chunks made on demand, so a caller can stream far
- * more than it holds. Record i uses stack i mod distinct with count 1 + i mod 97, so a
- * capture of N×k records folds to exactly k times the counts of N records.
+ * more than it holds. Record i uses stack i mod distinct with count 1 + i mod 97; `repeat`
+ * sends the same records that many times over, so its folded counts are exactly `repeat`
+ * times those of one.
  */
-export function* dtraceCapture(bytes, { distinct = 3000, seed = 42, header = true } = {}) {
+export function* dtraceCapture(bytes, { distinct = 3000, seed = 42, header = true, repeat = 1 } = {}) {
   const texts = stackTexts(distinct, seed);
-  let made = 0;
-  let i = 0;
   let chunk = header ? 'CPU     ID                    FUNCTION:NAME\n  0  78960                       :tick-1s \n\n' : '';
-  while (made + chunk.length < bytes) {
-    chunk += `${texts[i % distinct]}${String(1 + (i % 97)).padStart(17)}\n`;
-    i++;
-    if (chunk.length >= 1 << 20) {
-      made += chunk.length;
-      yield Buffer.from(chunk);
-      chunk = '';
+  for (let r = 0; r < repeat; r++) {
+    let made = 0;
+    for (let i = 0; made < bytes; i++) {
+      const rec = `${texts[i % distinct]}${String(1 + (i % 97)).padStart(17)}\n`;
+      chunk += rec;
+      made += rec.length;
+      if (chunk.length >= 1 << 20) {
+        yield Buffer.from(chunk);
+        chunk = '';
+      }
     }
   }
   if (chunk) yield Buffer.from(chunk);
