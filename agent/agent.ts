@@ -52,16 +52,21 @@ export class Agent {
     return frame;
   }
 
+  /** Discover zones now; the server hears of them only when they changed. */
+  async refreshZones(): Promise<void> {
+    const zones = await this.withTimeout('zones', () => this.o.platform.zones());
+    const key = JSON.stringify(zones);
+    this.zones = zones;
+    if (key !== this.zonesKey) {
+      this.zonesKey = key;
+      this.o.emitZones(zones);
+    }
+  }
+
   async sampleOnce(): Promise<Samples> {
     const errors: SamplerError[] = [];
     try {
-      const zones = await this.withTimeout('zones', () => this.o.platform.zones());
-      const key = JSON.stringify(zones);
-      this.zones = zones;
-      if (key !== this.zonesKey) {
-        this.zonesKey = key;
-        this.o.emitZones(zones);
-      }
+      await this.refreshZones();
     } catch (e) {
       errors.push(this.fail('zones', e));
     }

@@ -19,6 +19,7 @@ import { sessionApi } from './api/session.js';
 import { tokensApi } from './api/tokens.js';
 import { scriptsApi } from './api/scripts.js';
 import { tracesApi } from './api/traces.js';
+import { vmsApi } from './api/vms.js';
 import { TraceManager } from './traces.js';
 import { AlwaysOn, type AlwaysOnSpec } from './always-on.js';
 import { sdApi } from './api/sd.js';
@@ -107,6 +108,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const alwaysOn = new AlwaysOn(opts.alwaysOn ?? [], fleet, hub, traces, app.log);
   await app.register(scriptsApi(ctx));
   await app.register(tracesApi(ctx, traces));
+  await app.register(vmsApi(ctx));
 
   const webDir = opts.webDir ?? resolve(here, '../web');
   if (existsSync(join(webDir, 'index.html'))) {

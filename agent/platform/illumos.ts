@@ -1,6 +1,7 @@
 // illumos (SmartOS): zones from `zoneadm list -cp`, joined with `vmadm list` where vmadm
 // exists (SmartOS: aliases, VM type, RAM); kstat and ZFS samplers; DTrace. On Linux the same
 // code runs against the stand-ins in test/fakes/illumos/bin (simulated: true).
+import { vmadmAction } from '../vms/vmadm.js';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { Zone } from '../../protocol/messages.js';
@@ -70,6 +71,7 @@ export function illumosPlatform(opts: { simulated: boolean }): Platform {
     simulated: opts.simulated,
     tracer: 'dtrace',
     zones: illumosZones,
+    vmAction: vmadmAction,
     samplers: [
       kstatZonesSampler(),
       kstatMemoryCapSampler(),

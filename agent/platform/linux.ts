@@ -1,5 +1,6 @@
 // The Linux platform: the host is zone `global`, each container cgroup another zone; host
 // samplers read /proc, zone samplers the cgroup controllers (v1, v2 or both).
+import { lxcAction } from '../vms/lxc.js';
 import type { Zone } from '../../protocol/messages.js';
 import { CgroupTree, DEFAULT_ZONE_ROOTS, populated } from './cgroup.js';
 import type { Platform } from './types.js';
@@ -41,6 +42,7 @@ export function linuxPlatform(opts: LinuxOptions = {}): Platform & { readonly cg
     name: 'linux',
     simulated: false,
     tracer: 'bpftrace',
+    vmAction: lxcAction,
     cgroups,
     async zones() {
       const found = await cgroups.discover();

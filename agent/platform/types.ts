@@ -26,4 +26,8 @@ export interface Platform {
   readonly tracer: 'dtrace' | 'bpftrace';
   zones(): Promise<Zone[]>;
   readonly samplers: readonly Sampler[];
+  /** start, stop or reboot a zone; resolves to the command's message, throws naming what failed */
+  vmAction(zone: Zone, action: VmActionName): Promise<string>;
 }
+
+export type VmActionName = 'start' | 'stop' | 'reboot';
