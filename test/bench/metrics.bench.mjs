@@ -2,9 +2,10 @@
 // protocol/families.ts populated with realistic label sets, built through the real Fleet API
 // from synthetic hello/zones/samples frames. Times (median of several runs):
 //   - renderFleet (the scrape's work, since each node is pre-rendered at ingestion),
-//   - a real HTTP scrape of buildApp's /metrics over loopback with fetch,
-//   - the same series held in plain prom-client labelled Gauges in their own Registry,
-//     registry.metrics(),
+//   - a real HTTP scrape of buildApp's /metrics over loopback, with curl (a client in its own
+//     process, as Prometheus is) and with fetch from this process,
+//   - the same series held in plain prom-client labelled Gauges in their own Registry:
+//     registry.metrics(), and the same GETs of it behind a plain node:http server,
 //   - ingestion: Fleet.addSamples per frame (where the per-node rendering happens).
 // Imports the compiled build: run `npm run build` (or `npx tsc -p tsconfig.json`) first.
 // Run: `node test/bench/metrics.bench.mjs` (or through `npm run bench`).
@@ -228,9 +229,11 @@ export async function run({ print = true } = {}) {
     res.writeHead(200, { 'content-type': registry.contentType }).end(body);
   });
   await new Promise((ok) => plain.listen(0, '127.0.0.1', ok));
-  let promScrape;
+  let promScrape, promScrapeCurlMs;
   try {
-    promScrape = await timedFetch(`http://127.0.0.1:${plain.address().port}/metrics`, Math.min(RUNS, 5));
+    const url = `http://127.0.0.1:${plain.address().port}/metrics`;
+    promScrape = await timedFetch(url, Math.min(RUNS, 5));
+    promScrapeCurlMs = await timedCurl(url, Math.min(RUNS, 5));
   } finally {
     await new Promise((ok) => plain.close(ok));
   }
@@ -248,12 +251,15 @@ export async function run({ print = true } = {}) {
     ingestPerFrameMs: median(ingest),
     promClientMs: median(prom),
     promClientScrapeMs: promScrape.ms,
+    promClientScrapeCurlMs: promScrapeCurlMs,
     promClientSeries: promSeries,
     promClientBytes: Buffer.byteLength(promText),
     promClientFillMs: promFillMs,
   };
   r.ratio = r.promClientMs / r.renderMs;
-  r.scrapeRatio = r.promClientScrapeMs / r.scrapeMs;
+  r.fetchRatio = r.promClientScrapeMs / r.scrapeMs;
+  // the scrape as Prometheus does it, from another process (fetch in this process when no curl)
+  r.scrapeRatio = r.scrapeCurlMs !== undefined && r.promClientScrapeCurlMs !== undefined ? r.promClientScrapeCurlMs / r.scrapeCurlMs : r.fetchRatio;
 
   if (print) {
     const f = (v) => v.toFixed(1).padStart(8) + ' ms';
@@ -263,12 +269,15 @@ export async function run({ print = true } = {}) {
     console.log(`/metrics, synthetic fleet: ${r.nodes} nodes × ${r.zones} zones, every family; ` +
       `${n(r.pointsPerNode)} points per node, ${n(r.series)} series; median of ${RUNS}`);
     console.log(`  renderFleet                ${f(r.renderMs)}   ${mb(r.renderBytes)}  ${ok(r.renderMs <= TARGET_MS, `≤ ${TARGET_MS} ms`)}`);
-    console.log(`  GET /metrics, fetch        ${f(r.scrapeMs)}   ${mb(r.scrapeBytes)}  ${ok(r.scrapeMs <= TARGET_MS, `≤ ${TARGET_MS} ms`)}  (client in the same process)`);
-    if (r.scrapeCurlMs !== undefined) console.log(`  GET /metrics, curl         ${f(r.scrapeCurlMs)}              (client in its own process, as Prometheus)`);
+    const viaCurl = r.scrapeCurlMs !== undefined;
+    const scrape = viaCurl ? r.scrapeCurlMs : r.scrapeMs;
+    console.log(`  GET /metrics               ${f(scrape)}   ${mb(r.scrapeBytes)}  ${ok(scrape <= TARGET_MS, `≤ ${TARGET_MS} ms`)}  (${viaCurl ? 'curl: client in its own process, as Prometheus' : 'fetch'})`);
+    if (viaCurl) console.log(`  GET /metrics, fetch        ${f(r.scrapeMs)}              (client in this same process: its reading counts too)`);
     console.log(`  prom-client registry       ${f(r.promClientMs)}   ${mb(r.promClientBytes)}  registry.metrics(), ${n(r.promClientSeries)} series in labelled Gauges (filling them took ${r.promClientFillMs.toFixed(0)} ms)`);
-    console.log(`  prom-client GET, fetch     ${f(r.promClientScrapeMs)}              the same registry behind a plain node:http server`);
+    if (viaCurl) console.log(`  prom-client GET            ${f(r.promClientScrapeCurlMs)}              the same registry behind a plain node:http server, curl`);
+    console.log(`  prom-client GET, fetch     ${f(r.promClientScrapeMs)}`);
     console.log(`  ratio registry/render      ${r.ratio.toFixed(1).padStart(8)} ×     ${ok(r.ratio >= TARGET_RATIO, `≥ ${TARGET_RATIO}×`)}`);
-    console.log(`  ratio scrape/scrape        ${r.scrapeRatio.toFixed(1).padStart(8)} ×     ${ok(r.scrapeRatio >= TARGET_RATIO, `≥ ${TARGET_RATIO}×`)}  (both over HTTP with fetch)`);
+    console.log(`  ratio GET/GET              ${r.scrapeRatio.toFixed(1).padStart(8)} ×     ${ok(r.scrapeRatio >= TARGET_RATIO, `≥ ${TARGET_RATIO}×`)}  (${viaCurl ? 'curl' : 'fetch'}; with fetch: ${r.fetchRatio.toFixed(1)} ×)`);
     console.log(`  ingestion: addSamples      ${f(r.ingestPerFrameMs)}   per frame of ${n(r.pointsPerNode)} points (renders that node), ` +
       `${(r.ingestPerFrameMs * NODES).toFixed(0)} ms for the whole fleet's frames`);
   }
