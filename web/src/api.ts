@@ -137,6 +137,8 @@ export const api = {
   history: (n: string, z: string, windowS: number) =>
     call<History>('GET', `/api/nodes/${enc(n)}/zones/${enc(z)}/history?window=${windowS}`),
   scripts: () => call<ScriptInfo[]>('GET', '/api/scripts'),
+  vmAction: (n: string, z: string, action: 'start' | 'stop' | 'reboot') =>
+    call<{ message: string }>('POST', `/api/nodes/${enc(n)}/zones/${enc(z)}/actions`, { action }),
   startTrace: (b: { node: string; zone: string; script: string; params: Record<string, string | number>; durationS: number }) =>
     call<{ id: string }>('POST', '/api/traces', b),
   traces: () => call<TraceSummary[]>('GET', '/api/traces'),

@@ -117,6 +117,28 @@ function launcher(app: App, node: string, zone: string, scripts: ScriptInfo[]): 
   return box;
 }
 
+/** Start / stop / reboot, for operators; each asks first, since it affects a running workload. */
+function vmActions(node: string, z: ZoneInfo): HTMLElement {
+  const out = h('span.vm-result', { role: 'status' });
+  const button = (action: 'start' | 'stop' | 'reboot') => {
+    const b = h('button.vm-action', { type: 'button' }, action[0].toUpperCase() + action.slice(1)) as HTMLButtonElement;
+    b.onclick = async () => {
+      if (!confirm(`${action} ${z.alias ?? z.name} on ${node}?`)) return;
+      b.disabled = true;
+      out.textContent = `${action}…`;
+      try {
+        out.textContent = (await api.vmAction(node, z.name, action)).message;
+      } catch (e) {
+        out.textContent = (e as Error).message;
+      } finally {
+        b.disabled = false;
+      }
+    };
+    return b;
+  };
+  return h('p.vm-actions', button('start'), ' ', button('stop'), ' ', button('reboot'), ' ', out);
+}
+
 export const zoneView: View = (app, { node, zone }, el) => {
   let windowS = Number(sessionStorage.getItem('zs-window')) || 900;
   let plots: uPlot[] = [];
@@ -179,6 +201,7 @@ export const zoneView: View = (app, { node, zone }, el) => {
       head.replaceChildren(
         h('h1', z.alias ?? z.name, z.alias ? h('span.dim', ` ${z.name}`) : null, ' ', h(z.state === 'running' ? 'span.up' : 'span', z.state)),
         h('p', `${z.brand} · CPU ${z.cpuRatio !== undefined ? z.cpuRatio.toFixed(2) + ' CPUs' : '–'} · memory `, memCell(z.memoryBytes, z.memoryLimitBytes)),
+        ...(can(app.me, 'operator') && z.name !== 'global' ? [vmActions(node, z)] : []),
       );
       const traces = traceList(app, (t) => t.node === node && t.zone === zone);
       cleanups.push(traces.stop);
