@@ -11,7 +11,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildApp, type App } from '../../server/app.js';
 import { createToken } from '../../server/auth.js';
-import { freePort, spawnZonescope, stopAll, tempDir, until } from '../helpers/cli.js';
+import { freePort, spawnZonescope, stopAll, tempDir, until, type Proc } from '../helpers/cli.js';
 import { TEST_ENV } from '../helpers/procs.js';
 import { makeTestZone, type TestZone } from '../helpers/zone.js';
 
@@ -52,6 +52,7 @@ describe.skipIf(!existsSync(PROMETHEUS))('a real Prometheus scraping the fleet t
   let closedBase = '';
   let promBase = '';
   let directAddr = '';
+  let authedAgent: Proc | undefined;
 
   const query = async (promql: string): Promise<Sample[]> => {
     const r = await fetch(`${promBase}/api/v1/query?query=${encodeURIComponent(promql)}`);
@@ -98,7 +99,7 @@ describe.skipIf(!existsSync(PROMETHEUS))('a real Prometheus scraping the fleet t
       ['agent', '--server', base, '--token', createToken(app.ctx.store, 'agent', node).token, '--node', node, '--interval', '1'];
     directAddr = `127.0.0.1:${await freePort()}`;
     spawnZonescope(agentArgs(open, openBase, viaServer));
-    spawnZonescope(agentArgs(closed, closedBase, authed));
+    authedAgent = spawnZonescope(agentArgs(closed, closedBase, authed));
     spawnZonescope([...agentArgs(closed, closedBase, direct), '--metrics-listen', directAddr, '--metrics-token', metricsToken]);
     await until('three nodes sending samples with the test zone', () =>
       [[open!, viaServer], [closed!, authed], [closed!, direct]].every(([app, node]) => {
@@ -215,6 +216,17 @@ scrape_configs:
     expect(Number(r[0].value[1])).toBeLessThan(2.2);
     const inst = await query(`zonescope_agent_up{node="${direct}"}`);
     expect(inst.map((s) => s.metric.instance)).toEqual([directAddr]);
+  });
+
+  it('sees a node whose agent stopped keep only zonescope_agent_up 0, its zone series gone stale', async () => {
+    await eventually(`zonescope_zone_cpu_seconds_total{node="${authed}",zone="${zone!.name}"}`, (s) => s.length === 2);
+    await authedAgent!.stop();
+    const up = await eventually(`zonescope_agent_up{node="${authed}"}`, (s) => s.length === 1 && s[0].value[1] === '0');
+    expect(up[0].metric.instance).toBe(authed);
+    // the target is still up (the server answers for it); what the node exposed is stale now
+    await eventually(`count({node="${authed}",__name__=~"zonescope_.+"})`, (s) => s.length === 1 && s[0].value[1] === '1');
+    expect(await query(`zonescope_zone_cpu_seconds_total{node="${authed}"}`)).toEqual([]);
+    expect((await targetOf(authed))?.health).toBe('up');
   });
 
   // ALWAYS-ON HISTOGRAM: the server runs the curated syscall-latency script on the test zone
