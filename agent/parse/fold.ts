@@ -68,10 +68,11 @@ const TAB = 9;
 const CR = 13;
 const NL = 10;
 const PLUS = 43;
-const COLON = 58;
 const SEMI = 59;
 const FNV_SEED = 0x811c9dc5;
 const NONE = 0x7fffffff;
+/** no DTrace frame comes near this; a longer line means the input is something else */
+const MAX_LINE = 1 << 20;
 
 /** One distinct stack: its frames as bytes (cleaned, leaf first, '\n' between them). */
 interface Entry {
@@ -124,6 +125,7 @@ export class DtraceStackFolder {
       const nl = chunk.indexOf(NL);
       if (nl < 0) {
         this.carry = Buffer.concat([this.carry, chunk]);
+        if (this.carry.length > MAX_LINE) throw new Error('dtrace input: a line longer than 1 MiB; is this DTrace stack output?');
         return;
       }
       const line = Buffer.concat([this.carry, chunk.subarray(0, nl + 1)]);
@@ -135,7 +137,10 @@ export class DtraceStackFolder {
     if (last >= i) this.lines(chunk, i, last + 1);
     const rest = Math.max(i, last + 1);
     // copied: the caller may reuse its buffer
-    if (rest < chunk.length) this.carry = Buffer.from(chunk.subarray(rest));
+    if (rest < chunk.length) {
+      if (chunk.length - rest > MAX_LINE) throw new Error('dtrace input: a line longer than 1 MiB; is this DTrace stack output?');
+      this.carry = Buffer.from(chunk.subarray(rest));
+    }
   }
 
   /** The end of the capture: a last line without a newline still counts. */
@@ -172,27 +177,47 @@ export class DtraceStackFolder {
     let lastBlank = this.lastBlank;
     const keep = this.keepOffsets;
     while (i < to) {
-      const nl = buf.indexOf(NL, i);
+      // buf[to - 1] is a newline, so every loop below stops by itself
       let s = i;
-      while (s < nl && (buf[s] === SPACE || buf[s] === TAB)) s++;
-      let e = nl;
-      if (e > s && buf[e - 1] === CR) e--;
-      while (e > s && (buf[e - 1] === SPACE || buf[e - 1] === TAB)) e--;
-      i = nl + 1;
-      if (s === e) {
+      let c = buf[s];
+      while (c === SPACE || c === TAB) c = buf[++s];
+      // copy the rest of the line to scratch while looking for its end and its last '+'
+      const lineStart = pos;
+      if (frames > 0) sc[pos++] = NL;
+      const at = pos;
+      let plus = -1;
+      let k = s;
+      for (;;) {
+        let lim = k + (sc.length - pos);
+        if (lim > to) lim = to;
+        for (; k < lim; k++) {
+          c = buf[k];
+          if (c === NL) break;
+          if (c === PLUS) plus = pos;
+          sc[pos++] = c;
+        }
+        if (k < lim) break;
+        sc = this.grow(pos, pos + 256);
+      }
+      i = k + 1;
+      let e = pos;
+      if (e > at && sc[e - 1] === CR) e--;
+      while (e > at && (sc[e - 1] === SPACE || sc[e - 1] === TAB)) e--;
+      if (e === at) {
+        pos = lineStart;
         lastBlank = true;
         continue;
       }
-      let c = buf[s];
+      c = sc[at];
       if (c >= 48 && c <= 57) {
-        let k = s + 1;
+        let d = at + 1;
         let v = c - 48;
-        while (k < e && (c = buf[k]) >= 48 && c <= 57) {
+        while (d < e && (c = sc[d]) >= 48 && c <= 57) {
           v = v * 10 + c - 48;
-          k++;
+          d++;
         }
-        if (k === e) {
-          this.add(pos, h, seg0, e - s > 15 ? Number(buf.toString('latin1', s, e)) : v);
+        if (d === e) {
+          this.add(lineStart, h, seg0, e - at > 15 ? Number(sc.toString('latin1', at, e)) : v);
           pos = 0;
           h = FNV_SEED;
           frames = 0;
@@ -203,15 +228,8 @@ export class DtraceStackFolder {
       }
       if (lastBlank && frames > 0 && seg0 < 0) seg0 = frames;
       lastBlank = false;
-      let stop = e;
-      if (!keep) {
-        let k = e - 1;
-        while (k >= s && buf[k] !== PLUS) k--;
-        if (k >= s) stop = k;
-      }
-      if (pos + (stop - s) + 1 > sc.length) sc = this.grow(pos, pos + (stop - s) + 1);
-      if (frames > 0) sc[pos++] = NL;
-      const at = pos;
+      pos = keep || plus < 0 ? e : plus;
+      const stop = s + (pos - at); // the frame's end in buf
       if (semi < s && semi !== NONE) {
         const x = buf.indexOf(SEMI, s);
         semi = x < 0 ? NONE : x;
@@ -220,21 +238,13 @@ export class DtraceStackFolder {
         const x = buf.indexOf('::', s, 'latin1');
         dcolon = x < 0 ? NONE : x;
       }
-      if (semi < stop || dcolon + 1 < stop || stop === s) {
+      if (semi < stop || dcolon + 1 < stop || pos === at) {
         // the rare frames that need more than the offset cut go through the full rules
         // (as UTF-8: a byte of a multi-byte character must not pass for a Unicode blank)
-        const f = Buffer.from(normalizeFrame(buf.toString('utf8', s, stop), true));
+        const f = Buffer.from(normalizeFrame(sc.toString('utf8', at, pos), true));
+        pos = at;
         if (pos + f.length > sc.length) sc = this.grow(pos, pos + f.length);
-        for (let k = 0; k < f.length; k++) sc[pos++] = f[k];
-      } else {
-        let k = s;
-        for (; k + 4 <= stop; k += 4, pos += 4) {
-          sc[pos] = buf[k];
-          sc[pos + 1] = buf[k + 1];
-          sc[pos + 2] = buf[k + 2];
-          sc[pos + 3] = buf[k + 3];
-        }
-        for (; k < stop; k++) sc[pos++] = buf[k];
+        for (let x = 0; x < f.length; x++) sc[pos++] = f[x];
       }
       // the hash only samples the frame (its length, ends and middle): enough to spread
       // distinct stacks, and the byte check on lookup settles the rest

@@ -85,6 +85,15 @@ describe('foldStream --from dtrace', () => {
   });
 });
 
+describe('foldInput --from dtrace, bad input', () => {
+  it('stops with a clear error on a line no DTrace output has (not stack text)', async () => {
+    async function* noNewline() {
+      for (let i = 0; i < 3; i++) yield Buffer.alloc(512 * 1024, 0x41);
+    }
+    await expect(foldInput(noNewline(), 'dtrace')).rejects.toThrow(/line longer than 1 MiB; is this DTrace stack output/);
+  });
+});
+
 describe('foldStacks', () => {
   it('folds DTrace records the same way as the streaming folder', async () => {
     const text = dfx('collapse-capture.txt');
