@@ -51,6 +51,8 @@ describe('traces through the DTrace stand-in', () => {
     expect(folded).toBe(formatFolded(foldStacks(replayRecords('cpu-profile', ['samples']).flat())));
     const annotated = (await h.api('GET', `/api/traces/${r.json.id}/folded?annotate=1`)).text;
     expect(annotated).toContain('libc.so.1`memset;unix`cmntrap_[k];unix`trap_[k];genunix`anon_zero_[k];unix`page_create_va_[k] 12');
+    // every stack keeps its aggregation's name, also user-only stacks (empty kernel part)
+    expect(t.records.filter((x: any) => x.kind === 'stack').every((x: any) => x.agg === 'samples')).toBe(true);
     // the interval history holds each interval's own records
     const ivs = (await h.api('GET', `/api/traces/${r.json.id}/intervals`)).json;
     expect(ivs.map((i: any) => i.records.length)).toEqual(replayRecords('cpu-profile', ['samples']).map((x) => x.length));
