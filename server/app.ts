@@ -79,7 +79,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
 
   const metricsGuard = async (req: FastifyRequest, reply: import('fastify').FastifyReply) => {
     if (!opts.metricsToken) return;
-    const t = bearer(req.headers.authorization);
+    // Prometheus 2.x http_sd_configs sends the bare token unless `type: Bearer` is spelled out
+    const h = req.headers.authorization;
+    const t = bearer(h) ?? (h && !/\s/.test(h) ? h : undefined);
     if (!t || !safeEqual(t, opts.metricsToken)) {
       metrics.authFailures.inc({ endpoint: req.url.split('?')[0] });
       return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: 'missing or invalid metrics token' });
