@@ -117,6 +117,10 @@ function launcher(app: App, node: string, zone: string, scripts: ScriptInfo[]): 
   return box;
 }
 
+// Linux containers other than LXC belong to their own managers (docker, systemd, ops scripts)
+const NO_LIFECYCLE = new Set(['linux-host', 'cgroup', 'docker', 'machine']);
+const hasLifecycle = (z: ZoneInfo) => z.name !== 'global' && !NO_LIFECYCLE.has(z.brand);
+
 /** Start / stop / reboot, for operators; each asks first, since it affects a running workload. */
 function vmActions(node: string, z: ZoneInfo): HTMLElement {
   const out = h('span.vm-result', { role: 'status' });
@@ -201,7 +205,7 @@ export const zoneView: View = (app, { node, zone }, el) => {
       head.replaceChildren(
         h('h1', z.alias ?? z.name, z.alias ? h('span.dim', ` ${z.name}`) : null, ' ', h(z.state === 'running' ? 'span.up' : 'span', z.state)),
         h('p', `${z.brand} · CPU ${z.cpuRatio !== undefined ? z.cpuRatio.toFixed(2) + ' CPUs' : '–'} · memory `, memCell(z.memoryBytes, z.memoryLimitBytes)),
-        ...(can(app.me, 'operator') && z.name !== 'global' ? [vmActions(node, z)] : []),
+        ...(can(app.me, 'operator') && hasLifecycle(z) ? [vmActions(node, z)] : []),
       );
       const traces = traceList(app, (t) => t.node === node && t.zone === zone);
       cleanups.push(traces.stop);
