@@ -5,7 +5,7 @@ import type { HistRecord, TraceRecord } from '../protocol/records.js';
 import type { Fleet } from './fleet.js';
 import type { Hub } from './hub.js';
 import { HistogramFamily } from './histograms.js';
-import type { TraceManager } from './traces.js';
+import { ALWAYS_ON_ACTOR, type TraceManager } from './traces.js';
 import { findScript } from '../agent/tracers/catalog.js';
 
 /** How a script's histogram aggregation becomes a Prometheus histogram. */
@@ -128,7 +128,7 @@ export class AlwaysOn {
           if (now < slot.retryAt) continue;
           try {
             const meta = findScript(spec.script)!;
-            slot.trace = this.traces.start({ node: n.node, zone, script: spec.script, params: {}, durationS: meta.maxDurationS }, 'always-on').id;
+            slot.trace = this.traces.start({ node: n.node, zone, script: spec.script, params: {}, durationS: meta.maxDurationS, retain: false }, ALWAYS_ON_ACTOR).id;
             slot.retryAt = now + 5000;
           } catch (e) {
             // a failing tracer must not be restarted in a tight loop

@@ -108,6 +108,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   await app.register(tokensApi(ctx));
   const traces = new TraceManager(fleet, hub, store, metrics, { changed: (trace) => live.broadcast({ type: 'trace', trace }) });
   const alwaysOn = new AlwaysOn(opts.alwaysOn ?? [], fleet, hub, traces, app.log);
+  // each restart of an always-on script is the server's own doing: audited once, here
+  if (opts.alwaysOn?.length) store.audit('server', 'always-on.configure', opts.alwaysOn.map((a) => `${a.script}@${a.zones.join(',')}`).join(' '), {});
   await app.register(scriptsApi(ctx));
   await app.register(tracesApi(ctx, traces));
   await app.register(vmsApi(ctx));

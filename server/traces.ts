@@ -40,7 +40,13 @@ export interface TraceRequest {
   script: string;
   params?: Record<string, unknown>;
   durationS?: number;
+  /** false: count intervals and events but keep no records (always-on traces, whose data
+   * lives in Prometheus histograms; a history per node would not scale to a fleet) */
+  retain?: boolean;
 }
+
+/** Who started a trace the server keeps running by itself (audited once, when configured). */
+export const ALWAYS_ON_ACTOR = 'always-on';
 
 interface IntervalEntry {
   interval: number;
@@ -74,6 +80,7 @@ interface Trace {
   historyBytes: number;
   /** intervals dropped from the history to stay in budget (still in the merged result) */
   evicted: number;
+  retain: boolean;
   watchdog?: NodeJS.Timeout;
 }
 
@@ -179,8 +186,9 @@ export class TraceManager {
       history: [],
       historyBytes: 0,
       evicted: 0,
+      retain: req.retain !== false,
     };
-    this.store.audit(actor, 'trace.start', `${req.node}/${req.zone}`, { id: t.id, script: meta.id, params, durationS });
+    if (actor !== ALWAYS_ON_ACTOR) this.store.audit(actor, 'trace.start', `${req.node}/${req.zone}`, { id: t.id, script: meta.id, params, durationS });
     if (!this.hub.send(req.node, { v: PROTOCOL_VERSION, type: 'trace-start', id: t.id, script: meta.id, zone: req.zone, params, durationS })) {
       throw new TraceError(409, `node: '${req.node}' is not connected`);
     }
@@ -204,8 +212,9 @@ export class TraceManager {
     return this.traces.get(id);
   }
 
+  /** People's traces, newest first (always-on ones are in /metrics, not here). */
   list(): Trace[] {
-    return [...this.traces.values()].sort((a, b) => b.createdAt - a.createdAt);
+    return [...this.traces.values()].filter((t) => t.retain).sort((a, b) => b.createdAt - a.createdAt);
   }
 
   summary(t: Trace) {
@@ -260,6 +269,13 @@ export class TraceManager {
       t.startedAt = Date.now();
     }
     const last = t.history[t.history.length - 1];
+    if (!t.retain) {
+      if (!last || last.interval !== f.interval) t.intervals++;
+      t.history = [{ interval: f.interval, time: f.time, records: [], bytes: 0 }];
+      for (const e of f.events) this.event(t, e);
+      this.arm(t);
+      return;
+    }
     const bytes = JSON.stringify(f.records).length;
     if (last && last.interval === f.interval) {
       for (const r of f.records) last.records.push(r);
@@ -321,7 +337,8 @@ export class TraceManager {
   }
 
   private forget(): void {
-    const ended = this.list().filter((t) => ENDED.has(t.status)).reverse();
+    // oldest first, the server's own (always-on) before people's
+    const ended = [...this.traces.values()].filter((t) => ENDED.has(t.status)).sort((a, b) => Number(a.retain) - Number(b.retain) || a.createdAt - b.createdAt);
     while (this.traces.size > TRACE_BUDGET.traces && ended.length) this.traces.delete(ended.shift()!.id);
   }
 }

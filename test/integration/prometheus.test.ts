@@ -239,5 +239,13 @@ scrape_configs:
     expect(Number(r[0].value[1])).toBeLessThan(1);
     const les = await query(`count by (le) (zonescope_syscall_latency_seconds_bucket{zone="${zone!.name}",node="${viaServer}"})`);
     expect(les.map((s) => s.metric.le)).toContain('+Inf');
+    const sum = await query(`sum(zonescope_syscall_latency_seconds_sum{zone="${zone!.name}",node="${viaServer}"})`);
+    expect(Number(sum[0].value[1])).toBeGreaterThan(0);
+    // the server's own traces: not in the people's list, audited once (configuration), not per restart
+    const list = open.ctx.store.auditLog(1000);
+    expect(list.filter((a) => a.action === 'trace.start')).toHaveLength(0);
+    expect(list.filter((a) => a.action === 'always-on.configure')).toHaveLength(1);
+    const res = await open.app.inject({ method: 'GET', url: '/api/traces', headers: { authorization: `Bearer ${createToken(open.ctx.store, 'viewer', 'ao-check').token}` } });
+    expect(res.json()).toEqual([]);
   }, 90_000);
 });
