@@ -2,7 +2,7 @@
 // never hold it and the /live WebSocket is authenticated the same way as the API.
 import Type from 'typebox';
 import type { FastifyPluginAsync } from 'fastify';
-import { SESSION_COOKIE, verifyToken } from '../auth.js';
+import { requestToken, SESSION_COOKIE, verifyToken } from '../auth.js';
 import type { AppContext } from '../context.js';
 
 const Me = Type.Object({ name: Type.String(), role: Type.String() });
@@ -24,6 +24,12 @@ export const sessionApi = (ctx: AppContext): FastifyPluginAsync => async (app) =
       return { name: user.name, role: user.role };
     },
   );
+
+  // who this browser is logged in as, or null: 200 either way (a login page is not an error)
+  app.get('/api/session', async (req) => {
+    const user = verifyToken(ctx.store, requestToken(req));
+    return { user: user && user.role !== 'agent' ? { name: user.name, role: user.role } : null };
+  });
 
   app.delete('/api/session', async (_req, reply) => {
     reply.header('set-cookie', `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`);

@@ -131,6 +131,7 @@ export const api = {
   login: (token: string) => call<Me>('POST', '/api/session', { token }),
   logout: () => call<void>('DELETE', '/api/session'),
   me: () => call<Me>('GET', '/api/me'),
+  session: () => call<{ user: Me | null }>('GET', '/api/session'),
   nodes: () => call<NodeInfo[]>('GET', '/api/nodes'),
   node: (n: string) => call<NodeInfo & { seq?: { epoch: number; last: number; received: number; gaps: number } }>('GET', `/api/nodes/${enc(n)}`),
   zones: (n: string) => call<ZoneInfo[]>('GET', `/api/nodes/${enc(n)}/zones`),

@@ -125,10 +125,12 @@ authEvents.addEventListener('unauthorized', () => {
 
 async function boot(): Promise<void> {
   try {
-    start(await api.me());
+    // asks without failing when logged out, so a fresh page logs no 401
+    const { user } = await api.session();
+    if (user) start(user);
+    else login();
   } catch (e) {
-    if (e instanceof ApiError && e.status === 401) login();
-    else {
+    {
       root.replaceChildren(h('div.error', h('h2', 'The server cannot be reached'), h('p', (e as Error).message), h('p', 'Retrying…')));
       setTimeout(boot, 2000);
     }
