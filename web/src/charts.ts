@@ -85,8 +85,9 @@ export function drawCharts(el: HTMLElement, hist: History, width: number, window
       {
         width,
         height: 180,
-        // the whole window, so a zone that just appeared does not look like a long history
-        scales: { x: { time: true, range: () => [now - windowS, Math.max(now, xs[xs.length - 1] ?? now)] }, y: { range: (_u, lo, hi) => [Math.min(0, lo ?? 0), Math.max(hi ?? 1, def.unit === 'cpus' ? 0.1 : def.unit.startsWith('bytes') ? 1024 : 1)] } },
+        // the window, or less when the history is shorter: a new zone's minute of data is not
+        // squeezed into the last pixels of a 15-minute axis (the time labels say the span)
+        scales: { x: { time: true, range: () => [Math.max(now - windowS, xs[0] ?? now - windowS), Math.max(now, xs[xs.length - 1] ?? now)] }, y: { range: (_u, lo, hi) => [Math.min(0, lo ?? 0), Math.max(hi ?? 1, def.unit === 'cpus' ? 0.1 : def.unit.startsWith('bytes') ? 1024 : 1)] } },
         axes: [{}, { size: 70, values: (_u, s) => s.map((v) => fmtUnit(def.unit, v)) }],
         series: [
           {},
