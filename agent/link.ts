@@ -8,6 +8,9 @@ import { decode } from '../protocol/decode.js';
 import { MAX_FRAME_BYTES, PROTOCOL_VERSION, ServerMessages, type AgentMessage, type Hello, type Samples, type ServerMessage, type Zone } from '../protocol/messages.js';
 import type { Log } from './log.js';
 
+/** the server's close code for a connection replaced by a newer one of the same node */
+const REPLACED = 4000;
+
 export interface LinkOptions {
   url: string;
   token: string;
@@ -34,6 +37,10 @@ export class Link extends EventEmitter<LinkEvents> {
   private keepalive?: NodeJS.Timeout;
   private buffer: Samples[] = [];
   private zones?: Zone[];
+  /** when the current connection was welcomed; only a connection that stayed up resets the backoff */
+  private welcomedAt = 0;
+  private lastFailure?: string;
+  private lastFailureAt = 0;
   /** frames dropped from a full buffer since the agent started */
   dropped = 0;
   readonly maxBuffer: number;
@@ -104,7 +111,10 @@ export class Link extends EventEmitter<LinkEvents> {
     const ws = new WebSocket(this.o.url, { headers: { authorization: `Bearer ${this.o.token}` }, maxPayload: MAX_FRAME_BYTES, handshakeTimeout: 10_000 });
     this.ws = ws;
     let alive = true;
+    let opened = false;
+    let refused = false;
     ws.on('open', () => {
+      opened = true;
       this.write({ ...this.o.hello(), dropped: this.dropped });
       clearInterval(this.keepalive);
       this.keepalive = setInterval(() => {
@@ -124,17 +134,33 @@ export class Link extends EventEmitter<LinkEvents> {
       this.onMessage(d.msg as ServerMessage);
     });
     ws.on('unexpected-response', (_req, res) => {
-      this.o.log.error(`server refused the connection: HTTP ${res.statusCode}${res.statusCode === 401 ? ' (check the agent token)' : ''}`);
+      refused = true;
+      this.failure('error', `server refused the connection: HTTP ${res.statusCode}${res.statusCode === 401 ? ' (check the agent token)' : ''}`);
       ws.terminate();
     });
-    ws.on('error', (err) => this.o.log.debug(`link error: ${err.message}`));
+    ws.on('error', (err) => {
+      // an unreachable server (wrong URL, firewall, server down) must show at the default level
+      if (!opened && !refused && !this.stopped) this.failure('warn', `cannot connect to ${this.o.url}: ${err.message || (err as NodeJS.ErrnoException).code || err.name}; retrying`);
+      else this.o.log.debug(`link error: ${err.message}`);
+    });
     ws.on('close', (code, reason) => {
       clearInterval(this.keepalive);
       const was = this.ready;
       this.ready = false;
       const why = `${code}${reason.length ? ` ${reason}` : ''}`;
+      if (was && Date.now() - this.welcomedAt >= (this.o.backoffMaxMs ?? 10_000)) {
+        this.attempt = 0;
+        this.lastFailure = undefined;
+      }
+      if (code === REPLACED) {
+        // Our own stale connection is never replaced under us (we drop it before reconnecting),
+        // so this is another agent using the same node name: reconnecting at once would
+        // evict it, and the two would take turns for ever.
+        this.attempt = Math.max(this.attempt, 64);
+        this.failure('error', `another agent connected as node '${this.o.hello().node}' and replaced this one: give each agent its own --node; retrying slowly`);
+      }
       if (was) {
-        this.o.log.warn(`disconnected from server (${why}); buffering samples`);
+        if (code !== REPLACED) this.o.log.warn(`disconnected from server (${why}); buffering samples`);
         this.emit('disconnected', why);
       }
       if (!this.stopped) this.reconnectLater();
@@ -146,7 +172,7 @@ export class Link extends EventEmitter<LinkEvents> {
       case 'welcome': {
         this.buffer = this.buffer.filter((f) => f.seq > msg.lastSeq);
         this.ready = true;
-        this.attempt = 0;
+        this.welcomedAt = Date.now();
         this.o.log.info(`connected to ${this.o.url}; server has up to seq ${msg.lastSeq}, resending ${this.buffer.length} buffered frame(s)${this.dropped ? `, ${this.dropped} dropped while disconnected` : ''}`);
         if (this.zones) this.write({ v: PROTOCOL_VERSION, type: 'zones', zones: this.zones });
         for (const f of this.buffer) this.write(f);
@@ -167,11 +193,20 @@ export class Link extends EventEmitter<LinkEvents> {
     }
   }
 
+  /** The same failure over and over is logged once, then every 10 minutes; debug in between. */
+  private failure(level: 'warn' | 'error', msg: string): void {
+    const now = Date.now();
+    if (msg === this.lastFailure && now - this.lastFailureAt < 600_000) return this.o.log.debug(msg);
+    this.lastFailure = msg;
+    this.lastFailureAt = now;
+    this.o.log[level](msg);
+  }
+
   /** Capped exponential backoff with jitter, so a restarted server is not stampeded. */
   private reconnectLater(): void {
     const min = this.o.backoffMinMs ?? 500;
     const max = this.o.backoffMaxMs ?? 10_000;
-    const base = Math.min(max, min * 2 ** this.attempt++);
+    const base = Math.min(max, min * 2 ** Math.min(this.attempt++, 64));
     const delay = base / 2 + Math.random() * (base / 2);
     this.timer = setTimeout(() => this.connect(), delay);
   }
