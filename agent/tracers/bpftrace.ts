@@ -55,11 +55,20 @@ export const bpftraceDriver: TracerDriver = {
       if (n) r.keys[sys] = n;
     };
     let cur: Interval = { records: [], events: [] };
-    let partial = '';
+    // bpftrace prints a whole map as one JSON line (megabytes for a stack map): its pieces
+    // are kept apart until its newline comes, so each chunk is scanned once, not the line so far
+    let partial: string[] = [];
     let seen = false;
     const line = (l: string, out: Interval[]) => {
       if (l.trim() === '') return;
-      const r = parseBpftraceLine(l);
+      let r: ReturnType<typeof parseBpftraceLine>;
+      try {
+        r = parseBpftraceLine(l);
+      } catch (e) {
+        // one bad line costs only itself: the lines around it are still this interval's
+        cur.events.push({ kind: 'warning', count: 1, message: `unparsed tracer output: ${(e as Error).message}`.slice(0, 4096) });
+        return;
+      }
       if (r.interval) {
         if (seen || cur.records.length) out.push(cur);
         seen = true;
@@ -73,20 +82,28 @@ export const bpftraceDriver: TracerDriver = {
     return {
       push(chunk) {
         const out: Interval[] = [];
-        const text = partial + chunk;
-        let start = 0;
+        if (!chunk.includes('\n')) {
+          partial.push(chunk);
+          return out;
+        }
+        const text = partial.join('') + chunk;
+        let start = partial.reduce((n, p) => n + p.length, 0);
+        partial = [];
+        const first = text.indexOf('\n', start);
+        line(text.slice(0, first), out);
+        start = first + 1;
         let nl: number;
         while ((nl = text.indexOf('\n', start)) >= 0) {
           line(text.slice(start, nl), out);
           start = nl + 1;
         }
-        partial = text.slice(start);
+        if (start < text.length) partial.push(text.slice(start));
         return out;
       },
       end() {
         const out: Interval[] = [];
-        if (partial) line(partial, out);
-        partial = '';
+        if (partial.length) line(partial.join(''), out);
+        partial = [];
         if (seen || cur.records.length || cur.events.length) out.push(cur);
         return out;
       },
