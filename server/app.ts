@@ -67,6 +67,10 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     hub,
     metrics,
     requireRole: (role) => requireRole(store, role),
+    tokenRevoked: (id) => {
+      hub.revokeToken(id);
+      live.revokeToken(id);
+    },
     actor: (req: FastifyRequest) => (req.user ? `${req.user.role}:${req.user.name}` : 'anonymous'),
   };
 

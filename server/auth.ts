@@ -35,7 +35,14 @@ export function bearer(header: string | undefined): string | undefined {
 export function cookie(header: string | undefined, name: string): string | undefined {
   for (const part of (header ?? '').split(';')) {
     const [k, ...v] = part.trim().split('=');
-    if (k === name) return decodeURIComponent(v.join('='));
+    if (k !== name) continue;
+    // anyone can send any cookie: a bad %-escape is no token, not an exception (in an upgrade
+    // handler that would be uncaught and stop the server)
+    try {
+      return decodeURIComponent(v.join('='));
+    } catch {
+      return undefined;
+    }
   }
   return undefined;
 }

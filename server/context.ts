@@ -11,6 +11,8 @@ export interface AppContext {
   hub: Hub;
   metrics: ServerMetrics;
   requireRole(role: Role): (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+  /** a token was revoked: connections made with it are cut */
+  tokenRevoked(id: number): void;
   /** who did it, for the audit log */
   actor(req: FastifyRequest): string;
 }

@@ -19,10 +19,11 @@ import {
 import { requestToken, verifyToken } from './auth.js';
 import type { Fleet } from './fleet.js';
 import type { ServerMetrics } from './metrics.js';
-import type { Store } from './store.js';
+import type { Store, TokenRow } from './store.js';
 
 /** Close codes: 1007 bad payload, 1008 policy, 1009 too big, 4000 replaced. */
-const CLOSE: Record<RejectReason | 'no-hello', number> = {
+const CLOSE: Record<RejectReason | 'no-hello' | 'node-taken', number> = {
+  'node-taken': 1008,
   'not-json': 1007,
   'bad-shape': 1007,
   'bad-version': 1008,
@@ -41,6 +42,8 @@ export interface HubEvents {
 export class Hub extends EventEmitter<HubEvents> {
   private readonly wss: WebSocketServer;
   private readonly sessions = new Map<string, WebSocket>();
+  /** the token each connection authenticated with: revoking it cuts the connection */
+  private readonly tokenOf = new WeakMap<WebSocket, number>();
   private pinger?: NodeJS.Timeout;
 
   constructor(
@@ -65,7 +68,12 @@ export class Hub extends EventEmitter<HubEvents> {
       socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nmissing or invalid agent token\n');
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.session(ws, user.name));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.session(ws, user));
+  }
+
+  /** A token was revoked: its agents are cut now, not left streaming until they reconnect. */
+  revokeToken(id: number): void {
+    for (const ws of this.wss.clients) if (this.tokenOf.get(ws) === id) ws.close(1008, 'token revoked');
   }
 
   send(node: string, msg: ServerMessage): boolean {
@@ -86,7 +94,9 @@ export class Hub extends EventEmitter<HubEvents> {
     this.wss.close();
   }
 
-  private session(ws: WebSocket, tokenName: string): void {
+  private session(ws: WebSocket, user: TokenRow): void {
+    const tokenName = user.name;
+    this.tokenOf.set(ws, user.id);
     let node: string | undefined;
     let alive = true;
     (ws as WebSocket & { isAlive?: () => boolean; markDead?: () => void }).isAlive = () => {
@@ -96,7 +106,7 @@ export class Hub extends EventEmitter<HubEvents> {
     };
     ws.on('pong', () => (alive = true));
 
-    const reject = (reason: RejectReason | 'no-hello', message: string) => {
+    const reject = (reason: RejectReason | 'no-hello' | 'node-taken', message: string) => {
       this.metrics.framesRejected.inc({ reason });
       this.log.warn({ node, token: tokenName, reason }, `agent frame rejected: ${message}`);
       // close reasons are limited to 123 bytes by the protocol
@@ -114,6 +124,12 @@ export class Hub extends EventEmitter<HubEvents> {
       this.metrics.framesReceived.inc({ type: msg.type });
       if (msg.type === 'hello') {
         if (node) return reject('bad-shape', 'hello: sent twice on one connection');
+        // another token may not take a node over: it would cut the real agent off, take its
+        // traces and VM actions, and the two would throw each other off in turn
+        const holder = this.sessions.get(msg.node);
+        if (holder && holder !== ws && this.tokenOf.get(holder) !== user.id) {
+          return reject('node-taken', `hello: node '${msg.node}' is connected with another token`);
+        }
         node = msg.node;
         this.hello(ws, msg);
         return;
@@ -199,7 +215,10 @@ export class Hub extends EventEmitter<HubEvents> {
   private heartbeat(): void {
     for (const ws of this.wss.clients) {
       const s = ws as WebSocket & { isAlive?: () => boolean };
-      if (s.isAlive && !s.isAlive()) ws.terminate();
+      const id = this.tokenOf.get(ws);
+      // revoked elsewhere (`zonescope token revoke` writes the store from another process)
+      if (id !== undefined && !this.store.tokenActive(id)) ws.close(1008, 'token revoked');
+      else if (s.isAlive && !s.isAlive()) ws.terminate();
       else ws.ping();
     }
   }

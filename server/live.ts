@@ -13,8 +13,21 @@ export class Live {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   private fleetTimer?: NodeJS.Timeout;
   private lastFleet = 0;
+  /** the token each browser authenticated with: revoking it cuts the browser off */
+  private readonly tokenOf = new WeakMap<WebSocket, number>();
+  /** browsers that answered the last ping */
+  private readonly alive = new WeakSet<WebSocket>();
+  private readonly pinger: NodeJS.Timeout;
 
-  constructor(private readonly fleet: Fleet, private readonly store: Store, private readonly metrics: ServerMetrics) {
+  constructor(
+    private readonly fleet: Fleet,
+    private readonly store: Store,
+    private readonly metrics: ServerMetrics,
+    heartbeatMs = 30_000,
+  ) {
+    // a laptop that sleeps leaves a half-open socket that never closes by itself, and every
+    // broadcast would pile up in its send buffer
+    this.pinger = setInterval(() => this.heartbeat(), heartbeatMs).unref();
     fleet.on('change', () => this.scheduleFleet());
     fleet.on('samples', (node: string, frame: { time: number; seq: number }) => this.broadcast({ type: 'samples', node, time: frame.time, seq: frame.seq }));
   }
@@ -28,7 +41,15 @@ export class Live {
       socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.client(ws));
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      this.tokenOf.set(ws, user.id);
+      this.client(ws);
+    });
+  }
+
+  /** A token was revoked: browsers logged in with it stop receiving the fleet now. */
+  revokeToken(id: number): void {
+    for (const ws of this.wss.clients) if (this.tokenOf.get(ws) === id) ws.close(1008, 'token revoked');
   }
 
   broadcast(msg: object): void {
@@ -38,6 +59,7 @@ export class Live {
   }
 
   close(): void {
+    clearInterval(this.pinger);
     clearTimeout(this.fleetTimer);
     for (const ws of this.wss.clients) ws.terminate();
     this.wss.close();
@@ -45,6 +67,8 @@ export class Live {
 
   private client(ws: WebSocket): void {
     this.metrics.liveClients.set(this.wss.clients.size);
+    this.alive.add(ws);
+    ws.on('pong', () => this.alive.add(ws));
     ws.send(JSON.stringify(this.fleetMessage()));
     ws.on('message', (data) => {
       try {
@@ -55,6 +79,16 @@ export class Live {
     });
     ws.on('close', () => this.metrics.liveClients.set(this.wss.clients.size));
     ws.on('error', () => ws.terminate());
+  }
+
+  private heartbeat(): void {
+    for (const ws of this.wss.clients) {
+      const id = this.tokenOf.get(ws);
+      // revoked elsewhere (`zonescope token revoke` writes the store from another process)
+      if (id !== undefined && !this.store.tokenActive(id)) ws.close(1008, 'token revoked');
+      else if (!this.alive.delete(ws)) ws.terminate();
+      else ws.ping();
+    }
   }
 
   private fleetMessage() {

@@ -58,6 +58,11 @@ export class Store {
     return this.db.prepare('SELECT id, name, role, created FROM tokens WHERE hash = ? AND revoked IS NULL').get(hash) as TokenRow | undefined;
   }
 
+  /** Whether a token (by id) may still be used: connections made with it re-check this. */
+  tokenActive(id: number): boolean {
+    return this.db.prepare('SELECT 1 FROM tokens WHERE id = ? AND revoked IS NULL').get(id) !== undefined;
+  }
+
   tokens(): (TokenRow & { revoked: number | null })[] {
     return this.db.prepare('SELECT id, name, role, created, revoked FROM tokens ORDER BY id').all() as (TokenRow & { revoked: number | null })[];
   }

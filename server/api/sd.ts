@@ -16,8 +16,8 @@ export const sdApi = (ctx: AppContext, guard: preHandlerAsyncHookHandler): Fasti
         __meta_zonescope_tracer: n.hello.tracer.name,
         __meta_zonescope_agent_version: n.hello.agentVersion,
       };
-      if (n.hello.metricsUrl) {
-        const u = new URL(n.hello.metricsUrl);
+      const u = directUrl(n.hello.metricsUrl);
+      if (u) {
         labels.__scheme__ = u.protocol.replace(':', '');
         labels.__metrics_path__ = u.pathname;
         labels.__meta_zonescope_direct = 'true';
@@ -33,3 +33,15 @@ export const sdApi = (ctx: AppContext, guard: preHandlerAsyncHookHandler): Fasti
     });
   });
 };
+
+/** The agent's own /metrics address, if it announced one Prometheus can scrape: one agent's
+ * bad --metrics-listen must not take service discovery away from the whole fleet. */
+function directUrl(text: string | undefined): URL | undefined {
+  if (!text) return undefined;
+  try {
+    const u = new URL(text);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.host ? u : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -19,7 +19,10 @@ export const sessionApi = (ctx: AppContext): FastifyPluginAsync => async (app) =
         return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: 'invalid token (or an agent token, which cannot log in)' });
       }
       ctx.store.audit(user.name, 'login', 'session', { role: user.role });
-      const secure = req.protocol === 'https' ? '; Secure' : '';
+      // behind a TLS-terminating proxy the browser speaks https even though we see http; a
+      // spurious Secure only makes a plain-http browser drop the cookie, so the header is safe to honour
+      const proxied = String(req.headers['x-forwarded-proto'] ?? '').split(',')[0].trim().toLowerCase();
+      const secure = req.protocol === 'https' || proxied === 'https' ? '; Secure' : '';
       reply.header('set-cookie', `${SESSION_COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict${secure}`);
       return { name: user.name, role: user.role };
     },

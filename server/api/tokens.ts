@@ -27,6 +27,7 @@ export const tokensApi = (ctx: AppContext): FastifyPluginAsync => async (app) =>
     const { id } = req.params as { id: number };
     ctx.store.audit(ctx.actor(req), 'token.revoke', String(id));
     if (!ctx.store.revokeToken(id)) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no active token with id ${id}` });
+    ctx.tokenRevoked(id);
     return { revoked: id };
   });
 
