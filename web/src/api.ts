@@ -52,6 +52,10 @@ export interface ScriptInfo {
   defaultDurationS: number;
   maxDurationS: number;
   overhead: string;
+  /** per-tracer differences worth knowing before running it */
+  notes?: string;
+  /** what the result's values count: samples, nanoseconds, bytes, calls */
+  unit?: string;
   params: ScriptParam[];
 }
 export type TraceStatus = 'starting' | 'running' | 'done' | 'stopped' | 'failed';
@@ -63,6 +67,8 @@ export interface TraceSummary {
   params: Record<string, string | number>;
   durationS: number;
   output: string;
+  /** what the result's values count: samples, nanoseconds, bytes, calls */
+  unit?: string;
   status: TraceStatus;
   createdAt: number;
   startedAt: number | null;

@@ -49,6 +49,15 @@ export function rate(times: number[], v: (number | null)[]): (number | null)[] {
   return out;
 }
 
+/** tick steps for byte axes: 1, 2, 5… of B, KiB, MiB, GiB, TiB, so ticks read "2 GiB", not "1.9 GiB" */
+const BYTE_INCRS: number[] = [];
+for (let p = 1; p <= 1024 ** 4; p *= 1024) for (const m of [1, 2, 5, 10, 20, 50, 100, 200, 500]) BYTE_INCRS.push(m * p);
+
+/** a series' own unit: a bytes counter among event counters ("paged out") is bytes/s, not /s */
+function seriesUnit(def: ChartDef, key: string): ChartDef['unit'] {
+  return def.unit === '/s' && /_bytes/.test(familyOf(key)) ? 'bytes/s' : def.unit;
+}
+
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
 
 function fmtUnit(unit: ChartDef['unit'], v: number | null): string {
@@ -61,7 +70,11 @@ function fmtUnit(unit: ChartDef['unit'], v: number | null): string {
 }
 
 function shortLabel(key: string): string {
-  return key.replace(/^zone_|^zfs_dataset_/, '').replace(/_total|_bytes|_seconds/g, '').replace(/"/g, '').replace(/\{\}$/, '');
+  // "cpu{mode=\"user\"}" reads "cpu user": label values, not the label syntax
+  return key
+    .replace(/^zone_|^zfs_dataset_/, '')
+    .replace(/_total|_bytes|_seconds/g, '')
+    .replace(/\{(.*)\}$/, (_m, labels: string) => (labels ? ' ' + labels.split(',').map((kv) => kv.slice(kv.indexOf('=') + 1).replace(/"/g, '')).join(' ') : ''));
 }
 
 /** Draws every chart that has data into `el`; returns the uPlot instances (for cleanup). */
@@ -81,24 +94,43 @@ export function drawCharts(el: HTMLElement, hist: History, width: number, window
     if (!data.length) continue;
     const box = h('figure.chart', h('figcaption', def.title));
     el.append(box);
+    const units = data.map(({ k }) => seriesUnit(def, k));
+    // a second unit gets its own scale and an axis on the right
+    const other = units.find((x) => x !== def.unit);
+    const yRange = (unit: ChartDef['unit']) => (_u: uPlot, lo: number | null, hi: number | null): uPlot.Range.MinMax =>
+      [Math.min(0, lo ?? 0), Math.max(hi ?? 1, unit === 'cpus' ? 0.1 : unit.startsWith('bytes') ? 1024 : 1)];
+    // (uPlot copies keys as given: an explicit undefined would wipe a default)
+    const axis = (unit: ChartDef['unit'], scale: string, right = false): uPlot.Axis => ({
+      scale,
+      size: 78,
+      values: (_u, splits) => splits.map((v) => fmtUnit(unit, v)),
+      ...(right ? { side: 1, grid: { show: false } } : {}),
+      ...(unit.startsWith('bytes') ? { incrs: BYTE_INCRS } : {}),
+    });
     const u = new uPlot(
       {
         width,
         height: 180,
         // the window, or less when the history is shorter: a new zone's minute of data is not
         // squeezed into the last pixels of a 15-minute axis (the time labels say the span)
-        scales: { x: { time: true, range: () => [Math.max(now - windowS, xs[0] ?? now - windowS), Math.max(now, xs[xs.length - 1] ?? now)] }, y: { range: (_u, lo, hi) => [Math.min(0, lo ?? 0), Math.max(hi ?? 1, def.unit === 'cpus' ? 0.1 : def.unit.startsWith('bytes') ? 1024 : 1)] } },
-        axes: [{}, { size: 70, values: (_u, s) => s.map((v) => fmtUnit(def.unit, v)) }],
+        scales: {
+          x: { time: true, range: () => [Math.max(now - windowS, xs[0] ?? now - windowS), Math.max(now, xs[xs.length - 1] ?? now)] },
+          y: { range: yRange(def.unit) },
+          ...(other ? { y2: { range: yRange(other) } } : {}),
+        },
+        axes: [{}, axis(def.unit, 'y'), ...(other ? [axis(other, 'y2', true)] : [])],
         series: [
-          {},
+          // samples come every few seconds: the legend's time needs seconds
+          { value: (_u: uPlot, v: number | null) => (v === null || v === undefined ? '–' : new Date(v * 1000).toLocaleTimeString()) },
           ...data.map(({ k }, i) => ({
             label: shortLabel(k),
+            scale: units[i] === def.unit ? 'y' : 'y2',
             stroke: COLORS[i % COLORS.length],
             width: 1.5,
             dash: /limit|quota|cap_ratio|baseline/.test(k) ? [6, 4] : undefined,
             paths: def.events ? uPlot.paths.bars!({ size: [0.6, 6] }) : undefined,
             fill: def.events ? COLORS[i % COLORS.length] + '88' : undefined,
-            value: (_u: uPlot, v: number | null) => fmtUnit(def.unit, v),
+            value: (_u: uPlot, v: number | null) => fmtUnit(units[i], v),
           })),
         ],
         cursor: { drag: { x: true, y: false } },

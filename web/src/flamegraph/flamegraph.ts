@@ -18,8 +18,10 @@ export interface FlameGraphOptions {
   minWidth?: number;
   /** title used in exported files */
   title?: string;
-  /** unit shown in the tooltip */
+  /** what a frame's weight counts: "samples" (default), or a unit such as "nanoseconds" or "bytes" */
   unit?: string;
+  /** formats a weight with its unit ("1.5 ms", "3.0 MiB", "120 samples") */
+  fmtValue?: (v: number) => string;
   /** listen for `/` and Esc on the whole document (one flame graph per page) */
   globalKeys?: boolean;
 }
@@ -472,11 +474,16 @@ export class FlameGraph {
       }
     }
     const ms = performance.now() - t0;
-    const parts = [`${fmt(L.total)} ${this.opts.unit ?? 'samples'}`, `${fmt(L.n - 1)} frames`];
+    const parts = [this.fmtW(L.total), `${fmt(L.n - 1)} frames`];
     if (hidden) parts.push(`${fmt(hidden)} frames too narrow to draw`);
     if (base) parts.push('differential: red grew, blue shrank (share of total vs baseline)');
     this.status.textContent = parts.join(' · ');
     return (this.lastDraw = { drawn, hidden, ms });
+  }
+
+  /** a weight with its unit */
+  private fmtW(v: number): string {
+    return this.opts.fmtValue ? this.opts.fmtValue(v) : `${fmt(v)} ${this.opts.unit ?? 'samples'}`;
   }
 
   // ---- interaction ----
@@ -525,14 +532,14 @@ export class FlameGraph {
     const name = L.tree.names[L.name[f]];
     const p = L.parent[f];
     const rows: [string, string][] = [
-      ['samples', fmt(L.w[f])],
+      [this.opts.unit && this.opts.unit !== 'samples' ? 'total' : 'samples', this.fmtW(L.w[f])],
       ['of total', pct(L.w[f], L.total)],
       ['of parent', p >= 0 ? pct(L.w[f], L.w[p]) : '–'],
-      ['self', `${fmt(L.self[f])} (${pct(L.self[f], L.total)})`],
+      ['self', `${this.fmtW(L.self[f])} (${pct(L.self[f], L.total)})`],
     ];
     if (L.base) {
       const b = L.base[f];
-      rows.push(['baseline', `${fmt(b)} (${pct(b, L.baseTotal)})`]);
+      rows.push(['baseline', `${this.fmtW(b)} (${pct(b, L.baseTotal)})`]);
       const d = (100 * L.w[f]) / (L.total || 1) - (100 * b) / (L.baseTotal || 1);
       rows.push(['change', `${d >= 0 ? '+' : ''}${d.toFixed(2)} points`]);
     }

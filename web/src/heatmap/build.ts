@@ -22,7 +22,7 @@ export function intervalStepMs(ivs: readonly Interval[]): number {
  * the interval summed, whatever their keys). Buckets starting at 0 or -Inf cannot sit on a
  * log axis, so they are drawn from half their upper bound; the tooltip says what they are.
  */
-export function latencyHeatmap(ivs: readonly Interval[]): HeatmapData & { rowLabels: string[]; aggs: string[] } {
+export function latencyHeatmap(ivs: readonly Interval[], fmt: (v: number) => string = defaultFmt): HeatmapData & { rowLabels: string[]; aggs: string[] } {
   const sorted = [...ivs].sort((a, b) => a.time - b.time);
   const bounds = new Map<string, [number | null, number | null]>();
   const aggs = new Set<string>();
@@ -41,7 +41,7 @@ export function latencyHeatmap(ivs: readonly Interval[]): HeatmapData & { rowLab
   });
   // only rows drawn with other bounds than their real ones need their own label
   const rowLabels = keys.map(([, [lo, hi]]) =>
-    lo !== null && lo > 0 && hi !== null ? '' : `${lo === null ? '-∞' : defaultFmt(lo)} – ${hi === null ? '∞' : defaultFmt(hi)}`,
+    lo !== null && lo > 0 && hi !== null ? '' : `${lo === null ? '-∞' : fmt(lo)} – ${hi === null ? '∞' : fmt(hi)}`,
   );
   const R = rows.length;
   const counts = new Float64Array(sorted.length * R);

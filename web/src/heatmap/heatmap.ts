@@ -78,6 +78,8 @@ export const defaultFmt = (v: number): string => {
   return String(+v.toPrecision(3));
 };
 
+const TIME_INCRS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400];
+
 export class Heatmap {
   readonly root: HTMLDivElement;
   private u: uPlot;
@@ -110,7 +112,8 @@ export class Heatmap {
           x: { time: true, range: () => this.xRange() },
           y: opts.log ? { distr: 3, log: 10, range: () => this.yRange() } : { range: () => this.yRange() },
         },
-        axes: [{}, { values: (_u, splits) => splits.map((v) => (v === null || v === undefined ? '' : fmt(v))), size: 64 }],
+        // columns are whole seconds (or longer): sub-second ticks (":51.100") would be noise
+        axes: [{ incrs: TIME_INCRS }, { values: (_u, splits) => splits.map((v) => (v === null || v === undefined ? '' : fmt(v))), size: 78 }],
         series: [{}, { label: opts.countLabel ?? 'count', paths: () => null, points: { show: false } }],
         cursor: {
           points: { show: false },

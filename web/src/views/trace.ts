@@ -4,6 +4,7 @@
 import { api, can, ApiError, type Trace, type IntervalRecords } from '../api.js';
 import type { TraceRecord } from '../../../protocol/records.js';
 import { h, enc } from '../dom.js';
+import { unitFormatter, fmtNs } from '../units.js';
 import { FlameGraph } from '../flamegraph/index.js';
 import { Heatmap } from '../heatmap/heatmap.js';
 import { latencyHeatmap, subsecondHeatmap, intervalsCovering } from '../heatmap/build.js';
@@ -22,18 +23,21 @@ export function foldRecords(records: readonly TraceRecord[]): Map<string, number
   return m;
 }
 
-function recordsTable(records: readonly TraceRecord[]): HTMLElement {
+function recordsTable(records: readonly TraceRecord[], unit?: string): HTMLElement {
   if (!records.length) return h('p.dim', 'No records yet.');
+  const fv = unitFormatter(unit);
+  // histogram bounds are in the trace's unit (nanoseconds for latency)
+  const fb = unit === 'nanoseconds' ? fmtNs : (v: number) => v.toLocaleString('en-US');
   const rows = records.slice(0, 2000).map((r) => {
     switch (r.kind) {
       case 'scalar':
-        return h('tr', h('td', r.agg), h('td', r.keys.join(', ')), h('td.num', String(r.value)));
+        return h('tr', h('td', r.agg), h('td', r.keys.join(', ')), h('td.num', fv(r.value)));
       case 'stats':
         return h('tr', h('td', r.agg), h('td', r.keys.join(', ')), h('td.num', `count ${r.count} · avg ${r.avg} · total ${r.total}`));
       case 'hist':
-        return h('tr', h('td', r.agg), h('td', r.keys.join(', ')), h('td.num', r.buckets.map((b) => `[${b.lo ?? '-∞'}, ${b.hi ?? '∞'}): ${b.count}`).join('  ')));
+        return h('tr', h('td', r.agg), h('td', r.keys.join(', ')), h('td.num', r.buckets.filter((b) => b.count > 0).map((b) => `[${b.lo === null ? '-∞' : fb(b.lo)}, ${b.hi === null ? '∞' : fb(b.hi)}): ${b.count.toLocaleString('en-US')}`).join('  ') || 'empty'));
       case 'stack':
-        return h('tr', h('td', r.agg), h('td', r.stack.slice(0, 4).join(' ← ') + (r.stack.length > 4 ? ' …' : '')), h('td.num', String(r.value)));
+        return h('tr', h('td', r.agg), h('td', r.stack.slice(0, 4).join(' ← ') + (r.stack.length > 4 ? ' …' : '')), h('td.num', fv(r.value)));
       default:
         return h('tr', h('td', 'printf'), h('td', { colSpan: 2 }, r.text));
     }
@@ -59,31 +63,80 @@ export const traceView: View = (app, { id }, el) => {
   const rangeOut = h('span.range');
   let kind = '';
 
+  // built once and updated in place: a live update must not take the focus off Stop
+  const crumbs = h('p.crumbs');
+  const bar = h('progress', { max: 1, value: 0, 'aria-label': 'progress' });
+  const progressText = h('span');
+  const stopBtn = h('button.stop', {
+    type: 'button',
+    hidden: true,
+    onclick: () => {
+      stopBtn.disabled = true;
+      stopBtn.textContent = 'Stopping…';
+      api.stopTrace(id).then(refresh, (e: Error) => {
+        stopBtn.disabled = false;
+        stopBtn.textContent = 'Stop';
+        errOut.textContent = e.message;
+      });
+    },
+  }, 'Stop');
+  const errOut = h('p.error-text', { role: 'alert' });
+  const warnOut = h('div');
+  const title = h('h1');
+  head.append(crumbs, title, h('p.progress-line', bar, ' ', progressText, ' ', stopBtn), errOut, warnOut);
+  let headFor = '';
+  const plural = (n: number, w: string): string => `${n.toLocaleString('en-US')} ${w}${n === 1 ? '' : 's'}`;
+  const secs = (ms: number): string => `${Math.max(0, Math.round(ms / 1000))} s`;
+
   const renderHead = (): void => {
     if (!t) return;
+    if (headFor !== t.id) {
+      headFor = t.id;
+      crumbs.replaceChildren(h('a', { href: '#/' }, 'Fleet'), ' › ', h('a', { href: `#/node/${enc(t.node)}` }, t.node), ' › ', h('a', { href: `#/node/${enc(t.node)}/zone/${enc(t.zone)}` }, t.zone), ' › trace');
+    }
     const live = t.status === 'starting' || t.status === 'running';
+    title.replaceChildren(t.script, ' ', statusBadge(t));
+    const params = Object.keys(t.params).length ? ` · ${Object.entries(t.params).map(([k, v]) => `${k}=${v}`).join(' ')}` : '';
+    const ran = t.startedAt && t.endedAt ? t.endedAt - t.startedAt : null;
+    let text: string;
+    let value = t.progress;
+    if (t.status === 'starting') {
+      // the tracer can take a while to attach (bpftrace resolves symbols first): say how long
+      text = `waiting for the tracer to start · ${secs(Date.now() - t.createdAt)} · ${t.durationS} s trace`;
+    } else if (t.status === 'running') {
+      text = `${(100 * t.progress).toFixed(0)}% of ${t.durationS} s`;
+    } else if (t.status === 'done') {
+      text = `finished · ${t.durationS} s`;
+    } else {
+      // a stopped or failed trace did not run its whole duration, whatever progress says
+      value = ran !== null ? Math.min(1, ran / 1000 / t.durationS) : 0;
+      text = `${t.status} after ${ran !== null ? secs(ran) : 'less than an interval'} of ${t.durationS} s`;
+    }
+    bar.value = value;
+    progressText.textContent = `${text} · ${plural(t.intervals, 'interval')}${params}`;
+    stopBtn.hidden = !(live && can(app.me, 'operator'));
+    errOut.textContent = t.error ?? '';
+    errOut.hidden = !t.error;
     const drops = Object.entries(t.drops ?? {}).filter(([, n]) => n > 0);
-    head.replaceChildren(
-      h('p.crumbs', h('a', { href: '#/' }, 'Fleet'), ' › ', h('a', { href: `#/node/${enc(t.node)}` }, t.node), ' › ', h('a', { href: `#/node/${enc(t.node)}/zone/${enc(t.zone)}` }, t.zone), ' › trace'),
-      h('h1', t.script, ' ', statusBadge(t)),
-      h(
-        'p',
-        h('progress', { max: 1, value: t.progress, 'aria-label': 'progress' }),
-        ` ${(100 * t.progress).toFixed(0)}% of ${t.durationS} s · ${t.intervals} intervals`,
-        Object.keys(t.params).length ? ` · ${Object.entries(t.params).map(([k, v]) => `${k}=${v}`).join(' ')}` : '',
-        live && can(app.me, 'operator')
-          ? h('button.stop', {
-              type: 'button',
-              onclick: () => api.stopTrace(id).then(refresh, (e: Error) => head.append(h('p.error-text', e.message))),
-            }, 'Stop')
-          : null,
-      ),
-      t.error ? h('p.error-text', { role: 'alert' }, t.error) : '',
-      drops.length || t.errors
-        ? h('p.warn', `Lost data: ${drops.map(([k, n]) => `${n} ${k}`).join(', ')}${t.errors ? `${drops.length ? ', ' : ''}${t.errors} probe errors` : ''}`)
-        : '',
-    );
+    warnOut.replaceChildren();
+    if (drops.length || t.errors) {
+      const what = `Lost data: ${drops.map(([k, n]) => `${n.toLocaleString('en-US')} ${k}`).join(', ')}${t.errors ? `${drops.length ? ', ' : ''}${plural(t.errors, 'probe error')}` : ''}`;
+      // the tracer's own messages, deduplicated: "999 probe errors" alone does not say what broke
+      const msgs = new Map<string, number>();
+      for (const e of t.events ?? []) {
+        const m = e.message.replace(/\d+/g, 'N');
+        msgs.set(m, (msgs.get(m) ?? 0) + (e.count ?? 1));
+      }
+      const top = [...msgs].sort((a, b) => b[1] - a[1]).slice(0, 5);
+      warnOut.append(
+        top.length
+          ? h('details.warn', h('summary', what), h('ul.events', ...top.map(([m, n]) => h('li', h('code', m), n > 1 ? h('span.dim', ` ×${n.toLocaleString('en-US')}`) : null))))
+          : h('p.warn', what),
+      );
+    }
   };
+  // "waiting for the tracer · N s" counts up between live messages
+  const ticker = setInterval(() => t?.status === 'starting' && renderHead(), 1000);
 
   const fetchFolded = async (r: [number, number] | null): Promise<string> => {
     try {
@@ -128,7 +181,9 @@ export const traceView: View = (app, { id }, el) => {
       h('div.row', h('h2', 'Flame graph'), rangeOut, whole, setBase, clearBase),
       fgBox,
     );
-    fg = new FlameGraph(fgBox, { title: `${t!.script}-${id}`, maxHeight: 520 });
+    fg = new FlameGraph(fgBox, { title: `${t!.script}-${id}`, maxHeight: 520, unit: t!.unit, fmtValue: unitFormatter(t!.unit) });
+    const imprecise = h('p.warn.imprecise', { hidden: true }, 'This trace reports no subsecond offsets: each interval is drawn as one cell at its end, so ranges select whole intervals only.');
+    hmBox.before(imprecise);
     hm = new Heatmap(hmBox, subsecondHeatmap(ivs), {
       height: 240,
       countLabel: 'samples',
@@ -146,8 +201,9 @@ export const traceView: View = (app, { id }, el) => {
   const setupLatency = (): void => {
     const box = h('div.latency');
     body.replaceChildren(h('h2', 'Latency heatmap'), box, h('h2', 'Records (whole trace)'), h('div.records'));
-    const d = latencyHeatmap(ivs);
-    hm = new Heatmap(box, d, { height: 320, log: true, percentiles: true, countLabel: 'events', title: d.aggs.join(', ') });
+    const fmt = t!.unit === 'nanoseconds' ? fmtNs : undefined;
+    const d = latencyHeatmap(ivs, fmt);
+    hm = new Heatmap(box, d, { height: 320, log: true, percentiles: true, countLabel: 'events', title: d.aggs.join(', '), fmtValue: fmt });
   };
 
   const refreshResult = async (): Promise<void> => {
@@ -170,12 +226,15 @@ export const traceView: View = (app, { id }, el) => {
       }
       if (stopped) return;
       if (kind === 'flame') {
-        hm?.setData(subsecondHeatmap(ivs));
+        const d = subsecondHeatmap(ivs);
+        hm?.setData(d);
+        const note = body.querySelector<HTMLElement>('.imprecise');
+        if (note) note.hidden = d.precise || !ivs.length;
         await drawFlame();
-      } else hm?.setData(latencyHeatmap(ivs));
+      } else hm?.setData(latencyHeatmap(ivs, t.unit === 'nanoseconds' ? fmtNs : undefined));
     }
     const rec = body.querySelector<HTMLElement>('.records');
-    rec?.replaceChildren(recordsTable(t.records));
+    rec?.replaceChildren(recordsTable(t.records, t.unit));
     if ((kind === 'flame' || kind === 'heatmap') && !ivs.length && t.records.length === 0) {
       body.querySelector('.waiting')?.remove();
       body.prepend(h('p.dim.waiting', t.status === 'failed' ? 'The trace produced no data.' : 'Waiting for the first interval…'));
@@ -199,7 +258,10 @@ export const traceView: View = (app, { id }, el) => {
       if (e instanceof ApiError && e.status === 404) {
         stopped = true;
         el.replaceChildren(h('div.error', h('h2', `Unknown trace '${id}'`), h('p', e.message), h('p', h('a', { href: '#/' }, 'Back to the fleet'))));
-      } else if (!stopped) head.append(h('p.error-text', (e as Error).message));
+      } else if (!stopped) {
+        errOut.hidden = false;
+        errOut.textContent = (e as Error).message;
+      }
     } finally {
       busy = false;
       if (again && !stopped) {
@@ -214,6 +276,7 @@ export const traceView: View = (app, { id }, el) => {
   });
   return () => {
     stopped = true;
+    clearInterval(ticker);
     off();
     fg?.destroy();
     hm?.destroy();

@@ -18,7 +18,7 @@ export function statusBadge(t: TraceSummary): HTMLElement {
   return h(`span.status.st-${t.status}` as 'span', t.status === 'running' ? `running ${(100 * t.progress).toFixed(0)}%` : t.status);
 }
 
-export function traceList(app: App, filter: (t: TraceSummary) => boolean): { el: HTMLElement; stop: () => void } {
+export function traceList(app: App, filter: (t: TraceSummary) => boolean, showWhere = true): { el: HTMLElement; stop: () => void } {
   const list = h('ul.traces');
   const byId = new Map<string, TraceSummary>();
   const render = (): void => {
@@ -26,7 +26,7 @@ export function traceList(app: App, filter: (t: TraceSummary) => boolean): { el:
     list.replaceChildren(
       ...(ts.length
         ? ts.map((t) =>
-            h('li', h('a', { href: `#/trace/${enc(t.id)}` }, t.script), ' ', statusBadge(t), h('span.dim', ` ${t.node}/${t.zone} · ${fmtAgo(t.createdAt)}`), t.error ? h('span.error-text', ` ${t.error}`) : null),
+            h('li', h('a', { href: `#/trace/${enc(t.id)}` }, t.script), ' ', statusBadge(t), h('span.dim', `${showWhere ? ` ${t.node}/${t.zone}` : ''} · ${t.durationS} s · ${fmtAgo(t.createdAt)}`), t.error ? h('span.error-text', ` ${t.error}`) : null),
           )
         : [h('li.dim', 'No traces yet.')]),
     );
@@ -81,7 +81,8 @@ function launcher(app: App, node: string, zone: string, scripts: ScriptInfo[]): 
     });
     detail.replaceChildren(
       h('p.question', s.question),
-      h('p', h('span.dim', 'Output: '), s.output, h('span.dim', ' · Overhead: '), s.overhead),
+      h('p', h('span.dim', 'Output: '), s.output, s.unit ? ` (${s.unit})` : '', h('span.dim', ' · Overhead: '), s.overhead),
+      ...(s.notes ? [h('p.dim', s.notes)] : []),
       ...params,
       h('div.param', h('label', { for: 'durationS' }, `Duration (seconds, 1–${s.maxDurationS})`), dur),
     );
@@ -121,26 +122,48 @@ function launcher(app: App, node: string, zone: string, scripts: ScriptInfo[]): 
 const NO_LIFECYCLE = new Set(['linux-host', 'cgroup', 'docker', 'machine']);
 const hasLifecycle = (z: ZoneInfo) => z.name !== 'global' && !NO_LIFECYCLE.has(z.brand);
 
-/** Start / stop / reboot, for operators; each asks first, since it affects a running workload. */
-function vmActions(node: string, z: ZoneInfo): HTMLElement {
+/**
+ * Start / stop / reboot, for operators; each asks first, since it affects a running workload.
+ * Only what the zone's state allows is offered (a running zone cannot be started); the buttons
+ * follow the state as the agent reports it.
+ */
+function vmActions(node: string, z: ZoneInfo): { el: HTMLElement; update: (z: ZoneInfo) => void } {
   const out = h('span.vm-result', { role: 'status' });
+  let zone = z;
+  let busy = false;
+  const buttons = new Map<'start' | 'stop' | 'reboot', HTMLButtonElement>();
+  const update = (nz: ZoneInfo): void => {
+    zone = nz;
+    const running = nz.state === 'running';
+    const stopped = nz.state === 'installed' || nz.state === 'stopped' || nz.state === 'configured';
+    buttons.get('start')!.hidden = !stopped;
+    buttons.get('stop')!.hidden = !running;
+    buttons.get('reboot')!.hidden = !running;
+    for (const b of buttons.values()) b.disabled = busy;
+  };
   const button = (action: 'start' | 'stop' | 'reboot') => {
     const b = h('button.vm-action', { type: 'button' }, action[0].toUpperCase() + action.slice(1)) as HTMLButtonElement;
     b.onclick = async () => {
-      if (!confirm(`${action} ${z.alias ?? z.name} on ${node}?`)) return;
-      b.disabled = true;
-      out.textContent = `${action}…`;
+      if (!confirm(`${action[0].toUpperCase() + action.slice(1)} ${zone.alias ?? zone.name} on ${node}?`)) return;
+      busy = true;
+      update(zone);
+      out.textContent = `${action}: waiting for the node…`;
       try {
-        out.textContent = (await api.vmAction(node, z.name, action)).message;
+        const r = await api.vmAction(node, zone.name, action);
+        out.textContent = r.message || `${action}: done`;
       } catch (e) {
-        out.textContent = (e as Error).message;
+        out.textContent = `${action} failed: ${(e as Error).message}`;
       } finally {
-        b.disabled = false;
+        busy = false;
+        update(zone);
       }
     };
+    buttons.set(action, b);
     return b;
   };
-  return h('p.vm-actions', button('start'), ' ', button('stop'), ' ', button('reboot'), ' ', out);
+  const el = h('p.vm-actions', button('start'), ' ', button('stop'), ' ', button('reboot'), ' ', out);
+  update(z);
+  return { el, update };
 }
 
 export const zoneView: View = (app, { node, zone }, el) => {
@@ -202,12 +225,30 @@ export const zoneView: View = (app, { node, zone }, el) => {
       if (stopped) return;
       const z: ZoneInfo | undefined = zs.find((x) => x.name === zone || x.uuid === zone);
       if (!z) return notFound(new ApiError(404, `node '${node}' has no zone '${zone}'`));
-      head.replaceChildren(
-        h('h1', z.alias ?? z.name, z.alias ? h('span.dim', ` ${z.name}`) : null, ' ', h(z.state === 'running' ? 'span.up' : 'span', z.state)),
-        h('p', `${z.brand} · CPU ${z.cpuRatio !== undefined ? z.cpuRatio.toFixed(2) + ' CPUs' : '–'} · memory `, memCell(z.memoryBytes, z.memoryLimitBytes)),
-        ...(can(app.me, 'operator') && hasLifecycle(z) ? [vmActions(node, z)] : []),
+      const facts = h('div');
+      const showFacts = (z: ZoneInfo): void =>
+        facts.replaceChildren(
+          h('h1', z.alias ?? z.name, z.alias ? h('span.dim', ` ${z.name}`) : null, ' ', h(z.state === 'running' ? 'span.up' : 'span', z.state)),
+          h('p', `${z.brand} · CPU ${z.cpuRatio !== undefined ? z.cpuRatio.toFixed(2) + ' CPUs' : '–'} · memory `, memCell(z.memoryBytes, z.memoryLimitBytes)),
+        );
+      showFacts(z);
+      const actions = can(app.me, 'operator') && hasLifecycle(z) ? vmActions(node, z) : null;
+      head.replaceChildren(facts, ...(actions ? [actions.el] : []));
+      // state, CPU and memory follow the samples (a stopped VM's buttons become Start)
+      let lastZones = 0;
+      cleanups.push(
+        app.live.on((m) => {
+          if (m.type !== 'samples' || m.node !== node || Date.now() - lastZones < 3000) return;
+          lastZones = Date.now();
+          api.zones(node).then((zs2) => {
+            const nz = zs2.find((x) => x.name === z.name);
+            if (!nz || stopped) return;
+            showFacts(nz);
+            actions?.update(nz);
+          }, () => undefined);
+        }),
       );
-      const traces = traceList(app, (t) => t.node === node && t.zone === zone);
+      const traces = traceList(app, (t) => t.node === node && t.zone === zone, false);
       cleanups.push(traces.stop);
       side.append(launcher(app, node, zone, scripts), h('section', h('h2', 'Traces of this zone'), traces.el));
       void load();
