@@ -41,6 +41,7 @@ export class Link extends EventEmitter<LinkEvents> {
   private welcomedAt = 0;
   private lastFailure?: string;
   private lastFailureAt = 0;
+  private newestSeq = 0;
   /** frames dropped from a full buffer since the agent started */
   dropped = 0;
   readonly maxBuffer: number;
@@ -77,6 +78,7 @@ export class Link extends EventEmitter<LinkEvents> {
 
   /** Queue a samples frame; it is resent after reconnects until acknowledged. */
   sendSamples(frame: Samples): void {
+    this.newestSeq = Math.max(this.newestSeq, frame.seq);
     this.buffer.push(frame);
     if (this.buffer.length > this.maxBuffer) {
       this.buffer.shift();
@@ -170,6 +172,10 @@ export class Link extends EventEmitter<LinkEvents> {
   private onMessage(msg: ServerMessage): void {
     switch (msg.type) {
       case 'welcome': {
+        // The server discards frames at or below lastSeq: one past what this run has made means
+        // its record is of another process with this node name and epoch, and frames would vanish.
+        if (msg.lastSeq > this.newestSeq)
+          this.o.log.error(`server says it has frames up to seq ${msg.lastSeq}, but this agent has made only ${this.newestSeq}: it will ignore frames up to ${msg.lastSeq} (is another agent running as node '${this.o.hello().node}'?)`);
         this.buffer = this.buffer.filter((f) => f.seq > msg.lastSeq);
         this.ready = true;
         this.welcomedAt = Date.now();

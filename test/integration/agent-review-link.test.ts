@@ -108,3 +108,25 @@ describe('agent link turned away', () => {
     expect(warns[0].msg).toMatch(new RegExp(`cannot connect to ws://127.0.0.1:${port}/agent: .*ECONNREFUSED`));
   });
 });
+
+describe('agent link resume', () => {
+  it('a welcome claiming more frames than this run has made is an error naming the numbers, not a silent discard', async () => {
+    const http = createServer();
+    const wss = new WebSocketServer({ server: http });
+    wss.on('connection', (ws) => ws.on('message', (d) => JSON.parse(String(d)).type === 'hello' && ws.send(JSON.stringify({ v: PROTOCOL_VERSION, type: 'welcome', lastSeq: 50 }))));
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    const { lines, log } = recordingLog();
+    const link = makeLink(`ws://127.0.0.1:${(http.address() as { port: number }).port}/agent`, log);
+    try {
+      for (let seq = 1; seq <= 3; seq++) link.sendSamples({ v: PROTOCOL_VERSION, type: 'samples', seq, time: seq, points: [], errors: [] });
+      link.start();
+      for (let i = 0; i < 100 && !link.connected; i++) await sleep(20);
+      expect(link.connected).toBe(true);
+      expect(lines.filter((l) => l.level === 'error').map((l) => l.msg)).toEqual([expect.stringMatching(/up to seq 50, but this agent has made only 3.*node 'cn7'/)]);
+    } finally {
+      link.stop();
+      wss.close();
+      http.close();
+    }
+  });
+});
