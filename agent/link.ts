@@ -18,6 +18,8 @@ export interface LinkOptions {
   log: Log;
   /** most sample frames kept while disconnected */
   maxBuffer?: number;
+  /** most bytes of sample frames kept while disconnected (frames are kept serialized) */
+  maxBufferBytes?: number;
   backoffMinMs?: number;
   backoffMaxMs?: number;
 }
@@ -35,7 +37,9 @@ export class Link extends EventEmitter<LinkEvents> {
   private attempt = 0;
   private timer?: NodeJS.Timeout;
   private keepalive?: NodeJS.Timeout;
-  private buffer: Samples[] = [];
+  /** unacknowledged frames, serialized once: their text is what is kept and resent */
+  private buffer: { seq: number; text: string }[] = [];
+  private bufferBytes = 0;
   private zones?: Zone[];
   /** when the current connection was welcomed; only a connection that stayed up resets the backoff */
   private welcomedAt = 0;
@@ -45,10 +49,12 @@ export class Link extends EventEmitter<LinkEvents> {
   /** frames dropped from a full buffer since the agent started */
   dropped = 0;
   readonly maxBuffer: number;
+  readonly maxBufferBytes: number;
 
   constructor(private readonly o: LinkOptions) {
     super();
     this.maxBuffer = o.maxBuffer ?? 8640;
+    this.maxBufferBytes = o.maxBufferBytes ?? 64 * 1024 * 1024;
   }
 
   /** The hello this link sends (without the dropped count, which changes). */
@@ -79,12 +85,20 @@ export class Link extends EventEmitter<LinkEvents> {
   /** Queue a samples frame; it is resent after reconnects until acknowledged. */
   sendSamples(frame: Samples): void {
     this.newestSeq = Math.max(this.newestSeq, frame.seq);
-    this.buffer.push(frame);
-    if (this.buffer.length > this.maxBuffer) {
-      this.buffer.shift();
+    const text = JSON.stringify(frame);
+    if (text.length > MAX_FRAME_BYTES) {
+      this.o.log.warn(`dropping samples frame ${frame.seq}: ${text.length} bytes is over the frame limit`);
+      this.dropped++;
+      return;
+    }
+    this.buffer.push({ seq: frame.seq, text });
+    this.bufferBytes += text.length;
+    // a day of frames for a small node, less for a large one: memory is the bound that matters
+    while (this.buffer.length > this.maxBuffer || this.bufferBytes > this.maxBufferBytes) {
+      this.bufferBytes -= this.buffer.shift()!.text.length;
       this.dropped++;
     }
-    if (this.ready) this.write(frame);
+    if (this.ready) this.ws?.send(text);
   }
 
   /** Latest zone list: sent now if connected, and again after every reconnect. */
@@ -169,6 +183,13 @@ export class Link extends EventEmitter<LinkEvents> {
     });
   }
 
+  /** Drop buffered frames the server has stored (seq numbers are increasing in the buffer). */
+  private forget(upTo: number): void {
+    let i = 0;
+    while (i < this.buffer.length && this.buffer[i].seq <= upTo) this.bufferBytes -= this.buffer[i++].text.length;
+    if (i) this.buffer.splice(0, i);
+  }
+
   private onMessage(msg: ServerMessage): void {
     switch (msg.type) {
       case 'welcome': {
@@ -176,21 +197,18 @@ export class Link extends EventEmitter<LinkEvents> {
         // its record is of another process with this node name and epoch, and frames would vanish.
         if (msg.lastSeq > this.newestSeq)
           this.o.log.error(`server says it has frames up to seq ${msg.lastSeq}, but this agent has made only ${this.newestSeq}: it will ignore frames up to ${msg.lastSeq} (is another agent running as node '${this.o.hello().node}'?)`);
-        this.buffer = this.buffer.filter((f) => f.seq > msg.lastSeq);
+        this.forget(msg.lastSeq);
         this.ready = true;
         this.welcomedAt = Date.now();
         this.o.log.info(`connected to ${this.o.url}; server has up to seq ${msg.lastSeq}, resending ${this.buffer.length} buffered frame(s)${this.dropped ? `, ${this.dropped} dropped while disconnected` : ''}`);
         if (this.zones) this.write({ v: PROTOCOL_VERSION, type: 'zones', zones: this.zones });
-        for (const f of this.buffer) this.write(f);
+        for (const f of this.buffer) this.ws?.send(f.text);
         this.emit('connected');
         break;
       }
-      case 'ack': {
-        let i = 0;
-        while (i < this.buffer.length && this.buffer[i].seq <= msg.seq) i++;
-        if (i) this.buffer.splice(0, i);
+      case 'ack':
+        this.forget(msg.seq);
         break;
-      }
       case 'ping':
         this.write({ v: PROTOCOL_VERSION, type: 'pong', time: msg.time });
         break;

@@ -48,4 +48,20 @@ describe('agent link', () => {
     expect(got.filter((m) => m.type === 'samples').map((m) => m.seq)).toEqual([8, 9, 10]);
     await until('acks to empty the buffer', () => link.buffered === 0, 2000, 20);
   });
+
+  it('bounds the buffer by bytes too, so a large node cannot fill the agent\'s memory', () => {
+    const link = new Link({
+      url: 'ws://127.0.0.1:9/agent',
+      token: 't',
+      log: quiet,
+      maxBufferBytes: 2000,
+      hello: () => ({ v: PROTOCOL_VERSION, type: 'hello', node: 'n', hostname: 'n', platform: 'linux', simulated: false, tracer: { name: 'bpftrace', available: false }, capabilities: [], agentVersion: 't', epoch: 1, intervalS: 1 }),
+    });
+    const big = (seq: number): Samples => ({ ...frame(seq), points: Array.from({ length: 10 }, (_, i) => ({ f: 'zone_pids', l: { zone: `z${i}` }, v: i })) });
+    const size = JSON.stringify(big(1)).length;
+    for (let s = 1; s <= 20; s++) link.sendSamples(big(s));
+    // never started: nothing was sent, only the newest frames that fit are kept
+    expect(link.buffered).toBe(Math.floor(2000 / size));
+    expect(link.dropped).toBe(20 - link.buffered);
+  });
 });
