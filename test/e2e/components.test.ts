@@ -230,6 +230,96 @@ describe.skipIf(!existsSync(CHROMIUM))('flame graph and heatmap components in Ch
     expect(to).toBeLessThanOrEqual(t0 + 4000);
   });
 
+  it('a flame graph of nanoseconds (off-CPU) says ms and µs, not "samples"', async () => {
+    await page.evaluate(() => {
+      const w = window as any;
+      w.__fg?.destroy();
+      const host = document.getElementById('fg')!;
+      host.replaceChildren();
+      w.__fg = new w.__zs.FlameGraph(host, { maxHeight: 400, unit: 'nanoseconds', fmtValue: w.__zs.unitFormatter('nanoseconds') });
+      w.__fg.setData('main;read 1500000\nmain;poll 500000');
+    });
+    expect(await text('.fg-status')).toMatch(/^2 ms · 3 frames/);
+    const bb = (await (await page.$('.fg-canvas'))!.boundingBox())!;
+    await page.mouse.move(bb.x + 5, bb.y + bb.height - 9);
+    await expect.poll(() => text('.fg-tip')).toContain('2 ms');
+    expect(await text('.fg-tip')).not.toContain('samples');
+    await page.mouse.move(0, 0);
+  });
+
+  it('latency heatmap in nanoseconds: axis and tooltip in µs, whole-second time ticks, no selection dot', async () => {
+    const t0 = 1_700_000_000_000;
+    await page.evaluate((t0) => {
+      const w = window as any;
+      w.__fg?.destroy();
+      w.__fg = undefined;
+      const host = document.getElementById('fg')!;
+      host.replaceChildren();
+      const ivs = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => ({
+        interval: i,
+        time: t0 + (i + 1) * 1000,
+        records: [{ kind: 'hist', agg: 'lat', keys: [], buckets: [{ lo: null, hi: 1000, count: 5 }, { lo: 2000, hi: 4000, count: 80 }] }],
+      }));
+      const box = document.createElement('div');
+      box.id = 'latns';
+      host.append(box);
+      w.__latns = new w.__zs.Heatmap(box, w.__zs.latencyHeatmap(ivs, w.__zs.fmtNs), { height: 260, width: 800, log: true, percentiles: true, countLabel: 'events', fmtValue: w.__zs.fmtNs, onRange: () => undefined });
+    }, t0);
+    // axis labels are painted on the canvas: read what uPlot painted (its per-axis _values)
+    const axes = await page.evaluate(() => (window as any).__latns.plot.axes.map((a: any) => (a._values ?? []).join(' ')) as string[]);
+    // y axis: durations with their unit; x axis: a 10 s trace is labelled in seconds, not ":51.100"
+    expect(axes.some((a) => /\d (µs|ns)/.test(a))).toBe(true);
+    expect(axes.join(' ')).not.toMatch(/:\d\d\.\d/);
+    const over = (await (await page.$('#latns .u-over'))!.boundingBox())!;
+    await page.mouse.move(over.x + over.width * 0.45, over.y + over.height * 0.3);
+    await expect.poll(() => text('#latns .hm-tip')).toContain('2 µs – 4 µs');
+    expect(await text('#latns .hm-tip')).toContain('p50 ≤4 µs');
+    // the empty selection leaves no mark at the plot's corner
+    const sel = await page.$eval('#latns .u-select', (e) => getComputedStyle(e).borderTopWidth);
+    expect(sel).toBe('0px');
+    await page.screenshot({ path: join(ARTIFACTS, 'component-latency-units.png') });
+    await page.mouse.move(0, 0);
+  });
+
+  it('zone charts: byte axes on binary steps, paged-out bytes on their own bytes/s axis, legend time with seconds', async () => {
+    const legendTime = await page.evaluate(() => {
+      const w = window as any;
+      const host = document.getElementById('fg')!;
+      host.replaceChildren();
+      const now = Date.now();
+      const times = [0, 1, 2, 3, 4, 5].map((i) => now - (5 - i) * 10_000);
+      const hist = {
+        times,
+        series: {
+          zone_memory_rss_bytes: times.map(() => 1.1 * 2 ** 30),
+          zone_memory_limit_bytes: times.map(() => 2 * 2 ** 30),
+          zone_memory_over_limit_total: times.map((_, i) => i),
+          zone_memory_pagedout_bytes_total: times.map((_, i) => i * 40960),
+        },
+      };
+      const box = document.createElement('div');
+      box.id = 'charts';
+      host.append(box);
+      w.__plots = w.__zs.drawCharts(box, hist, 800, 900);
+      const u = w.__plots[0];
+      u.setCursor({ left: u.valToPos(times[3] / 1000, 'x'), top: 10 });
+      return box.querySelector('.u-legend .u-series:first-child .u-value')?.textContent ?? '';
+    });
+    const figs = await page.evaluate(() =>
+      (window as any).__plots.map((u: any) => ({ cap: u.root.parentElement.querySelector('figcaption').textContent, axes: u.axes.map((a: any) => (a._values ?? []).join(' ')) as string[] })),
+    );
+    const mem = figs.find((f) => f.cap === 'Memory vs limit')!;
+    // 2 GiB reads "2.0 GiB", not the decimal-step "1.9 GiB"
+    expect(mem.axes.join(' ')).toMatch(/2\.0 GiB/);
+    expect(mem.axes.join(' ')).not.toMatch(/1\.9 GiB/);
+    const ev = figs.find((f) => f.cap === 'Over limit / paged out')!;
+    expect(ev.axes.length).toBe(3); // time, events/s, bytes/s
+    expect(ev.axes.join(' ')).toMatch(/B\/s/);
+    expect(legendTime).toMatch(/:\d\d:\d\d/);
+    await page.screenshot({ path: join(ARTIFACTS, 'component-zone-charts.png') });
+    await page.evaluate(() => (window as any).__plots.forEach((p: any) => p.destroy()));
+  });
+
   it('logged no page or console errors', () => {
     expect(errors).toEqual([]);
   });

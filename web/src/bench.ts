@@ -3,6 +3,8 @@
 import { FlameGraph, layout, treeFromFolded, toFolded, type FrameTree, type Layout } from './flamegraph/index.js';
 import { Heatmap } from './heatmap/heatmap.js';
 import { latencyHeatmap, subsecondHeatmap } from './heatmap/build.js';
+import { unitFormatter, fmtNs } from './units.js';
+import { drawCharts } from './charts.js';
 
 /** Deterministic PRNG so every run measures the same profile. */
 function mulberry32(seed: number): () => number {
@@ -131,5 +133,5 @@ const api = {
 
 (window as unknown as { __bench: typeof api }).__bench = api;
 // the components themselves, for the browser tests of test/e2e/components.test.ts
-(window as unknown as Record<string, unknown>).__zs = { FlameGraph, Heatmap, latencyHeatmap, subsecondHeatmap, treeFromFolded };
+(window as unknown as Record<string, unknown>).__zs = { FlameGraph, Heatmap, latencyHeatmap, subsecondHeatmap, treeFromFolded, unitFormatter, fmtNs, drawCharts };
 document.title = 'bench ready';
