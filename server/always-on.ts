@@ -60,7 +60,15 @@ interface Slot {
   spec: AlwaysOnSpec;
   trace?: string;
   retryAt: number;
+  /** runs in a row that ended failed without a single interval: the retry backs off */
+  failures: number;
+  /** the current run sent at least one interval */
+  ran: boolean;
 }
+
+/** First retry after a run that failed at once, doubled per failure in a row, up to the cap:
+ * a script this node's tracer cannot run must not be respawned every few seconds forever. */
+export const RETRY = { baseMs: 5000, maxMs: 10 * 60_000 };
 
 export class AlwaysOn {
   readonly families = new Map<string, HistogramFamily>();
@@ -81,7 +89,22 @@ export class AlwaysOn {
     }
     hub.on('trace-frame', (node, f) => {
       const slot = [...this.slots.values()].find((s) => s.trace === f.id && s.node === node);
-      if (slot) this.take(slot, f.records);
+      if (slot) {
+        slot.ran = true;
+        this.take(slot, f.records);
+      }
+    });
+    // judged when the agent ends the run (the trace itself may be forgotten by then)
+    hub.on('trace-end', (node, m) => {
+      const slot = [...this.slots.values()].find((s) => s.trace === m.id && s.node === node);
+      if (!slot) return;
+      if (m.status !== 'failed' || slot.ran) {
+        slot.failures = 0;
+        return;
+      }
+      slot.failures++;
+      slot.retryAt = Math.max(slot.retryAt, Date.now() + Math.min(RETRY.maxMs, RETRY.baseMs * 2 ** slot.failures));
+      this.log.warn({ node, zone: slot.zone, script: slot.spec.script, failures: slot.failures }, `always-on ${slot.spec.script} failed: ${m.error ?? 'no reason given'}; next try in ${Math.round((slot.retryAt - Date.now()) / 1000)}s`);
     });
     fleet.on('change', () => this.reconcile());
     this.timer = setInterval(() => this.reconcile(), 5000).unref();
@@ -122,12 +145,13 @@ export class AlwaysOn {
           if (!n.zones.some((z) => z.name === zone)) continue;
           const key = `${n.node}\0${spec.script}\0${zone}`;
           let slot = this.slots.get(key);
-          if (!slot) this.slots.set(key, (slot = { node: n.node, zone, spec, retryAt: 0 }));
+          if (!slot) this.slots.set(key, (slot = { node: n.node, zone, spec, retryAt: 0, failures: 0, ran: false }));
           const t = slot.trace ? this.traces.get(slot.trace) : undefined;
           if (t && (t.status === 'starting' || t.status === 'running')) continue;
           if (now < slot.retryAt) continue;
           try {
             const meta = findScript(spec.script)!;
+            slot.ran = false;
             slot.trace = this.traces.start({ node: n.node, zone, script: spec.script, params: {}, durationS: meta.maxDurationS, retain: false }, ALWAYS_ON_ACTOR).id;
             slot.retryAt = now + 5000;
           } catch (e) {

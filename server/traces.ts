@@ -324,7 +324,9 @@ export class TraceManager {
     t.status = status;
     t.endedAt = Date.now();
     if (error) t.error = error;
-    if (status === 'failed') this.store.audit('server', 'trace.failed', `${t.node}/${t.zone}`, { id: t.id, error: error ?? '' });
+    // the server's own always-on runs are audited once, when configured; their failures are
+    // logged and retried with a backoff (one row per failed restart would flood the log)
+    if (status === 'failed' && t.retain) this.store.audit('server', 'trace.failed', `${t.node}/${t.zone}`, { id: t.id, error: error ?? '' });
     this.hooks.changed(this.summary(t));
   }
 
