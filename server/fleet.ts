@@ -116,20 +116,30 @@ export class Fleet extends EventEmitter {
 
   private render(node: string, points: Point[]): Map<string, string> {
     const out = new Map<string, string[]>();
+    // series already written per family: one series twice in a scrape is a duplicate sample
+    // Prometheus refuses (a repeated point, or points differing only in a dropped label)
+    const seen = new Map<string, Set<string>>();
     const nodeLabel = `node="${escapeLabel(node)}"`;
     for (const p of points) {
-      if (!(p.f in FAMILIES)) {
+      if (!Object.hasOwn(FAMILIES, p.f)) {
         this.unknownFamilyPoints++;
         continue;
       }
       if (!Number.isFinite(p.v)) continue;
       let lines = out.get(p.f);
-      if (!lines) out.set(p.f, (lines = []));
+      let series = seen.get(p.f);
+      if (!lines || !series) {
+        out.set(p.f, (lines = []));
+        seen.set(p.f, (series = new Set()));
+      }
+      const labels = labelString(p.l, true);
+      if (series.has(labels)) continue;
       if (lines.length >= this.opts.maxSeriesPerFamily) {
         this.seriesDropped.set(p.f, (this.seriesDropped.get(p.f) ?? 0) + 1);
         continue;
       }
-      lines.push(`${PREFIX}${p.f}{${nodeLabel}${labelString(p.l, true)}} ${p.v}\n`);
+      series.add(labels);
+      lines.push(`${PREFIX}${p.f}{${nodeLabel}${labels}} ${p.v}\n`);
     }
     return new Map([...out].map(([f, lines]) => [f, lines.join('')]));
   }
