@@ -255,7 +255,28 @@ describe.skipIf(missing.length > 0)('web UI in Chromium against a real server an
         return n;
       });
     await expect.poll(hot, { timeout: 30_000 }).toBeGreaterThan(20);
+    // latencies are nanoseconds: the records say µs/ms, never bare "2000"
+    await expect.poll(() => page.textContent('.records'), { timeout: 30_000 }).toMatch(/\d (ns|µs|ms)\b/);
     await shot(page, 'latency-heatmap');
+    await page.close();
+  }, 90_000);
+
+  it('stops a running trace: the page says how long it ran, not "100%"', async (ctx) => {
+    if (!scripts.some((s) => s.id === 'syscall-count')) ctx.skip();
+    const page = await newPage();
+    await login(page, operatorToken, `#/node/${node}/zone/${zoneName}`);
+    await page.waitForSelector('button.launch');
+    await page.selectOption('#script', 'syscall-count');
+    await page.fill('#durationS', '60');
+    await page.click('button.launch');
+    await page.waitForURL(/#\/trace\//);
+    await expect.poll(() => page.textContent('h1 .status'), { timeout: 30_000 }).toMatch(/running/);
+    await page.focus('button.stop');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.textContent('h1 .status'), { timeout: 30_000 }).toMatch(/stopped/);
+    expect(await page.textContent('.progress-line')).toMatch(/stopped after (\d+ s|less than an interval) of 60 s/);
+    expect(await page.isVisible('button.stop')).toBe(false);
+    await shot(page, 'trace-stopped');
     await page.close();
   }, 90_000);
 
