@@ -38,11 +38,14 @@ export interface FleetOptions {
   retentionS: number;
   /** most frames of history per node whatever the interval (bounds memory) */
   maxHistoryFrames: number;
+  /** most zone points kept in history across the whole fleet (memory: ~150 bytes each);
+   * over it, the oldest frames of the largest histories go first */
+  maxHistoryPoints: number;
   /** most series one node may expose per family; the rest are counted and dropped */
   maxSeriesPerFamily: number;
 }
 
-export const DEFAULT_FLEET: FleetOptions = { retentionS: 3600, maxHistoryFrames: 720, maxSeriesPerFamily: 10_000 };
+export const DEFAULT_FLEET: FleetOptions = { retentionS: 3600, maxHistoryFrames: 720, maxHistoryPoints: 2_000_000, maxSeriesPerFamily: 10_000 };
 
 export class Fleet extends EventEmitter {
   readonly nodes = new Map<string, NodeState>();
@@ -50,6 +53,9 @@ export class Fleet extends EventEmitter {
   readonly seriesDropped = new Map<string, number>();
   /** points naming a family the server does not know */
   unknownFamilyPoints = 0;
+  /** zone points held in all nodes' history */
+  historyPoints = 0;
+  private lastSweep = 0;
 
   constructor(readonly opts: FleetOptions = DEFAULT_FLEET) {
     super();
@@ -107,11 +113,31 @@ export class Fleet extends EventEmitter {
       st.latest = frame;
       st.rendered = this.render(node, frame.points);
     }
-    st.history.push(frame);
-    const keepFrom = now - this.opts.retentionS * 1000;
-    while (st.history.length > this.opts.maxHistoryFrames || (st.history.length && st.history[0].time < keepFrom)) st.history.shift();
+    // history serves the zone views: only zone points are kept, within the fleet's budget
+    const kept: Frame = { seq: frame.seq, time: frame.time, points: frame.points.filter((p) => p.l.zone !== undefined) };
+    st.history.push(kept);
+    this.historyPoints += kept.points.length;
+    this.trim(st, now);
+    if (now - this.lastSweep > 60_000) {
+      this.lastSweep = now;
+      for (const n of this.nodes.values()) this.trim(n, now);
+    }
+    while (this.historyPoints > this.opts.maxHistoryPoints) {
+      let largest: NodeState | undefined;
+      for (const n of this.nodes.values()) if (n.history.length > 1 && (!largest || n.history.length > largest.history.length)) largest = n;
+      if (!largest) break;
+      this.historyPoints -= largest.history.shift()!.points.length;
+    }
     this.emit('samples', node, frame);
     return true;
+  }
+
+  /** Drop what is older than the retention or over the per-node frame cap. */
+  private trim(st: NodeState, now: number): void {
+    const keepFrom = now - this.opts.retentionS * 1000;
+    while (st.history.length > this.opts.maxHistoryFrames || (st.history.length && st.history[0].time < keepFrom)) {
+      this.historyPoints -= st.history.shift()!.points.length;
+    }
   }
 
   private render(node: string, points: Point[]): Map<string, string> {
