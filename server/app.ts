@@ -11,7 +11,7 @@ import { Fleet, DEFAULT_FLEET, type FleetOptions } from './fleet.js';
 import { Hub } from './hub.js';
 import { Live } from './live.js';
 import { serverMetrics } from './metrics.js';
-import { renderFleet } from './exposition.js';
+import { renderDropped, renderFleet } from './exposition.js';
 import { Store } from './store.js';
 import type { AppContext } from './context.js';
 import { nodesApi } from './api/nodes.js';
@@ -105,6 +105,12 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       return renderFleet(fleet) + alwaysOn.render() + (await metrics.registry.metrics());
     },
   );
+  // the server's own metrics alone: /sd's per-node targets do not carry them, so a
+  // Prometheus using /sd scrapes this as a second job (see server/deploy/prometheus.example.yml)
+  app.get('/metrics/server', { preHandler: metricsGuard }, async (_req, reply) => {
+    reply.type('text/plain; version=0.0.4; charset=utf-8');
+    return renderDropped(fleet) + (await metrics.registry.metrics());
+  });
   await app.register(sdApi(ctx, metricsGuard));
 
   await app.register(sessionApi(ctx));

@@ -83,7 +83,12 @@ export function renderFleet(fleet: Fleet, only?: string): string {
   }
 
   if (only !== undefined) return parts.join('');
-  parts.push(help('series_dropped_total', 'Series not exposed because a node went over the per-family series cap.', 'counter'));
-  for (const [family, count] of fleet.seriesDropped) parts.push(`${PREFIX}series_dropped_total{family="${escapeLabel(family)}"} ${count}\n`);
-  return parts.join('');
+  return parts.join('') + renderDropped(fleet);
+}
+
+/** What the caps cost: part of the server's own metrics. */
+export function renderDropped(fleet: Fleet): string {
+  let out = help('series_dropped_total', 'Series not exposed because a node went over the per-family series cap.', 'counter');
+  for (const [family, count] of fleet.seriesDropped) out += `${PREFIX}series_dropped_total{family="${escapeLabel(family)}"} ${count}\n`;
+  return out;
 }

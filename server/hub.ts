@@ -181,7 +181,9 @@ export class Hub extends EventEmitter<HubEvents> {
         const st = this.fleet.nodes.get(node);
         if (this.fleet.addSamples(node, msg) && st) {
           this.store.saveNodeSeq(node, { epoch: st.seq.epoch, lastSeq: st.seq.last });
-          for (const e of msg.errors) this.metrics.samplerErrors.inc({ node, sampler: e.sampler });
+          // the sampler label comes from the agent: keep it to sampler-like names, so a
+          // confused agent cannot mint series without end
+          for (const e of msg.errors) this.metrics.samplerErrors.inc({ node, sampler: /^[a-z0-9_-]{1,32}$/.test(e.sampler) ? e.sampler : 'other' });
         }
         this.sendTo(ws, { v: PROTOCOL_VERSION, type: 'ack', seq: msg.seq });
         break;

@@ -64,6 +64,15 @@ describe('fleet exposition', () => {
     expect(m).toMatch(new RegExp(`zonescope_sampler_errors_total\\{node="${brokenNode}",sampler="zpool"\\} [1-9]`));
   });
 
+  it('serves the server\'s own metrics alone at /metrics/server', async () => {
+    const text = await (await fetch(`${base}/metrics/server`)).text();
+    expect(text).toMatch(/^zonescope_agent_frames_received_total\{type="samples"\} [1-9]/m);
+    expect(text).toContain('# TYPE zonescope_series_dropped_total counter');
+    expect(text).not.toMatch(/zonescope_zone_|zonescope_agent_up/);
+    const r = await execa('promtool', ['check', 'metrics'], { input: text, reject: false });
+    expect(`${r.stdout}${r.stderr}`.trim()).toBe('');
+  });
+
   it('passes promtool check metrics with several nodes and zones', async () => {
     const text = await (await fetch(`${base}/metrics`)).text();
     expect(text).toMatch(/zonescope_zone_memory_rss_bytes\{node=/);
