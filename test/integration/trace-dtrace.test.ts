@@ -51,6 +51,10 @@ describe('traces through the DTrace stand-in', () => {
     expect(folded).toBe(formatFolded(foldStacks(replayRecords('cpu-profile', ['samples']).flat())));
     const annotated = (await h.api('GET', `/api/traces/${r.json.id}/folded?annotate=1`)).text;
     expect(annotated).toContain('libc.so.1`memset;unix`cmntrap_[k];unix`trap_[k];genunix`anon_zero_[k];unix`page_create_va_[k] 12');
+    // the subsecond offsets (FlameScope's rows) account for every sample of the stacks
+    const sum = (kind: string, agg: string) => t.records.filter((x: any) => x.kind === kind && x.agg === agg).reduce((n: number, x: any) => n + x.value, 0);
+    expect(sum('scalar', 'subsecond')).toBe(178);
+    expect(sum('stack', 'samples')).toBe(178);
     // every stack keeps its aggregation's name, also user-only stacks (empty kernel part)
     expect(t.records.filter((x: any) => x.kind === 'stack').every((x: any) => x.agg === 'samples')).toBe(true);
     // the interval history holds each interval's own records
