@@ -47,7 +47,7 @@ export function traceList(app: App, filter: (t: TraceSummary) => boolean, showWh
   return { el: list, stop: off };
 }
 
-function launcher(app: App, node: string, zone: string, scripts: ScriptInfo[]): HTMLElement {
+function launcher(app: App, node: string, zone: string, scripts: ScriptInfo[], running: boolean): HTMLElement {
   const box = h('section.launcher', h('h2', 'Trace this zone'));
   if (!scripts.length) {
     box.append(h('p.dim', 'The server has no curated scripts.'));
@@ -111,8 +111,10 @@ function launcher(app: App, node: string, zone: string, scripts: ScriptInfo[]): 
   };
   const form = h('form', { onsubmit: run }, h('label', { for: 'script' }, 'Script '), select, detail);
   // viewers see what can be traced, but not the control they may not use
-  if (operator) form.append(h('button.primary.launch', { type: 'submit' }, 'Run trace'));
-  else form.append(h('p.dim', 'Your role (viewer) cannot run traces.'));
+  if (!operator) form.append(h('p.dim', 'Your role (viewer) cannot run traces.'));
+  // a zone that is not running has no processes to trace: say so rather than fail later
+  else if (!running) form.append(h('p.dim', 'This zone is not running: start it to trace it.'));
+  else form.append(h('button.primary.launch', { type: 'submit' }, 'Run trace'));
   form.append(err);
   box.append(form);
   return box;
@@ -250,7 +252,7 @@ export const zoneView: View = (app, { node, zone }, el) => {
       );
       const traces = traceList(app, (t) => t.node === node && t.zone === zone, false);
       cleanups.push(traces.stop);
-      side.append(launcher(app, node, zone, scripts), h('section', h('h2', 'Traces of this zone'), traces.el));
+      side.append(launcher(app, node, zone, scripts, z.state === 'running'), h('section', h('h2', 'Traces of this zone'), traces.el));
       void load();
     },
     notFound,
