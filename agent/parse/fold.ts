@@ -58,7 +58,9 @@ const bytewise = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 /** The folded text, sorted like stackcollapse.pl's output. */
 export function formatFolded(m: Map<string, number>): string {
   let out = '';
-  for (const k of [...m.keys()].sort(bytewise)) out += `${k} ${m.get(k)}\n`;
+  // a flame graph has no room for nothing or less: a stack whose allocations were all freed
+  // (a sum of + and -) would otherwise print as a zero- or negative-width frame
+  for (const k of [...m.keys()].sort(bytewise)) if (m.get(k)! > 0) out += `${k} ${m.get(k)}\n`;
   return out;
 }
 

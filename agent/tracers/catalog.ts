@@ -31,6 +31,8 @@ export const ScriptMeta = Type.Object({
   maxDurationS: Type.Integer({ minimum: 1, maximum: 3600 }),
   overhead: Type.String(),
   notes: Type.Optional(Type.String()),
+  /** DTrace only: the script prints alloc/free events, joined by the agent (agent/parse/dtrace-events.ts) */
+  join: Type.Optional(Type.Literal('alloc-free')),
   /** in declaration order they become $3, $4, ... ($1 is the zone, $2 the duration) */
   params: Type.Array(ParamSpec),
   /** extra tracer flags per tracer; `{name}` is replaced by that (validated) parameter */

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parseDtraceAggregations, DtraceIntervalSplitter } from '../parse/dtrace.js';
 import { parseDtraceDiagnostic } from '../parse/dtrace-diagnostics.js';
+import { AllocJoin } from '../parse/dtrace-events.js';
 import type { ScriptMeta } from './catalog.js';
 import type { TracerDriver } from './driver.js';
 import { positional, tracerFlags } from './params.js';
@@ -22,10 +23,11 @@ export const dtraceDriver: TracerDriver = {
     const args = ['-q', ...DTRACE_OPTIONS.flatMap((o) => ['-x', o]), ...tracerFlags(meta, 'dtrace', values), '-s', file, zone.name, String(durationS), ...positional(meta, values)];
     return { cmd: 'dtrace', args, env: {} };
   },
-  stdout(_meta: ScriptMeta, file: string) {
+  stdout(meta: ScriptMeta, file: string) {
     const names = printaNames(readFileSync(file, 'utf8'));
     const split = new DtraceIntervalSplitter();
-    const parse = (texts: string[]) => texts.map((t) => ({ records: parseDtraceAggregations(t, names), events: [] }));
+    const join = meta.join === 'alloc-free' ? new AllocJoin() : undefined;
+    const parse = (texts: string[]) => texts.map((t) => (join ? join.interval(t) : { records: parseDtraceAggregations(t, names), events: [] }));
     return { push: (chunk) => parse(split.push(chunk)), end: () => parse(split.end()) };
   },
   stderrLine: parseDtraceDiagnostic,
