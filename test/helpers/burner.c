@@ -4,9 +4,12 @@
  *   burner spin      burns CPU in HOT() until killed
  *   burner syscalls  makes getppid() system calls in HOT() as fast as it can
  *   burner idle      sleeps
+ *   burner leak      HOT() keeps 4 KiB from malloc() every millisecond and never frees it;
+ *                    zonescope_balanced() mallocs and frees alongside (not a leak)
  * Frame pointers are kept so bpftrace/DTrace user stacks are whole.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/syscall.h>
@@ -17,10 +20,21 @@
 
 volatile unsigned long sink;
 
-__attribute__((noinline)) void HOT(int syscalls)
+__attribute__((noinline)) void zonescope_balanced(void)
+{
+	void *p = malloc(256);
+	sink += (unsigned long)p;
+	free(p);
+}
+
+__attribute__((noinline)) void HOT(int mode)
 {
 	for (;;) {
-		if (syscalls) {
+		if (mode == 2) {
+			sink += (unsigned long)malloc(4096);
+			zonescope_balanced();
+			usleep(1000);
+		} else if (mode == 1) {
 			sink += syscall(SYS_getppid);
 		} else {
 			for (unsigned long i = 0; i < 1000000; i++) sink += i * i;
@@ -36,6 +50,6 @@ int main(int argc, char **argv)
 	if (strcmp(mode, "idle") == 0) {
 		for (;;) pause();
 	}
-	HOT(strcmp(mode, "syscalls") == 0);
+	HOT(strcmp(mode, "leak") == 0 ? 2 : strcmp(mode, "syscalls") == 0 ? 1 : 0);
 	return 0;
 }

@@ -18,7 +18,7 @@ export function buildBurner(hot: string, dir = mkdtempSync(join(tmpdir(), 'zs-bu
 }
 
 /** Starts a burner and resolves once it runs (it prints "ready"). Kill it by pid when done. */
-export async function startBurner(bin: string, mode: 'spin' | 'syscalls' | 'idle'): Promise<ChildProcess> {
+export async function startBurner(bin: string, mode: 'spin' | 'syscalls' | 'idle' | 'leak'): Promise<ChildProcess> {
   const c = spawn(bin, [mode], { env: { ...process.env, ...TEST_ENV }, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     c.once('error', reject);

@@ -81,6 +81,16 @@ describe('traces through the DTrace stand-in', () => {
     expect(read.buckets.find((b: any) => b.lo === 1000).count).toBe(120);
   });
 
+  it('memleak joins the alloc and free events into the bytes each stack still holds', async () => {
+    const r = await h.api('POST', '/api/traces', { node: NODE, zone, script: 'memleak', durationS: 2, params: { pid: 4242 } });
+    expect(r.status, r.text).toBe(201);
+    const t = await waitEnded(h, r.json.id, 20_000);
+    expect(t.status, t.error).toBe('done');
+    // cache_insert kept 4096 + 8192 (the other 4096 was freed); parse_header freed all it took
+    expect((await h.api('GET', `/api/traces/${r.json.id}/folded`)).text).toBe('imgd`_start;imgd`main;imgd`handle_request;imgd`cache_insert;libc.so.1`malloc 12288\n');
+    expect(t.drops).toEqual({ drops: 5 });
+  });
+
   it('a script DTrace cannot compile ends the trace failed with DTrace\'s message', async () => {
     const r = await h.api('POST', '/api/traces', { node: BAD, zone: 'global', script: 'cpu-profile', durationS: 2 });
     const t = await waitEnded(h, r.json.id, 20_000);
