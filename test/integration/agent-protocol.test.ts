@@ -7,30 +7,10 @@ import { buildApp, type App } from '../../server/app.js';
 import { createToken } from '../../server/auth.js';
 import { MAX_FRAME_BYTES, PROTOCOL_VERSION } from '../../protocol/messages.js';
 import { tempDir } from '../helpers/cli.js';
+import { helloFrame, samplesFrame } from '../helpers/frames.js';
 
-const hello = (node: string) => ({
-  v: PROTOCOL_VERSION,
-  type: 'hello',
-  node,
-  hostname: node,
-  platform: 'linux',
-  simulated: false,
-  tracer: { name: 'bpftrace', available: false },
-  capabilities: ['samples'],
-  agentVersion: 'test',
-  epoch: 1,
-  intervalS: 1,
-  dropped: 0,
-});
-
-const samples = (seq: number) => ({
-  v: PROTOCOL_VERSION,
-  type: 'samples',
-  seq,
-  time: Date.now(),
-  points: [{ f: 'zone_memory_rss_bytes', l: { zone: 'global' }, v: 1024 * seq }],
-  errors: [],
-});
+const hello = (node: string) => helloFrame(node);
+const samples = (seq: number) => samplesFrame(seq, [{ f: 'zone_memory_rss_bytes', l: { zone: 'global' }, v: 1024 * seq }]);
 
 describe('/agent refuses bad input', () => {
   let srv: App;

@@ -6,24 +6,10 @@ import WebSocket from 'ws';
 import { connect as tcp } from 'node:net';
 import { buildApp, type App } from '../../server/app.js';
 import { createToken } from '../../server/auth.js';
-import { PROTOCOL_VERSION } from '../../protocol/messages.js';
 import { tempDir } from '../helpers/cli.js';
+import { helloFrame } from '../helpers/frames.js';
 
-const hello = (node: string, extra: object = {}) => ({
-  v: PROTOCOL_VERSION,
-  type: 'hello',
-  node,
-  hostname: node,
-  platform: 'linux',
-  simulated: false,
-  tracer: { name: 'bpftrace', available: false },
-  capabilities: ['samples'],
-  agentVersion: 'test',
-  epoch: 1,
-  intervalS: 1,
-  dropped: 0,
-  ...extra,
-});
+const hello = helloFrame;
 
 describe('server trust boundaries', () => {
   let srv: App;

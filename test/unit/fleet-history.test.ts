@@ -2,9 +2,10 @@
 // holding only what the zone views use.
 import { describe, expect, it } from 'vitest';
 import { Fleet, DEFAULT_FLEET } from '../../server/fleet.js';
-import { PROTOCOL_VERSION, type Hello, type Samples } from '../../protocol/messages.js';
+import { PROTOCOL_VERSION, type Samples } from '../../protocol/messages.js';
+import { helloFrame } from '../helpers/frames.js';
 
-const hello = (node: string): Hello => ({ v: PROTOCOL_VERSION, type: 'hello', node, hostname: node, platform: 'linux', simulated: false, tracer: { name: 'bpftrace', available: false }, capabilities: [], agentVersion: 't', epoch: 1, intervalS: 1, dropped: 0 });
+const hello = (node: string) => helloFrame(node);
 const frame = (seq: number, time: number, zones: number): Samples => ({
   v: PROTOCOL_VERSION,
   type: 'samples',
