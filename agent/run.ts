@@ -1,7 +1,7 @@
 // Wiring of one agent: platform → sampling loop → link → server, plus the server's requests.
 import { hostname } from 'node:os';
 import { execa } from 'execa';
-import { PROTOCOL_VERSION, type VmAction } from '../protocol/messages.js';
+import { PROTOCOL_VERSION, type Proc, type ProcsRequest, type VmAction } from '../protocol/messages.js';
 import { Agent } from './agent.js';
 import { Link } from './link.js';
 import type { Log } from './log.js';
@@ -63,7 +63,7 @@ export async function runAgent(o: RunAgentOptions): Promise<RunningAgent> {
       platform: platform.name,
       simulated: platform.simulated,
       tracer: { name: platform.tracer, available: !!tracer, ...(tracer ? { version: tracer.slice(0, 128) } : {}) },
-      capabilities: ['samples', 'vm', ...(tracer ? ['trace'] : [])],
+      capabilities: ['samples', 'vm', 'procs', ...(tracer ? ['trace'] : [])],
       agentVersion: VERSION,
       epoch,
       intervalS: o.intervalS,
@@ -87,6 +87,17 @@ export async function runAgent(o: RunAgentOptions): Promise<RunningAgent> {
     own.hello({ ...link.helloFrame(), dropped: 0 });
     o.log.info(`serving this node's metrics on ${own.url}`);
   }
+  const procs = async (msg: ProcsRequest) => {
+    const reply = (ok: boolean, list: Proc[], message?: string) =>
+      link.send({ v: PROTOCOL_VERSION, type: 'procs-result', id: msg.id, ok, procs: list, ...(message ? { message: message.slice(0, 4096) } : {}) });
+    const zone = agent.currentZones.find((z) => z.name === msg.zone);
+    if (!zone) return void reply(false, [], `no zone '${msg.zone}' on this node`);
+    try {
+      reply(true, await platform.processes(zone, msg.limit));
+    } catch (e) {
+      reply(false, [], (e as Error).message);
+    }
+  };
   const vmAction = async (msg: VmAction) => {
     const reply = (ok: boolean, message: string) => link.send({ v: PROTOCOL_VERSION, type: 'vm-result', id: msg.id, ok, message: message.slice(0, 4096) });
     const zone = agent.currentZones.find((z) => z.name === msg.zone);
@@ -104,6 +115,7 @@ export async function runAgent(o: RunAgentOptions): Promise<RunningAgent> {
     if (msg.type === 'trace-start') void traces.start(msg);
     else if (msg.type === 'trace-stop') traces.stop(msg.id);
     else if (msg.type === 'vm-action') void vmAction(msg);
+    else if (msg.type === 'procs') void procs(msg);
   });
   // the server fails a disconnected node's traces: nobody would receive what they print
   link.on('disconnected', () => void traces.stopAll());

@@ -157,6 +157,35 @@ export const VmResult = Type.Object({
 });
 export type VmResult = Static<typeof VmResult>;
 
+/** server → agent: the zone's processes, largest memory first (for "which process grows") */
+export const ProcsRequest = Type.Object({
+  v: V,
+  type: Type.Literal('procs'),
+  id: Type.String({ maxLength: 64 }),
+  zone: Name,
+  limit: Type.Integer({ minimum: 1, maximum: 1000 }),
+});
+export type ProcsRequest = Static<typeof ProcsRequest>;
+
+export const Proc = Type.Object({
+  pid: Type.Integer({ minimum: 0 }),
+  comm: Type.String({ maxLength: 256 }),
+  args: Type.String({ maxLength: 4096 }),
+  rssBytes: Type.Number({ minimum: 0 }),
+  vszBytes: Type.Optional(Type.Number({ minimum: 0 })),
+});
+export type Proc = Static<typeof Proc>;
+
+export const ProcsResult = Type.Object({
+  v: V,
+  type: Type.Literal('procs-result'),
+  id: Type.String({ maxLength: 64 }),
+  ok: Type.Boolean(),
+  message: Type.Optional(Type.String({ maxLength: 4096 })),
+  procs: Type.Array(Proc, { maxItems: 1000 }),
+});
+export type ProcsResult = Static<typeof ProcsResult>;
+
 /** server → agent after hello: where to resume. lastSeq 0 = send everything buffered. */
 export const Welcome = Type.Object({ v: V, type: Type.Literal('welcome'), lastSeq: Type.Integer({ minimum: 0 }) });
 export type Welcome = Static<typeof Welcome>;
@@ -175,6 +204,7 @@ export const AgentMessages = {
   'trace-frame': TraceFrame,
   'trace-end': TraceEnd,
   'vm-result': VmResult,
+  'procs-result': ProcsResult,
 } satisfies Record<string, TSchema>;
 
 /** What a server may send, by type. */
@@ -187,6 +217,7 @@ export const ServerMessages = {
   'trace-start': TraceStart,
   'trace-stop': TraceStop,
   'vm-action': VmAction,
+  procs: ProcsRequest,
 } satisfies Record<string, TSchema>;
 
 export type AgentMessage = { [K in keyof typeof AgentMessages]: Static<(typeof AgentMessages)[K]> }[keyof typeof AgentMessages];

@@ -20,6 +20,7 @@ import { tokensApi } from './api/tokens.js';
 import { scriptsApi } from './api/scripts.js';
 import { tracesApi } from './api/traces.js';
 import { vmsApi } from './api/vms.js';
+import { procsApi } from './api/procs.js';
 import { TraceManager } from './traces.js';
 import { AlwaysOn, type AlwaysOnSpec } from './always-on.js';
 import { sdApi } from './api/sd.js';
@@ -123,6 +124,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   await app.register(scriptsApi(ctx));
   await app.register(tracesApi(ctx, traces));
   await app.register(vmsApi(ctx));
+  await app.register(procsApi(ctx));
 
   const webDir = opts.webDir ?? resolve(here, '../web');
   if (existsSync(join(webDir, 'index.html'))) {

@@ -15,6 +15,7 @@ import {
   type TraceEnd,
   type TraceFrame,
   type VmResult,
+  type ProcsResult,
 } from '../protocol/messages.js';
 import { requestToken, verifyToken } from './auth.js';
 import type { Fleet } from './fleet.js';
@@ -36,6 +37,7 @@ export interface HubEvents {
   'trace-frame': [node: string, msg: TraceFrame];
   'trace-end': [node: string, msg: TraceEnd];
   'vm-result': [node: string, msg: VmResult];
+  'procs-result': [node: string, msg: ProcsResult];
   disconnect: [node: string];
 }
 
@@ -205,6 +207,9 @@ export class Hub extends EventEmitter<HubEvents> {
         break;
       case 'vm-result':
         this.emit('vm-result', node, msg);
+        break;
+      case 'procs-result':
+        this.emit('procs-result', node, msg);
         break;
     }
   }

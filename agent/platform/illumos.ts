@@ -1,6 +1,7 @@
 // illumos (SmartOS): zones from `zoneadm list -cp`, joined with `vmadm list` where vmadm
 // exists (SmartOS: aliases, VM type, RAM); kstat and ZFS samplers; DTrace. On Linux the same
 // code runs against the stand-ins in test/fakes/illumos/bin (simulated: true).
+import { illumosProcesses } from '../procs/illumos.js';
 import { vmadmAction } from '../vms/vmadm.js';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -72,6 +73,7 @@ export function illumosPlatform(opts: { simulated: boolean }): Platform {
     tracer: 'dtrace',
     zones: illumosZones,
     vmAction: vmadmAction,
+    processes: illumosProcesses,
     samplers: [
       kstatZonesSampler(),
       kstatMemoryCapSampler(),

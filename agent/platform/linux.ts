@@ -1,5 +1,6 @@
 // The Linux platform: the host is zone `global`, each container cgroup another zone; host
 // samplers read /proc, zone samplers the cgroup controllers (v1, v2 or both).
+import { linuxProcesses } from '../procs/linux.js';
 import { lxcAction } from '../vms/lxc.js';
 import type { Zone } from '../../protocol/messages.js';
 import { CgroupTree, DEFAULT_ZONE_ROOTS, populated } from './cgroup.js';
@@ -43,6 +44,7 @@ export function linuxPlatform(opts: LinuxOptions = {}): Platform & { readonly cg
     simulated: false,
     tracer: 'bpftrace',
     vmAction: lxcAction,
+    processes: (zone, limit) => linuxProcesses(zone, limit, procRoot),
     cgroups,
     async zones() {
       const found = await cgroups.discover();

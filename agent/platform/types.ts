@@ -1,5 +1,5 @@
 // What a platform answers for the agent: which zones, which samplers, which tracer.
-import type { Platform as PlatformName, Point, Zone } from '../../protocol/messages.js';
+import type { Platform as PlatformName, Point, Proc, Zone } from '../../protocol/messages.js';
 
 /** One collector: reads one source and turns it into points. Shaped alike, one per file. */
 export interface Sampler {
@@ -28,6 +28,8 @@ export interface Platform {
   readonly samplers: readonly Sampler[];
   /** start, stop or reboot a zone; resolves to the command's message, throws naming what failed */
   vmAction(zone: Zone, action: VmActionName): Promise<string>;
+  /** the zone's processes, largest resident memory first */
+  processes(zone: Zone, limit: number): Promise<Proc[]>;
 }
 
 export type VmActionName = 'start' | 'stop' | 'reboot';

@@ -1,0 +1,9 @@
+// The processes of a SmartOS zone, from ps -z (resident and virtual size in KiB).
+import type { Proc, Zone } from '../../protocol/messages.js';
+import { run } from '../exec.js';
+import { parsePs } from '../parse/procs.js';
+
+export async function illumosProcesses(zone: Zone, limit: number): Promise<Proc[]> {
+  const rows = parsePs(await run('ps', ['-z', zone.name, '-o', 'pid,rss,vsz,args'], 10_000));
+  return rows.sort((a, b) => b.rssBytes - a.rssBytes).slice(0, limit);
+}

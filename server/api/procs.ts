@@ -1,0 +1,39 @@
+// A zone's processes, largest resident memory first, asked of its agent on demand: per-process
+// series would swamp Prometheus, and the question ("which process grows?") is asked rarely.
+import Type from 'typebox';
+import { randomUUID } from 'node:crypto';
+import type { FastifyPluginAsync } from 'fastify';
+import { PROTOCOL_VERSION, type ProcsResult } from '../../protocol/messages.js';
+import type { AppContext } from '../context.js';
+
+const Params = Type.Object({ node: Type.String({ maxLength: 256 }), zone: Type.String({ maxLength: 256 }) });
+const Query = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) });
+
+export const procsApi = (ctx: AppContext, timeoutMs = 15_000): FastifyPluginAsync => async (app) => {
+  const pending = new Map<string, { node: string; done: (r: ProcsResult) => void }>();
+  ctx.hub.on('procs-result', (node, r) => {
+    const p = pending.get(r.id);
+    if (p && p.node === node) p.done(r);
+  });
+
+  app.get('/api/nodes/:node/zones/:zone/processes', { preHandler: ctx.requireRole('viewer'), schema: { params: Params, querystring: Query } }, async (req, reply) => {
+    const { node, zone } = req.params as { node: string; zone: string };
+    const limit = (req.query as { limit?: number }).limit ?? 20;
+    const fail = (code: number, message: string) => reply.code(code).send({ statusCode: code, error: code === 404 ? 'Not Found' : 'Error', message });
+    const n = ctx.fleet.nodes.get(node);
+    if (!n) return fail(404, `unknown node '${node}'`);
+    if (!n.zones.some((z) => z.name === zone)) return fail(404, `unknown zone '${zone}' on node '${node}'`);
+    if (!n.up) return fail(409, `node '${node}' is not connected`);
+    if (!n.hello.capabilities.includes('procs')) return fail(409, `the agent of '${node}' cannot list processes (agent ${n.hello.agentVersion})`);
+    const id = randomUUID();
+    const result = new Promise<ProcsResult | undefined>((resolve) => {
+      const t = setTimeout(() => resolve(undefined), timeoutMs);
+      pending.set(id, { node, done: (r) => (clearTimeout(t), resolve(r)) });
+    }).finally(() => pending.delete(id));
+    if (!ctx.hub.send(node, { v: PROTOCOL_VERSION, type: 'procs', id, zone, limit })) return fail(409, `node '${node}' is not connected`);
+    const r = await result;
+    if (!r) return fail(504, `no answer from '${node}' within ${timeoutMs / 1000}s`);
+    if (!r.ok) return fail(502, `listing the processes of '${zone}' failed on '${node}': ${r.message ?? 'no reason given'}`);
+    return { node, zone, time: Date.now(), processes: r.procs };
+  });
+};

@@ -1,0 +1,77 @@
+// "Which process of the zone holds the memory": asked of the agent through the API, on this
+// Linux host (a real cgroup zone with a process holding 64 MiB) and on a simulated SmartOS node.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execa, type ResultPromise } from 'execa';
+import { buildApp, type App } from '../../server/app.js';
+import { createToken } from '../../server/auth.js';
+import { FAKES, spawnZonescope, stopAll, tempDir, until } from '../helpers/cli.js';
+import { TEST_ENV } from '../helpers/procs.js';
+import { makeTestZone, type TestZone } from '../helpers/zone.js';
+
+interface Listing {
+  processes: { pid: number; comm: string; args: string; rssBytes: number }[];
+}
+
+describe('zone processes', () => {
+  let srv: App;
+  let base: string;
+  let viewer: string;
+  let zone: TestZone;
+  let holder: ResultPromise | undefined;
+  const linuxNode = `it-procs-${process.pid}`;
+  const smartNode = `it-procs-sim-${process.pid}`;
+  const get = (path: string) => fetch(`${base}${path}`, { headers: { authorization: `Bearer ${viewer}` } });
+
+  beforeAll(async () => {
+    zone = await makeTestZone(`zs-procs-${process.pid}`);
+    // touches 64 MiB after it joins the zone, then waits
+    holder = execa('node', ['-e', `process.stdin.once('data', () => { globalThis.b = Buffer.alloc(64 * 1048576, 1); console.log('held'); }); setInterval(() => {}, 1000);`], {
+      env: TEST_ENV,
+      reject: false,
+      buffer: false,
+      stdin: 'pipe',
+    });
+    await zone.addPid(holder.pid!);
+    holder.stdin!.write('go\n');
+    await new Promise<void>((ok) => holder!.stdout!.once('data', () => ok()));
+    srv = await buildApp({ dataDir: tempDir() });
+    await srv.app.listen({ port: 0, host: '127.0.0.1' });
+    base = `http://127.0.0.1:${(srv.app.server.address() as { port: number }).port}`;
+    viewer = createToken(srv.ctx.store, 'viewer', 'v').token;
+    const agent = createToken(srv.ctx.store, 'agent', 'a').token;
+    spawnZonescope(['agent', '--server', base, '--token', agent, '--node', linuxNode, '--interval', '1']);
+    spawnZonescope(['agent', '--server', base, '--token', agent, '--node', smartNode, '--interval', '1', '--platform', 'illumos'], { PATH: `${FAKES}:${process.env.PATH}`, ZONESCOPE_FAKE_STATE: tempDir() });
+    await until('both nodes with zones', () => srv.ctx.fleet.nodes.get(linuxNode)?.zones.some((z) => z.name === zone.name) && (srv.ctx.fleet.nodes.get(smartNode)?.zones.length ?? 0) > 1, 30_000);
+  }, 60_000);
+  afterAll(async () => {
+    holder?.kill('SIGKILL');
+    await holder?.catch(() => undefined);
+    await stopAll();
+    await srv?.close();
+    await zone?.destroy();
+  });
+
+  it('lists the Linux zone\'s own processes, the one holding 64 MiB first', async () => {
+    const r = await get(`/api/nodes/${linuxNode}/zones/${zone.name}/processes`);
+    expect(r.status).toBe(200);
+    const { processes } = (await r.json()) as Listing;
+    expect(processes[0].pid).toBe(holder!.pid);
+    expect(processes[0].rssBytes).toBeGreaterThan(64 * 1048576);
+    // only the zone's: the test runner and the agent are not in it
+    expect(processes.map((p) => p.pid)).not.toContain(process.pid);
+  });
+
+  it('lists a SmartOS zone\'s processes from ps -z, largest first, and refuses unknown zones', async () => {
+    const zones = srv.ctx.fleet.nodes.get(smartNode)!.zones;
+    const web = zones.find((z) => z.alias === 'web-frontend')!;
+    const r = await get(`/api/nodes/${smartNode}/zones/${web.name}/processes?limit=3`);
+    expect(r.status).toBe(200);
+    const { processes } = (await r.json()) as Listing;
+    expect(processes).toHaveLength(3);
+    expect(processes[0].comm).toBe('node');
+    expect(processes[0].rssBytes).toBeGreaterThan(processes[1].rssBytes);
+    const u = await get(`/api/nodes/${smartNode}/zones/nope/processes`);
+    expect(u.status).toBe(404);
+    expect(((await u.json()) as { message: string }).message).toMatch(/unknown zone 'nope'/);
+  });
+});
