@@ -47,6 +47,7 @@ export class Hub extends EventEmitter<HubEvents> {
   /** the token each connection authenticated with: revoking it cuts the connection */
   private readonly tokenOf = new WeakMap<WebSocket, number>();
   private pinger?: NodeJS.Timeout;
+  private closed = false;
 
   constructor(
     private readonly fleet: Fleet,
@@ -90,6 +91,8 @@ export class Hub extends EventEmitter<HubEvents> {
   }
 
   close(): void {
+    // sockets close after this returns, when the store may be gone: nothing is recorded then
+    this.closed = true;
     clearInterval(this.pinger);
     for (const ws of this.sessions.values()) ws.close(1001, 'server shutting down');
     for (const ws of this.wss.clients) ws.terminate();
@@ -116,6 +119,7 @@ export class Hub extends EventEmitter<HubEvents> {
     };
 
     ws.on('message', (data, isBinary) => {
+      if (this.closed) return;
       alive = true;
       const bytes = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer).byteLength;
       if (bytes > this.maxFrameBytes) return reject('too-large', `frame of ${bytes} bytes is over the ${this.maxFrameBytes}-byte limit`);
@@ -141,6 +145,7 @@ export class Hub extends EventEmitter<HubEvents> {
     });
 
     ws.on('close', () => {
+      if (this.closed) return;
       if (node && this.sessions.get(node) === ws) {
         this.sessions.delete(node);
         this.metrics.agentsConnected.set(this.sessions.size);

@@ -184,6 +184,23 @@ describe.skipIf(missing.length > 0)('web UI in Chromium against a real server an
     await page.close();
   });
 
+  it('lists the zone\'s processes by memory and goes on to memleak for one of them', async () => {
+    const page = await newPage();
+    await login(page, operatorToken, `#/node/${node}/zone/${zoneName}`);
+    await page.getByRole('button', { name: 'Show processes' }).click();
+    await page.waitForSelector('table.procs-table tbody tr');
+    const pids = await page.$$eval('table.procs-table tbody tr td:first-child', (tds) => tds.map((td) => Number(td.textContent)));
+    // the zone's own processes: the burner is there, the test runner is not
+    expect(pids).toContain(burner!.pid);
+    expect(pids).not.toContain(process.pid);
+    await shot(page, 'processes');
+    const row = page.locator('table.procs-table tbody tr', { hasText: String(burner!.pid) });
+    await row.getByRole('button', { name: 'memleak' }).click();
+    await page.waitForURL(/#\/trace\//);
+    await expect.poll(() => page.textContent('h1')).toMatch(/memleak/);
+    await page.close();
+  }, 60_000);
+
   it('shows "reconnecting" when the server goes away and recovers by itself when it returns', async () => {
     const page = await newPage();
     await login(page, viewerToken);

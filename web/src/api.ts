@@ -90,6 +90,14 @@ export interface IntervalRecords {
   records: TraceRecord[];
 }
 
+export interface ProcInfo {
+  pid: number;
+  comm: string;
+  args: string;
+  rssBytes: number;
+  vszBytes?: number;
+}
+
 export const ROLE_RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
 export const can = (me: Me | null, role: Role): boolean => !!me && ROLE_RANK[me.role] >= ROLE_RANK[role];
 
@@ -144,6 +152,8 @@ export const api = {
   history: (n: string, z: string, windowS: number) =>
     call<History>('GET', `/api/nodes/${enc(n)}/zones/${enc(z)}/history?window=${windowS}`),
   scripts: () => call<ScriptInfo[]>('GET', '/api/scripts'),
+  processes: (n: string, z: string, limit = 15) =>
+    call<{ time: number; processes: ProcInfo[] }>('GET', `/api/nodes/${enc(n)}/zones/${enc(z)}/processes?limit=${limit}`),
   vmAction: (n: string, z: string, action: 'start' | 'stop' | 'reboot') =>
     call<{ message: string }>('POST', `/api/nodes/${enc(n)}/zones/${enc(z)}/actions`, { action }),
   startTrace: (b: { node: string; zone: string; script: string; params: Record<string, string | number>; durationS: number }) =>

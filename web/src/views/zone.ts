@@ -1,7 +1,7 @@
 // Zone: live charts over a chosen window, the trace launcher and this zone's traces.
 import type uPlot from 'uplot';
 import { api, can, ApiError, type ScriptInfo, type TraceSummary, type ZoneInfo } from '../api.js';
-import { h, enc, fmtAgo } from '../dom.js';
+import { h, enc, fmtAgo, fmtBytes } from '../dom.js';
 import { drawCharts } from '../charts.js';
 import { memCell } from './fleet.js';
 import type { App, View } from '../app.js';
@@ -118,6 +118,52 @@ function launcher(app: App, node: string, zone: string, scripts: ScriptInfo[], r
   form.append(err);
   box.append(form);
   return box;
+}
+
+/**
+ * Which process holds the memory: the zone's processes by resident size, asked of the agent
+ * when the user wants them (a list per sample would be noise); operators can go straight on
+ * to "which stack still holds it" with memleak on a row's process.
+ */
+function processes(app: App, node: string, zone: string, hasMemleak: boolean): HTMLElement {
+  const body = h('div.procs');
+  const refresh = h('button', { type: 'button' }, 'Show processes') as HTMLButtonElement;
+  const operator = can(app.me, 'operator') && hasMemleak;
+  const load = async () => {
+    refresh.disabled = true;
+    body.replaceChildren(h('p.dim', 'asking the agent…'));
+    try {
+      const { processes: ps, time } = await api.processes(node, zone);
+      const row = (p: (typeof ps)[number]) => {
+        const leak = h('button', { type: 'button', title: `trace the allocations ${p.pid} still holds, for 30 s` }, 'memleak') as HTMLButtonElement;
+        leak.onclick = async () => {
+          leak.disabled = true;
+          try {
+            const { id } = await api.startTrace({ node, zone, script: 'memleak', params: { pid: p.pid }, durationS: 30 });
+            location.hash = `#/trace/${enc(id)}`;
+          } catch (e) {
+            leak.disabled = false;
+            leak.textContent = 'failed';
+            leak.title = (e as Error).message;
+          }
+        };
+        return h('tr', h('td.num', String(p.pid)), h('td.num', fmtBytes(p.rssBytes)), h('td', { title: p.args }, p.comm), operator ? h('td', leak) : null);
+      };
+      body.replaceChildren(
+        ps.length
+          ? h('table.procs-table', h('thead', h('tr', h('th', 'PID'), h('th', 'Resident'), h('th', 'Command'), operator ? h('th', '') : null)), h('tbody', ...ps.map(row)))
+          : h('p.dim', 'No processes.'),
+        h('p.dim', `as of ${new Date(time).toLocaleTimeString()}`),
+      );
+      refresh.textContent = 'Refresh';
+    } catch (e) {
+      body.replaceChildren(h('p.error-text', { role: 'alert' }, (e as Error).message));
+    } finally {
+      refresh.disabled = false;
+    }
+  };
+  refresh.onclick = () => void load();
+  return h('section', h('h2', 'Processes by memory'), refresh, body);
 }
 
 // Linux containers other than LXC belong to their own managers (docker, systemd, ops scripts)
@@ -252,7 +298,11 @@ export const zoneView: View = (app, { node, zone }, el) => {
       );
       const traces = traceList(app, (t) => t.node === node && t.zone === zone, false);
       cleanups.push(traces.stop);
-      side.append(launcher(app, node, zone, scripts, z.state === 'running'), h('section', h('h2', 'Traces of this zone'), traces.el));
+      side.append(
+        launcher(app, node, zone, scripts, z.state === 'running'),
+        processes(app, node, z.name, scripts.some((s) => s.id === 'memleak')),
+        h('section', h('h2', 'Traces of this zone'), traces.el),
+      );
       void load();
     },
     notFound,
