@@ -2,6 +2,7 @@
 // samplers read /proc, zone samplers the cgroup controllers (v1, v2 or both).
 import { linuxProcesses } from '../procs/linux.js';
 import { lxcAction } from '../vms/lxc.js';
+import { definedLxcContainers } from '../vms/lxc-list.js';
 import type { Zone } from '../../protocol/messages.js';
 import { CgroupTree, DEFAULT_ZONE_ROOTS, populated } from './cgroup.js';
 import type { Platform } from './types.js';
@@ -21,6 +22,8 @@ export interface LinuxOptions {
   cgroupRoot?: string;
   /** default /proc */
   procRoot?: string;
+  /** where LXC keeps its containers, to list the stopped ones (default $ZONESCOPE_LXC_PATH or /var/lib/lxc) */
+  lxcPath?: string;
   /**
    * where containers live, `[brand=]path/{name}` (see DEFAULT_ZONE_ROOTS); replaces the
    * defaults. Without it: the defaults plus those in $ZONESCOPE_ZONE_ROOTS (comma-separated).
@@ -37,6 +40,7 @@ export const GLOBAL_ZONE: Zone = { name: 'global', brand: 'linux-host', state: '
 
 export function linuxPlatform(opts: LinuxOptions = {}): Platform & { readonly cgroups: CgroupTree } {
   const procRoot = opts.procRoot ?? '/proc';
+  const lxcPath = opts.lxcPath ?? process.env.ZONESCOPE_LXC_PATH ?? '/var/lib/lxc';
   // a malformed zone root throws here, at startup, naming the root
   const cgroups = new CgroupTree(opts.cgroupRoot ?? process.env.ZONESCOPE_CGROUP_ROOT ?? '/sys/fs/cgroup', opts.zoneRoots ?? rootsFromEnv());
   return {
@@ -57,6 +61,9 @@ export function linuxPlatform(opts: LinuxOptions = {}): Platform & { readonly cg
           state: (await populated(layout, f)) ? 'running' : 'empty',
           cgroup: CgroupTree.primaryPath(layout, f),
         });
+      }
+      for (const name of await definedLxcContainers(lxcPath)) {
+        if (!zones.some((z) => z.name === name)) zones.push({ name, brand: 'lxc', state: 'stopped' });
       }
       return zones;
     },

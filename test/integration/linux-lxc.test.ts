@@ -66,4 +66,17 @@ describe.skipIf(!usable)('LXC container as a zone', () => {
     expect(value(after, 'zone_memory_rss_bytes', NAME)).toBeGreaterThan(0);
     expect(value(after, 'zone_pids', NAME)).toBeGreaterThanOrEqual(1);
   });
+
+  it('is stopped and started again through the platform\'s VM actions, staying listed while stopped', async () => {
+    const p = linuxPlatform();
+    const zone = (await p.zones()).find((z) => z.name === NAME)!;
+    await p.vmAction(zone, 'stop');
+    // no cgroup any more, but LXC still defines it: a stopped zone the operator can start
+    expect((await p.zones()).find((z) => z.name === NAME)).toEqual({ name: NAME, brand: 'lxc', state: 'stopped' });
+    await p.vmAction({ name: NAME, brand: 'lxc', state: 'stopped' }, 'start');
+    await lxc('lxc-wait', ['-n', NAME, '-s', 'RUNNING', '-t', '20']);
+    expect((await p.zones()).find((z) => z.name === NAME)).toMatchObject({ brand: 'lxc', state: 'running', cgroup: `lxc.payload.${NAME}` });
+    // a container kind that is not ours to manage is refused with the reason
+    await expect(p.vmAction({ name: 'abc', brand: 'docker', state: 'running' }, 'stop')).rejects.toThrow(/only LXC containers/);
+  }, 60_000);
 });

@@ -10,6 +10,10 @@ import { linuxPlatform } from '../../agent/platform/linux.js';
 import { detectLayout, parseZoneRoot, zoneName } from '../../agent/platform/cgroup.js';
 import { parseBlkio, parseIoStat, parseLimit } from '../../agent/parse/cgroup.js';
 
+// these trees are made up: the host's own LXC containers (another test may be making one)
+// must not show up in them as stopped zones
+process.env.ZONESCOPE_LXC_PATH = '/nonexistent/lxc';
+
 let temps: string[] = [];
 afterEach(() => {
   for (const t of temps) rmSync(t, { recursive: true, force: true });
@@ -128,6 +132,21 @@ describe('zone discovery', () => {
     expect(await linuxPlatform({ cgroupRoot: '/nonexistent/cgroup' }).zones()).toEqual([
       { name: 'global', brand: 'linux-host', state: 'running' },
     ]);
+  });
+
+  it('lists LXC containers that are defined but not running as stopped zones', async () => {
+    const root = tree({ ...V2_ROOT, ...v2Zone('lxc.payload.web1') });
+    const lxcPath = mkdtempSync(join(tmpdir(), 'zs-lxc-path-'));
+    for (const n of ['web1', 'db1']) {
+      mkdirSync(join(lxcPath, n));
+      writeFileSync(join(lxcPath, n, 'config'), 'lxc.uts.name = x\n');
+    }
+    mkdirSync(join(lxcPath, 'not-a-container'));
+    const zones = byName(await linuxPlatform({ cgroupRoot: root, lxcPath }).zones());
+    expect(zones.web1).toMatchObject({ brand: 'lxc', cgroup: 'lxc.payload.web1' });
+    expect(zones.db1).toEqual({ name: 'db1', brand: 'lxc', state: 'stopped' });
+    expect(zones['not-a-container']).toBeUndefined();
+    rmSync(lxcPath, { recursive: true });
   });
 
   it('uses the configured roots instead of the defaults', async () => {
