@@ -9,6 +9,7 @@ import { makePlatform } from './platform/index.js';
 import { TraceRunner } from './tracers/runner.js';
 import { VERSION } from './version.js';
 import { listenMetrics } from './metrics-listen.js';
+import { Growth } from './procs/growth.js';
 
 export interface RunAgentOptions {
   server: string;
@@ -87,13 +88,15 @@ export async function runAgent(o: RunAgentOptions): Promise<RunningAgent> {
     own.hello({ ...link.helloFrame(), dropped: 0 });
     o.log.info(`serving this node's metrics on ${own.url}`);
   }
+  const growth = new Growth();
   const procs = async (msg: ProcsRequest) => {
-    const reply = (ok: boolean, list: Proc[], message?: string) =>
-      link.send({ v: PROTOCOL_VERSION, type: 'procs-result', id: msg.id, ok, procs: list, ...(message ? { message: message.slice(0, 4096) } : {}) });
+    const reply = (ok: boolean, list: Proc[], message?: string, previous?: number) =>
+      link.send({ v: PROTOCOL_VERSION, type: 'procs-result', id: msg.id, ok, procs: list, ...(message ? { message: message.slice(0, 4096) } : {}), ...(previous ? { previous } : {}) });
     const zone = agent.currentZones.find((z) => z.name === msg.zone);
     if (!zone) return void reply(false, [], `no zone '${msg.zone}' on this node`);
     try {
-      reply(true, await platform.processes(zone, msg.limit));
+      const { procs: list, previous } = growth.compare(zone.name, await platform.processes(zone, msg.limit));
+      reply(true, list, undefined, previous);
     } catch (e) {
       reply(false, [], (e as Error).message);
     }

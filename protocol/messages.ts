@@ -173,6 +173,8 @@ export const Proc = Type.Object({
   args: Type.String({ maxLength: 4096 }),
   rssBytes: Type.Number({ minimum: 0 }),
   vszBytes: Type.Optional(Type.Number({ minimum: 0 })),
+  /** change in resident size since the previous listing of this zone (same pid) */
+  rssDeltaBytes: Type.Optional(Type.Number()),
 });
 export type Proc = Static<typeof Proc>;
 
@@ -183,6 +185,8 @@ export const ProcsResult = Type.Object({
   ok: Type.Boolean(),
   message: Type.Optional(Type.String({ maxLength: 4096 })),
   procs: Type.Array(Proc, { maxItems: 1000 }),
+  /** when the previous listing of this zone was taken (ms), the base of rssDeltaBytes */
+  previous: Type.Optional(Type.Number()),
 });
 export type ProcsResult = Static<typeof ProcsResult>;
 

@@ -34,6 +34,6 @@ export const procsApi = (ctx: AppContext, timeoutMs = 15_000): FastifyPluginAsyn
     const r = await result;
     if (!r) return fail(504, `no answer from '${node}' within ${timeoutMs / 1000}s`);
     if (!r.ok) return fail(502, `listing the processes of '${zone}' failed on '${node}': ${r.message ?? 'no reason given'}`);
-    return { node, zone, time: Date.now(), processes: r.procs };
+    return { node, zone, time: Date.now(), ...(r.previous ? { previous: r.previous } : {}), processes: r.procs };
   });
 };

@@ -9,7 +9,8 @@ import { TEST_ENV } from '../helpers/procs.js';
 import { makeTestZone, type TestZone } from '../helpers/zone.js';
 
 interface Listing {
-  processes: { pid: number; comm: string; args: string; rssBytes: number }[];
+  previous?: number;
+  processes: { pid: number; comm: string; args: string; rssBytes: number; rssDeltaBytes?: number }[];
 }
 
 describe('zone processes', () => {
@@ -25,7 +26,8 @@ describe('zone processes', () => {
   beforeAll(async () => {
     zone = await makeTestZone(`zs-procs-${process.pid}`);
     // touches 64 MiB after it joins the zone, then waits
-    holder = execa('node', ['-e', `process.stdin.once('data', () => { globalThis.b = Buffer.alloc(64 * 1048576, 1); console.log('held'); }); setInterval(() => {}, 1000);`], {
+    // each line on stdin: touch 64 MiB more and keep it
+    holder = execa('node', ['-e', `globalThis.held = []; process.stdin.on('data', () => { held.push(Buffer.alloc(64 * 1048576, 1)); console.log('held'); }); setInterval(() => {}, 1000);`], {
       env: TEST_ENV,
       reject: false,
       buffer: false,
@@ -59,6 +61,15 @@ describe('zone processes', () => {
     expect(processes[0].rssBytes).toBeGreaterThan(64 * 1048576);
     // only the zone's: the test runner and the agent are not in it
     expect(processes.map((p) => p.pid)).not.toContain(process.pid);
+
+    // it grows by another 64 MiB: the next listing says who grew, and by how much
+    holder!.stdin!.write('more\n');
+    await new Promise<void>((ok) => holder!.stdout!.once('data', () => ok()));
+    const again = (await (await get(`/api/nodes/${linuxNode}/zones/${zone.name}/processes`)).json()) as Listing;
+    expect(again.previous).toBeGreaterThan(0);
+    const grown = again.processes.find((p) => p.pid === holder!.pid)!;
+    expect(grown.rssDeltaBytes).toBeGreaterThan(60 * 1048576);
+    expect(grown.rssDeltaBytes).toBeLessThan(80 * 1048576);
   });
 
   it('lists a SmartOS zone\'s processes from ps -z, largest first, and refuses unknown zones', async () => {

@@ -96,6 +96,7 @@ export interface ProcInfo {
   args: string;
   rssBytes: number;
   vszBytes?: number;
+  rssDeltaBytes?: number;
 }
 
 export const ROLE_RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
@@ -153,7 +154,7 @@ export const api = {
     call<History>('GET', `/api/nodes/${enc(n)}/zones/${enc(z)}/history?window=${windowS}`),
   scripts: () => call<ScriptInfo[]>('GET', '/api/scripts'),
   processes: (n: string, z: string, limit = 15) =>
-    call<{ time: number; processes: ProcInfo[] }>('GET', `/api/nodes/${enc(n)}/zones/${enc(z)}/processes?limit=${limit}`),
+    call<{ time: number; previous?: number; processes: ProcInfo[] }>('GET', `/api/nodes/${enc(n)}/zones/${enc(z)}/processes?limit=${limit}`),
   vmAction: (n: string, z: string, action: 'start' | 'stop' | 'reboot') =>
     call<{ message: string }>('POST', `/api/nodes/${enc(n)}/zones/${enc(z)}/actions`, { action }),
   startTrace: (b: { node: string; zone: string; script: string; params: Record<string, string | number>; durationS: number }) =>

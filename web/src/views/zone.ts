@@ -133,7 +133,8 @@ function processes(app: App, node: string, zone: string, hasMemleak: boolean): H
     refresh.disabled = true;
     body.replaceChildren(h('p.dim', 'asking the agent…'));
     try {
-      const { processes: ps, time } = await api.processes(node, zone);
+      const { processes: ps, time, previous } = await api.processes(node, zone);
+      const change = (d: number | undefined) => (d === undefined ? '–' : d === 0 ? '0' : `${d > 0 ? '+' : '−'}${fmtBytes(Math.abs(d))}`);
       const row = (p: (typeof ps)[number]) => {
         const leak = h('button', { type: 'button', title: `trace the allocations ${p.pid} still holds, for 30 s` }, 'memleak') as HTMLButtonElement;
         leak.onclick = async () => {
@@ -147,13 +148,24 @@ function processes(app: App, node: string, zone: string, hasMemleak: boolean): H
             leak.title = (e as Error).message;
           }
         };
-        return h('tr', h('td.num', String(p.pid)), h('td.num', fmtBytes(p.rssBytes)), h('td', { title: p.args }, p.comm), operator ? h('td', leak) : null);
+        return h(
+          'tr',
+          h('td.num', String(p.pid)),
+          h('td.num', fmtBytes(p.rssBytes)),
+          ...(previous ? [h((p.rssDeltaBytes ?? 0) > 0 ? 'td.num.grew' : 'td.num', change(p.rssDeltaBytes))] : []),
+          h('td', { title: p.args }, p.comm),
+          operator ? h('td', leak) : null,
+        );
       };
       body.replaceChildren(
         ps.length
-          ? h('table.procs-table', h('thead', h('tr', h('th', 'PID'), h('th', 'Resident'), h('th', 'Command'), operator ? h('th', '') : null)), h('tbody', ...ps.map(row)))
+          ? h(
+              'table.procs-table',
+              h('thead', h('tr', h('th', 'PID'), h('th', 'Resident'), ...(previous ? [h('th', 'Change')] : []), h('th', 'Command'), operator ? h('th', '') : null)),
+              h('tbody', ...ps.map(row)),
+            )
           : h('p.dim', 'No processes.'),
-        h('p.dim', `as of ${new Date(time).toLocaleTimeString()}`),
+        h('p.dim', `as of ${new Date(time).toLocaleTimeString()}${previous ? `; change since ${new Date(previous).toLocaleTimeString()}` : ' — refresh later to see which grows'}`),
       );
       refresh.textContent = 'Refresh';
     } catch (e) {
