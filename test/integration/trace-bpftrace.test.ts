@@ -121,9 +121,8 @@ describe('traces on real bpftrace', () => {
     // ~1000 leaked 4 KiB blocks a second (fewer on a busy machine), all from that one stack
     expect(leaked).toBeGreaterThan(100 * 4096);
     expect(leaked % 4096).toBe(0);
-    // the balanced path frees all it takes: what shows is at most a few blocks in flight at an
-    // interval edge (print and clear are not one step in bpftrace), nothing like the leak
-    expect(held('zonescope_balanced')).toBeLessThan(leaked / 100);
+    // the balanced path frees all it takes: at most the one block in flight when it ended
+    expect(held('zonescope_balanced')).toBeLessThanOrEqual(256);
     killAll([leaker]);
   }, 60_000);
 
