@@ -73,6 +73,8 @@ export const RETRY = { baseMs: 5000, maxMs: 10 * 60_000 };
 export class AlwaysOn {
   readonly families = new Map<string, HistogramFamily>();
   private readonly slots = new Map<string, Slot>();
+  /** the slot whose current run a trace id is */
+  private readonly byTrace = new Map<string, Slot>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -88,16 +90,17 @@ export class AlwaysOn {
       this.families.set(s.script, new HistogramFamily({ name: e.name, help: e.help, keyLabels: e.keyLabels, scale: e.scale, maxSeriesPerNode }));
     }
     hub.on('trace-frame', (node, f) => {
-      const slot = [...this.slots.values()].find((s) => s.trace === f.id && s.node === node);
-      if (slot) {
+      // every trace's frames come through here, people's too: a lookup, not a scan
+      const slot = this.byTrace.get(f.id);
+      if (slot?.node === node) {
         slot.ran = true;
         this.take(slot, f.records);
       }
     });
     // judged when the agent ends the run (the trace itself may be forgotten by then)
     hub.on('trace-end', (node, m) => {
-      const slot = [...this.slots.values()].find((s) => s.trace === m.id && s.node === node);
-      if (!slot) return;
+      const slot = this.byTrace.get(m.id);
+      if (slot?.node !== node) return;
       if (m.status !== 'failed' || slot.ran) {
         slot.failures = 0;
         return;
@@ -152,7 +155,9 @@ export class AlwaysOn {
           try {
             const meta = findScript(spec.script)!;
             slot.ran = false;
+            if (slot.trace) this.byTrace.delete(slot.trace);
             slot.trace = this.traces.start({ node: n.node, zone, script: spec.script, params: {}, durationS: meta.maxDurationS, retain: false }, ALWAYS_ON_ACTOR).id;
+            this.byTrace.set(slot.trace, slot);
             slot.retryAt = now + 5000;
           } catch (e) {
             // a failing tracer must not be restarted in a tight loop
@@ -166,6 +171,7 @@ export class AlwaysOn {
       const n = this.fleet.nodes.get(slot.node);
       if (!n || !n.up) {
         this.slots.delete(key);
+        if (slot.trace) this.byTrace.delete(slot.trace);
         for (const f of this.families.values()) f.dropNode(slot.node);
       }
     }

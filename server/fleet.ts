@@ -2,7 +2,7 @@
 // started, its zones, its latest samples (pre-rendered for /metrics) and a bounded history.
 import { EventEmitter } from 'node:events';
 import type { Hello, Point, Samples, Zone } from '../protocol/messages.js';
-import { FAMILIES, PREFIX, type FamilyName } from '../protocol/families.js';
+import { FAMILIES, PREFIX } from '../protocol/families.js';
 import { escapeLabel, labelString } from './exposition.js';
 
 export interface SeqState {
@@ -168,9 +168,5 @@ export class Fleet extends EventEmitter {
       lines.push(`${PREFIX}${p.f}{${nodeLabel}${labels}} ${p.v}\n`);
     }
     return new Map([...out].map(([f, lines]) => [f, lines.join('')]));
-  }
-
-  family(name: string): (typeof FAMILIES)[FamilyName] | undefined {
-    return (FAMILIES as Record<string, (typeof FAMILIES)[FamilyName]>)[name];
   }
 }

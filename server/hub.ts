@@ -33,11 +33,12 @@ const CLOSE: Record<RejectReason | 'no-hello' | 'node-taken', number> = {
   'no-hello': 1008,
 };
 
+/** What an agent sends back to a request (see Hub.request). */
+export type AgentAnswer = VmResult | ProcsResult;
+
 export interface HubEvents {
   'trace-frame': [node: string, msg: TraceFrame];
   'trace-end': [node: string, msg: TraceEnd];
-  'vm-result': [node: string, msg: VmResult];
-  'procs-result': [node: string, msg: ProcsResult];
   disconnect: [node: string];
 }
 
@@ -48,6 +49,10 @@ export class Hub extends EventEmitter<HubEvents> {
   private readonly tokenOf = new WeakMap<WebSocket, number>();
   private pinger?: NodeJS.Timeout;
   private closed = false;
+  /** connections heard from (pong or frame) since the last heartbeat */
+  private readonly alive = new WeakSet<WebSocket>();
+  /** requests waiting for their agent's answer, by id */
+  private readonly pending = new Map<string, { node: string; done: (answer: AgentAnswer) => void }>();
 
   constructor(
     private readonly fleet: Fleet,
@@ -79,6 +84,25 @@ export class Hub extends EventEmitter<HubEvents> {
     for (const ws of this.wss.clients) if (this.tokenOf.get(ws) === id) ws.close(1008, 'token revoked');
   }
 
+  /**
+   * Send a request and wait for the answer that carries its id: the agent's answer, undefined
+   * after `timeoutMs`, or false at once when the node is not connected.
+   */
+  async request<A extends AgentAnswer>(node: string, msg: ServerMessage & { id: string }, timeoutMs: number): Promise<A | undefined | false> {
+    let timer: NodeJS.Timeout | undefined;
+    const answer = new Promise<A | undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), timeoutMs);
+      this.pending.set(msg.id, { node, done: (a) => resolve(a as A) });
+    });
+    try {
+      if (!this.send(node, msg)) return false;
+      return await answer;
+    } finally {
+      clearTimeout(timer);
+      this.pending.delete(msg.id);
+    }
+  }
+
   send(node: string, msg: ServerMessage): boolean {
     const ws = this.sessions.get(node);
     if (!ws || ws.readyState !== ws.OPEN) return false;
@@ -103,13 +127,8 @@ export class Hub extends EventEmitter<HubEvents> {
     const tokenName = user.name;
     this.tokenOf.set(ws, user.id);
     let node: string | undefined;
-    let alive = true;
-    (ws as WebSocket & { isAlive?: () => boolean; markDead?: () => void }).isAlive = () => {
-      const was = alive;
-      alive = false;
-      return was;
-    };
-    ws.on('pong', () => (alive = true));
+    this.alive.add(ws);
+    ws.on('pong', () => this.alive.add(ws));
 
     const reject = (reason: RejectReason | 'no-hello' | 'node-taken', message: string) => {
       this.metrics.framesRejected.inc({ reason });
@@ -120,7 +139,7 @@ export class Hub extends EventEmitter<HubEvents> {
 
     ws.on('message', (data, isBinary) => {
       if (this.closed) return;
-      alive = true;
+      this.alive.add(ws);
       const bytes = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer).byteLength;
       if (bytes > this.maxFrameBytes) return reject('too-large', `frame of ${bytes} bytes is over the ${this.maxFrameBytes}-byte limit`);
       if (isBinary) return reject('not-json', 'binary frame: frames are JSON text');
@@ -211,10 +230,9 @@ export class Hub extends EventEmitter<HubEvents> {
         this.emit('trace-end', node, msg);
         break;
       case 'vm-result':
-        this.emit('vm-result', node, msg);
-        break;
       case 'procs-result':
-        this.emit('procs-result', node, msg);
+        // only the node the request went to may answer it
+        if (this.pending.get(msg.id)?.node === node) this.pending.get(msg.id)!.done(msg);
         break;
     }
   }
@@ -226,11 +244,10 @@ export class Hub extends EventEmitter<HubEvents> {
   /** Drop connections that stopped answering pings (a half-open TCP never closes by itself). */
   private heartbeat(): void {
     for (const ws of this.wss.clients) {
-      const s = ws as WebSocket & { isAlive?: () => boolean };
       const id = this.tokenOf.get(ws);
       // revoked elsewhere (`zonescope token revoke` writes the store from another process)
       if (id !== undefined && !this.store.tokenActive(id)) ws.close(1008, 'token revoked');
-      else if (s.isAlive && !s.isAlive()) ws.terminate();
+      else if (!this.alive.delete(ws)) ws.terminate();
       else ws.ping();
     }
   }

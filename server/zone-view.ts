@@ -1,18 +1,13 @@
 // What the API and the UI show of a zone: a summary from the latest frame, and its history as
 // columns (one array per series) — the shape uPlot draws without copying.
-import type { Zone } from '../protocol/messages.js';
+import type { Point, Zone } from '../protocol/messages.js';
 import { labelString } from './exposition.js';
 import type { NodeState } from './fleet.js';
 
-function value(n: NodeState, zone: string, f: string, where: (l: Record<string, string>) => boolean = () => true): number | undefined {
+/** The zone's family summed over its other labels (modes, interfaces); undefined when absent. */
+function total(points: readonly Point[], zone: string, f: string): number | undefined {
   let sum: number | undefined;
-  for (const p of n.latest?.points ?? []) if (p.f === f && p.l.zone === zone && where(p.l)) sum = (sum ?? 0) + p.v;
-  return sum;
-}
-
-function cpuAt(points: { f: string; l: Record<string, string>; v: number }[], zone: string): number | undefined {
-  let sum: number | undefined;
-  for (const p of points) if (p.f === 'zone_cpu_seconds_total' && p.l.zone === zone) sum = (sum ?? 0) + p.v;
+  for (const p of points) if (p.f === f && p.l.zone === zone) sum = (sum ?? 0) + p.v;
   return sum;
 }
 
@@ -22,16 +17,17 @@ export function zoneSummary(n: NodeState, z: Zone) {
   const prev = h[h.length - 2];
   let cpuRatio: number | undefined;
   if (last && prev && last.time > prev.time) {
-    const a = cpuAt(prev.points, z.name);
-    const b = cpuAt(last.points, z.name);
+    const a = total(prev.points, z.name, 'zone_cpu_seconds_total');
+    const b = total(last.points, z.name, 'zone_cpu_seconds_total');
     if (a !== undefined && b !== undefined && b >= a) cpuRatio = (b - a) / ((last.time - prev.time) / 1000);
   }
+  const latest = n.latest?.points ?? [];
   return {
     ...z,
-    cpuSeconds: value(n, z.name, 'zone_cpu_seconds_total'),
+    cpuSeconds: total(latest, z.name, 'zone_cpu_seconds_total'),
     cpuRatio,
-    memoryBytes: value(n, z.name, 'zone_memory_rss_bytes'),
-    memoryLimitBytes: value(n, z.name, 'zone_memory_limit_bytes'),
+    memoryBytes: total(latest, z.name, 'zone_memory_rss_bytes'),
+    memoryLimitBytes: total(latest, z.name, 'zone_memory_limit_bytes'),
   };
 }
 

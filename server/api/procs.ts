@@ -10,12 +10,6 @@ const Params = Type.Object({ node: Type.String({ maxLength: 256 }), zone: Type.S
 const Query = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) });
 
 export const procsApi = (ctx: AppContext, timeoutMs = 15_000): FastifyPluginAsync => async (app) => {
-  const pending = new Map<string, { node: string; done: (r: ProcsResult) => void }>();
-  ctx.hub.on('procs-result', (node, r) => {
-    const p = pending.get(r.id);
-    if (p && p.node === node) p.done(r);
-  });
-
   app.get('/api/nodes/:node/zones/:zone/processes', { preHandler: ctx.requireRole('viewer'), schema: { params: Params, querystring: Query } }, async (req, reply) => {
     const { node, zone } = req.params as { node: string; zone: string };
     const limit = (req.query as { limit?: number }).limit ?? 20;
@@ -25,13 +19,8 @@ export const procsApi = (ctx: AppContext, timeoutMs = 15_000): FastifyPluginAsyn
     if (!n.zones.some((z) => z.name === zone)) return fail(404, `unknown zone '${zone}' on node '${node}'`);
     if (!n.up) return fail(409, `node '${node}' is not connected`);
     if (!n.hello.capabilities.includes('procs')) return fail(409, `the agent of '${node}' cannot list processes (agent ${n.hello.agentVersion})`);
-    const id = randomUUID();
-    const result = new Promise<ProcsResult | undefined>((resolve) => {
-      const t = setTimeout(() => resolve(undefined), timeoutMs);
-      pending.set(id, { node, done: (r) => (clearTimeout(t), resolve(r)) });
-    }).finally(() => pending.delete(id));
-    if (!ctx.hub.send(node, { v: PROTOCOL_VERSION, type: 'procs', id, zone, limit })) return fail(409, `node '${node}' is not connected`);
-    const r = await result;
+    const r = await ctx.hub.request<ProcsResult>(node, { v: PROTOCOL_VERSION, type: 'procs', id: randomUUID(), zone, limit }, timeoutMs);
+    if (r === false) return fail(409, `node '${node}' is not connected`);
     if (!r) return fail(504, `no answer from '${node}' within ${timeoutMs / 1000}s`);
     if (!r.ok) return fail(502, `listing the processes of '${zone}' failed on '${node}': ${r.message ?? 'no reason given'}`);
     return { node, zone, time: Date.now(), ...(r.previous ? { previous: r.previous } : {}), processes: r.procs };

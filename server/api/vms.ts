@@ -10,13 +10,6 @@ const Params = Type.Object({ node: Type.String({ maxLength: 256 }), zone: Type.S
 const Body = Type.Object({ action: Type.Union([Type.Literal('start'), Type.Literal('stop'), Type.Literal('reboot')]) }, { additionalProperties: false });
 
 export const vmsApi = (ctx: AppContext, timeoutMs = 150_000): FastifyPluginAsync => async (app) => {
-  const pending = new Map<string, { node: string; done: (r: VmResult) => void }>();
-  // only the node the action went to may answer it
-  ctx.hub.on('vm-result', (node, r) => {
-    const p = pending.get(r.id);
-    if (p && p.node === node) p.done(r);
-  });
-
   app.post('/api/nodes/:node/zones/:zone/actions', { preHandler: ctx.requireRole('operator'), schema: { params: Params, body: Body } }, async (req, reply) => {
     const { node, zone } = req.params as { node: string; zone: string };
     const { action } = req.body as { action: 'start' | 'stop' | 'reboot' };
@@ -29,18 +22,8 @@ export const vmsApi = (ctx: AppContext, timeoutMs = 150_000): FastifyPluginAsync
     if (!n.up) return fail(409, `node: '${node}' is not connected`);
     const id = randomUUID();
     ctx.store.audit(ctx.actor(req), `vm.${action}`, `${node}/${zone}`, { id, alias: z.alias ?? '' });
-    const result = new Promise<VmResult | undefined>((resolve) => {
-      const t = setTimeout(() => resolve(undefined), timeoutMs);
-      pending.set(id, {
-        node,
-        done: (r) => {
-          clearTimeout(t);
-          resolve(r);
-        },
-      });
-    }).finally(() => pending.delete(id));
-    if (!ctx.hub.send(node, { v: PROTOCOL_VERSION, type: 'vm-action', id, zone, action })) return fail(409, `node: '${node}' is not connected`);
-    const r = await result;
+    const r = await ctx.hub.request<VmResult>(node, { v: PROTOCOL_VERSION, type: 'vm-action', id, zone, action }, timeoutMs);
+    if (r === false) return fail(409, `node: '${node}' is not connected`);
     if (!r) return fail(504, `no answer from '${node}' within ${timeoutMs / 1000}s: the ${action} may still happen`);
     ctx.store.audit('server', `vm.${action}.${r.ok ? 'done' : 'failed'}`, `${node}/${zone}`, { id, message: r.message });
     if (!r.ok) return fail(502, `${action} of '${zone}' failed on '${node}': ${r.message}`);
