@@ -3,13 +3,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { buildApp, type App } from '../../server/app.js';
 import { createToken } from '../../server/auth.js';
 import { TEST_ENV } from './procs.js';
+import { ROOT, MAIN, until } from './cli.js';
 
-export const ROOT = resolve(import.meta.dirname, '../..');
+export { ROOT };
 
 export interface Harness {
   app: App;
@@ -20,8 +21,6 @@ export interface Harness {
   waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, ms?: number): Promise<T>;
   close(): Promise<void>;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function startHarness(): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'zs-trace-'));
@@ -34,15 +33,7 @@ export async function startHarness(): Promise<Harness> {
     agent: createToken(app.ctx.store, 'agent', 'agent').token,
   };
   const agents: ChildProcess[] = [];
-  const waitFor: Harness['waitFor'] = async (what, fn, ms = 30_000) => {
-    const end = Date.now() + ms;
-    for (;;) {
-      const v = await fn();
-      if (v) return v;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await sleep(200);
-    }
-  };
+  const waitFor: Harness['waitFor'] = (what, fn, ms = 30_000) => until(what, fn, ms);
   return {
     app,
     url,
@@ -60,7 +51,7 @@ export async function startHarness(): Promise<Harness> {
       return { status: res.status, json, text };
     },
     async startAgent(node, extra = {}) {
-      const c = spawn(process.execPath, [join(ROOT, 'dist/agent/main.js'), 'agent', '--server', url, '--token', tokens.agent, '--node', node, '--interval', '1', ...(extra.args ?? [])], {
+      const c = spawn(process.execPath, [MAIN, 'agent', '--server', url, '--token', tokens.agent, '--node', node, '--interval', '1', ...(extra.args ?? [])], {
         env: { ...process.env, ...TEST_ENV, ZONESCOPE_LOG: 'warn', ...extra.env },
         stdio: ['ignore', 'inherit', 'inherit'],
       });
