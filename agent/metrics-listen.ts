@@ -1,11 +1,10 @@
 // --metrics-listen: the agent serves its own node's /metrics, for fleets large enough that
-// Prometheus should scrape the nodes directly. Same Fleet and exposition code as the server,
-// fed with the same frames, so both expositions are identical for the node.
+// Prometheus should scrape the nodes directly. The same exposition functions as the server's
+// (protocol/exposition.ts), fed with the same frames, so both say the same for the node.
 import { createServer, type Server } from 'node:http';
 import type { Hello, Samples, Zone } from '../protocol/messages.js';
-import { Fleet } from '../server/fleet.js';
-import { renderFleet } from '../server/exposition.js';
-import { safeEqual, bearer } from '../server/auth.js';
+import { MAX_SERIES_PER_FAMILY, renderNodes, renderPoints, type NodeExposition } from '../protocol/exposition.js';
+import { metricsAuthorized } from '../protocol/bearer.js';
 
 export interface MetricsListener {
   url: string;
@@ -25,13 +24,12 @@ export function parseListen(addr: string): { host: string; port: number } {
 
 export async function listenMetrics(addr: string, advertiseHost: string, token?: string): Promise<MetricsListener> {
   const { host, port } = parseListen(addr);
-  const fleet = new Fleet();
-  let node = '';
+  let node: NodeExposition | undefined;
+  let latest = 0;
   const server: Server = createServer((req, res) => {
     if (req.url?.split('?')[0] !== '/metrics') return void res.writeHead(404).end('not found: try /metrics\n');
-    const t = bearer(req.headers.authorization);
-    if (token && (!t || !safeEqual(t, token))) return void res.writeHead(401).end('missing or invalid metrics token\n');
-    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(renderFleet(fleet));
+    if (token && !metricsAuthorized(req.headers.authorization, token)) return void res.writeHead(401).end('missing or invalid metrics token\n');
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(node ? renderNodes([node]) : '');
   });
   await new Promise<void>((ok, fail) => server.once('error', fail).listen(port, host, () => ok()));
   const actual = (server.address() as { port: number }).port;
@@ -39,11 +37,22 @@ export async function listenMetrics(addr: string, advertiseHost: string, token?:
   return {
     url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${actual}/metrics`,
     hello(h) {
-      node = h.node;
-      fleet.connect(h, { epoch: h.epoch, last: 0, received: 0, gaps: 0 });
+      if (node?.hello.epoch !== h.epoch) latest = 0;
+      node = { node: h.node, up: true, lastSeen: Date.now(), hello: h, seq: { gaps: 0 }, zones: node?.zones ?? [], rendered: node?.hello.epoch === h.epoch ? node.rendered : new Map() };
     },
-    zones: (z) => fleet.setZones(node, z),
-    samples: (f) => void fleet.addSamples(node, f),
+    zones(z) {
+      if (!node) return;
+      node.zones = z;
+      node.lastSeen = Date.now();
+    },
+    samples(f) {
+      if (!node) return;
+      node.lastSeen = Date.now();
+      // a resent backlog may arrive after newer frames: only the newest is exposed
+      if (f.time < latest) return;
+      latest = f.time;
+      node.rendered = renderPoints(node.node, f.points, MAX_SERIES_PER_FAMILY, { unknownFamily() {}, overCap() {} });
+    },
     close: () => new Promise((ok) => server.close(() => ok())),
   };
 }

@@ -7,7 +7,7 @@ import { Link } from './link.js';
 import type { Log } from './log.js';
 import { makePlatform } from './platform/index.js';
 import { TraceRunner } from './tracers/runner.js';
-import { VERSION } from './version.js';
+import { VERSION } from '../protocol/version.js';
 import { listenMetrics } from './metrics-listen.js';
 import { Growth } from './procs/growth.js';
 

@@ -6,7 +6,7 @@ import type { Fleet } from './fleet.js';
 import type { Hub } from './hub.js';
 import { HistogramFamily } from './histograms.js';
 import { ALWAYS_ON_ACTOR, type TraceManager } from './traces.js';
-import { findScript } from '../agent/tracers/catalog.js';
+import { findScript } from '../scripts/catalog.js';
 
 /** How a script's histogram aggregation becomes a Prometheus histogram. */
 interface Export {

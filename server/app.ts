@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MAX_FRAME_BYTES } from '../protocol/messages.js';
-import { requireRole, safeEqual, bearer } from './auth.js';
+import { requireRole } from './auth.js';
+import { metricsAuthorized } from '../protocol/bearer.js';
 import { Fleet, DEFAULT_FLEET, type FleetOptions } from './fleet.js';
 import { Hub } from './hub.js';
 import { Live } from './live.js';
@@ -84,10 +85,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
 
   const metricsGuard = async (req: FastifyRequest, reply: import('fastify').FastifyReply) => {
     if (!opts.metricsToken) return;
-    // Prometheus 2.x http_sd_configs sends the bare token unless `type: Bearer` is spelled out
-    const h = req.headers.authorization;
-    const t = bearer(h) ?? (h && !/\s/.test(h) ? h : undefined);
-    if (!t || !safeEqual(t, opts.metricsToken)) {
+    if (!metricsAuthorized(req.headers.authorization, opts.metricsToken)) {
       metrics.authFailures.inc({ endpoint: req.url.split('?')[0] });
       return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: 'missing or invalid metrics token' });
     }

@@ -1,6 +1,7 @@
 // Tokens are 32 random bytes; only their SHA-256 is stored, so a copy of the database does
 // not let anyone in. High-entropy secrets need no slow hash: there is nothing to brute-force.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { bearer } from '../protocol/bearer.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Role, Store, TokenRow } from './store.js';
 
@@ -25,11 +26,6 @@ export function verifyToken(store: Store, token: string | undefined): TokenRow |
 export function allows(have: Role, need: Role): boolean {
   if (have === 'agent' || need === 'agent') return have === need;
   return RANK[have] >= RANK[need];
-}
-
-export function bearer(header: string | undefined): string | undefined {
-  const m = header && /^Bearer\s+(\S+)$/i.exec(header);
-  return m ? m[1] : undefined;
 }
 
 export function cookie(header: string | undefined, name: string): string | undefined {
@@ -70,10 +66,4 @@ export function requireRole(store: Store, need: Role) {
     }
     req.user = user;
   };
-}
-
-export function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }

@@ -2,8 +2,7 @@
 // started, its zones, its latest samples (pre-rendered for /metrics) and a bounded history.
 import { EventEmitter } from 'node:events';
 import type { Hello, Point, Samples, Zone } from '../protocol/messages.js';
-import { FAMILIES, PREFIX } from '../protocol/families.js';
-import { escapeLabel, labelString } from './exposition.js';
+import { MAX_SERIES_PER_FAMILY, renderPoints } from '../protocol/exposition.js';
 
 export interface SeqState {
   epoch: number;
@@ -45,7 +44,7 @@ export interface FleetOptions {
   maxSeriesPerFamily: number;
 }
 
-export const DEFAULT_FLEET: FleetOptions = { retentionS: 3600, maxHistoryFrames: 720, maxHistoryPoints: 2_000_000, maxSeriesPerFamily: 10_000 };
+export const DEFAULT_FLEET: FleetOptions = { retentionS: 3600, maxHistoryFrames: 720, maxHistoryPoints: 2_000_000, maxSeriesPerFamily: MAX_SERIES_PER_FAMILY };
 
 export class Fleet extends EventEmitter {
   readonly nodes = new Map<string, NodeState>();
@@ -141,32 +140,9 @@ export class Fleet extends EventEmitter {
   }
 
   private render(node: string, points: Point[]): Map<string, string> {
-    const out = new Map<string, string[]>();
-    // series already written per family: one series twice in a scrape is a duplicate sample
-    // Prometheus refuses (a repeated point, or points differing only in a dropped label)
-    const seen = new Map<string, Set<string>>();
-    const nodeLabel = `node="${escapeLabel(node)}"`;
-    for (const p of points) {
-      if (!Object.hasOwn(FAMILIES, p.f)) {
-        this.unknownFamilyPoints++;
-        continue;
-      }
-      if (!Number.isFinite(p.v)) continue;
-      let lines = out.get(p.f);
-      let series = seen.get(p.f);
-      if (!lines || !series) {
-        out.set(p.f, (lines = []));
-        seen.set(p.f, (series = new Set()));
-      }
-      const labels = labelString(p.l, true);
-      if (series.has(labels)) continue;
-      if (lines.length >= this.opts.maxSeriesPerFamily) {
-        this.seriesDropped.set(p.f, (this.seriesDropped.get(p.f) ?? 0) + 1);
-        continue;
-      }
-      series.add(labels);
-      lines.push(`${PREFIX}${p.f}{${nodeLabel}${labels}} ${p.v}\n`);
-    }
-    return new Map([...out].map(([f, lines]) => [f, lines.join('')]));
+    return renderPoints(node, points, this.opts.maxSeriesPerFamily, {
+      unknownFamily: () => void this.unknownFamilyPoints++,
+      overCap: (f) => void this.seriesDropped.set(f, (this.seriesDropped.get(f) ?? 0) + 1),
+    });
   }
 }

@@ -6,7 +6,7 @@
 // which for integers is v <= hi - 1. Prometheus buckets are inclusive (v <= le), so the bucket
 // maps exactly to le = (hi - 1) * scale. An open top bucket (hi = +Inf) counts only in +Inf.
 import type { HistRecord } from '../protocol/records.js';
-import { escapeLabel } from './exposition.js';
+import { escapeLabel } from '../protocol/exposition.js';
 
 interface Series {
   node: string;

@@ -5,9 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import { PROTOCOL_VERSION, type TraceEnd, type TraceFrame } from '../protocol/messages.js';
 import type { TraceEvent, TraceRecord } from '../protocol/records.js';
-import { findScript, type ScriptMeta } from '../agent/tracers/catalog.js';
-import { TRACE_LIMITS } from '../agent/tracers/limits.js';
-import { checkDuration, checkParams, checkZoneName, ParamError } from '../agent/tracers/params.js';
+import { findScript, type ScriptMeta } from '../scripts/catalog.js';
+import { TRACE_LIMITS } from '../scripts/limits.js';
+import { checkDuration, checkParams, checkZoneName, ParamError } from '../scripts/params.js';
 import type { Fleet } from './fleet.js';
 import type { Hub } from './hub.js';
 import type { ServerMetrics } from './metrics.js';

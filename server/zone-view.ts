@@ -1,7 +1,7 @@
 // What the API and the UI show of a zone: a summary from the latest frame, and its history as
 // columns (one array per series) — the shape uPlot draws without copying.
 import type { Point, Zone } from '../protocol/messages.js';
-import { labelString } from './exposition.js';
+import { labelString } from '../protocol/exposition.js';
 import type { NodeState } from './fleet.js';
 
 /** The zone's family summed over its other labels (modes, interfaces); undefined when absent. */

@@ -1,68 +1,10 @@
-// Stacks → folded lines (`root;...;leaf count`), the input of flamegraph.pl and of the UI's
-// flame graph. Frame clean-up follows FlameGraph's stackcollapse.pl so that `zonescope fold`
-// on a DTrace capture prints the same lines it would: leading whitespace dropped, the offset
-// removed from the last `+` on (unless offsets are kept), C++ argument lists cut after the
-// first `::`, an empty frame shown as `-`, identical stacks merged, lines sorted bytewise.
+// Tool text → folded lines (`zonescope fold`): for a DTrace capture it prints what FlameGraph's
+// stackcollapse.pl prints (the format and frame clean-up are protocol/folded.ts).
 import { StringDecoder } from 'node:string_decoder';
 import type { TraceRecord } from '../../protocol/records.js';
+import { bytewise, foldStacks, normalizeFrame, type FoldOptions } from '../../protocol/folded.js';
 import { isKernelStack } from './dtrace.js';
 import { parseBpftraceLine } from './bpftrace.js';
-
-export interface FoldOptions {
-  /** keep `+0x1a` / `+26` offsets (stackcollapse.pl strips them) */
-  keepOffsets?: boolean;
-  /** suffix kernel frames with `_[k]`, FlameGraph's convention for coloring them */
-  annotateKernel?: boolean;
-}
-
-/** One frame as stackcollapse.pl cleans it; `;` would split the frame, so it becomes `:`. */
-export function normalizeFrame(raw: string, keepOffsets = false): string {
-  let f = raw.trim();
-  if (!keepOffsets) {
-    const plus = f.lastIndexOf('+');
-    if (plus >= 0) f = f.slice(0, plus);
-  }
-  const colons = f.indexOf('::');
-  if (colons >= 0) {
-    const cut = Math.max(f.lastIndexOf('('), f.lastIndexOf('<'));
-    if (cut >= colons + 2) f = f.slice(0, cut);
-  }
-  if (f === '') return '-';
-  return f.includes(';') ? f.replaceAll(';', ':') : f;
-}
-
-function foldOne(stack: readonly string[], kernel: number, opts: FoldOptions): string {
-  const parts: string[] = new Array(stack.length);
-  const keep = opts.keepOffsets ?? false;
-  for (let i = 0; i < stack.length; i++) {
-    const f = normalizeFrame(stack[i], keep);
-    // leaf first in the record, root first in the folded line
-    parts[stack.length - 1 - i] = opts.annotateKernel && i < kernel ? `${f}_[k]` : f;
-  }
-  return parts.join(';');
-}
-
-/** Sums stack records into folded stacks; other record kinds are ignored. */
-export function foldStacks(records: Iterable<TraceRecord>, opts: FoldOptions = {}): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const r of records) {
-    if (r.kind !== 'stack') continue;
-    const k = foldOne(r.stack, r.kernel, opts);
-    m.set(k, (m.get(k) ?? 0) + r.value);
-  }
-  return m;
-}
-
-const bytewise = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
-/** The folded text, sorted like stackcollapse.pl's output. */
-export function formatFolded(m: Map<string, number>): string {
-  let out = '';
-  // a flame graph has no room for nothing or less: a stack whose allocations were all freed
-  // (a sum of + and -) would otherwise print as a zero- or negative-width frame
-  for (const k of [...m.keys()].sort(bytewise)) if (m.get(k)! > 0) out += `${k} ${m.get(k)}\n`;
-  return out;
-}
 
 const HEADER_LINE = /^(?:CPU\s+ID\s+FUNCTION:NAME|\s*\d+\s+\d+\s+\S*:\S*\s*|dtrace: .*|\^C)$/;
 const SPACE = 32;

@@ -9,7 +9,7 @@ import { syscallName } from './syscalls.js';
 import { parseBpftraceLine } from '../parse/bpftrace.js';
 import { detectLayout } from '../platform/cgroup.js';
 import type { Interval, TracerDriver } from './driver.js';
-import { positional, tracerFlags } from './params.js';
+import { positional, tracerFlags } from '../../scripts/params.js';
 
 export const BPFTRACE_ENV: Record<string, string> = {
   BPFTRACE_MAP_KEYS_MAX: '10240',

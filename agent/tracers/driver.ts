@@ -2,7 +2,7 @@
 // how stdout turns into intervals, and how a stderr line is read. One driver per tracer.
 import type { TraceEvent, TraceRecord } from '../../protocol/records.js';
 import type { Zone } from '../../protocol/messages.js';
-import type { ScriptMeta } from './catalog.js';
+import type { ScriptMeta } from '../../scripts/catalog.js';
 
 export interface Interval {
   records: TraceRecord[];

@@ -5,9 +5,9 @@ import { readFileSync } from 'node:fs';
 import { parseDtraceAggregations, DtraceIntervalSplitter } from '../parse/dtrace.js';
 import { parseDtraceDiagnostic } from '../parse/dtrace-diagnostics.js';
 import { AllocJoin } from '../parse/dtrace-events.js';
-import type { ScriptMeta } from './catalog.js';
+import type { ScriptMeta } from '../../scripts/catalog.js';
 import type { TracerDriver } from './driver.js';
-import { positional, tracerFlags } from './params.js';
+import { positional, tracerFlags } from '../../scripts/params.js';
 
 /** Options that bound what a trace may cost the node (see dtrace(1M) -x). */
 export const DTRACE_OPTIONS = ['bufsize=4m', 'aggsize=4m', 'aggrate=2hz', 'switchrate=4hz', 'dynvarsize=8m', 'strsize=256', 'stackframes=64', 'ustackframes=64', 'cleanrate=101hz'];

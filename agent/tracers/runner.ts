@@ -9,11 +9,11 @@ import { PROTOCOL_VERSION, type AgentMessage, type TraceEnd, type TraceStart, ty
 import type { TraceEvent, TraceRecord } from '../../protocol/records.js';
 import type { Log } from '../log.js';
 import { bpftraceDriver } from './bpftrace.js';
-import { findScript, scriptFile, scriptsDir } from './catalog.js';
+import { findScript, scriptFile, scriptsDir } from '../../scripts/catalog.js';
 import type { Interval, TracerDriver } from './driver.js';
 import { dtraceDriver } from './dtrace.js';
-import { TRACE_LIMITS } from './limits.js';
-import { checkDuration, checkParams, checkZoneName } from './params.js';
+import { TRACE_LIMITS } from '../../scripts/limits.js';
+import { checkDuration, checkParams, checkZoneName } from '../../scripts/params.js';
 
 export interface RunnerOptions {
   tracer: 'dtrace' | 'bpftrace';

@@ -1,7 +1,7 @@
 // The curated catalog as the UI and `zonescope scripts` see it.
 import type { FastifyPluginAsync } from 'fastify';
 import type { AppContext } from '../context.js';
-import { loadCatalog, type ScriptMeta } from '../../agent/tracers/catalog.js';
+import { loadCatalog, type ScriptMeta } from '../../scripts/catalog.js';
 
 export function scriptSummary(s: ScriptMeta) {
   return {

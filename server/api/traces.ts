@@ -3,7 +3,7 @@ import Type from 'typebox';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { AppContext } from '../context.js';
 import { TraceError, type TraceManager } from '../traces.js';
-import { foldStacks, formatFolded } from '../../agent/parse/fold.js';
+import { foldStacks, formatFolded } from '../../protocol/folded.js';
 
 const StartBody = Type.Object(
   {

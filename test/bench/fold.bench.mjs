@@ -1,6 +1,6 @@
 // `zonescope fold` benchmark: a ≥ 50 MB DTrace capture of `@[stack(), ustack()] = count()`
 // (a few thousand distinct stacks, 10–40 frames, kernel + user, offsets) written to a temp
-// dir, folded by the real command (`node dist/agent/main.js fold FILE`, a child process)
+// dir, folded by the real command (`node dist/cli/main.js fold FILE`, a child process)
 // several times: median throughput in MB/s and the child's peak RSS (VmHWM, read from
 // /proc/self/status as it exits). Baseline on the same file: stackcollapse.pl's rules as a
 // minimal perl loop when perl is here, and a naive fold (whole file read, split on lines).
@@ -14,7 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const MAIN = resolve(here, '../../dist/agent/main.js');
+const MAIN = resolve(here, '../../dist/cli/main.js');
 const SIZE = 60 * 1024 * 1024;
 const RUNS = 5;
 const TARGET_MBS = 150;

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { TEST_ENV } from './procs.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
-export const MAIN = join(ROOT, 'dist/agent/main.js');
+export const MAIN = join(ROOT, 'dist/cli/main.js');
 export const FAKES = join(ROOT, 'test/fakes/illumos/bin');
 
 export interface Proc {

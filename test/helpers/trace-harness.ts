@@ -1,4 +1,4 @@
-// A real server (buildApp on port 0) and a real agent process (node dist/agent/main.js agent)
+// A real server (buildApp on port 0) and a real agent process (node dist/cli/main.js agent)
 // on loopback, with tokens from the server's store, for the trace tests.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';

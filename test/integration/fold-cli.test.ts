@@ -10,7 +10,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 // @ts-expect-error: a plain .mjs module (the benchmark's capture generator)
 import { dtraceCapture } from '../bench/fold.bench.mjs';
 
-const MAIN = join(import.meta.dirname, '../../dist/agent/main.js');
+const MAIN = join(import.meta.dirname, '../../dist/cli/main.js');
 const env = { ...process.env, ZONESCOPE_TEST: '1' };
 
 /** stackcollapse.pl's rules in their plainest form, for frames without `::` or `;` */

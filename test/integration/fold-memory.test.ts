@@ -11,7 +11,7 @@ import { describe, it, expect } from 'vitest';
 import { dtraceCapture, PEAK_HOOK, peakOf } from '../bench/fold.bench.mjs';
 
 const ROOT = join(import.meta.dirname, '../..');
-const MAIN = join(ROOT, 'dist/agent/main.js');
+const MAIN = join(ROOT, 'dist/cli/main.js');
 const MB = 1024 * 1024;
 /** allowed growth of the peak RSS from 50 MB to 500 MB of input */
 const GROWTH_BOUND = 30 * MB;

@@ -7,7 +7,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDtraceAggregations } from '../../agent/parse/dtrace.js';
-import { foldStacks, formatFolded } from '../../agent/parse/fold.js';
+import { foldStacks, formatFolded } from '../../protocol/folded.js';
 import { startHarness, waitEnded, ROOT, type Harness } from '../helpers/trace-harness.js';
 
 const NODE = `zs-dt-${process.pid}`;

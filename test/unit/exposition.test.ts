@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { Fleet, DEFAULT_FLEET, type FleetOptions } from '../../server/fleet.js';
 import { renderFleet } from '../../server/exposition.js';
 import { FAMILIES } from '../../protocol/families.js';
-import type { Hello, Point, Zone } from '../../protocol/messages.js';
+import { PROTOCOL_VERSION, type Hello, type Point, type Zone } from '../../protocol/messages.js';
 
 const hello = (node: string, epoch = 1): Hello => ({
   v: 1, type: 'hello', node, hostname: node, platform: 'illumos', simulated: false,
@@ -174,5 +174,27 @@ describe('fleet exposition', () => {
     const series = sampleLines(text).map((l) => l.slice(0, l.lastIndexOf(' ')));
     expect(new Set(series).size).toBe(series.length);
     expect(await promtool(text)).toBe('');
+  });
+});
+
+// The fleet's exposition never names one series twice: a frame that repeats a series, or whose
+// points differ only in a label the server drops (`node`, which it sets itself, or an invalid
+// name), would otherwise give Prometheus duplicate samples for one timestamp.
+describe('fleet exposition: one series once', () => {
+  it('exposes each series once, the first value a frame gives it', () => {
+    const fleet = new Fleet();
+    fleet.connect(hello('cn1'), { epoch: 1, last: 0, received: 0, gaps: 0 });
+    fleet.addSamples('cn1', {
+      v: PROTOCOL_VERSION, type: 'samples', seq: 1, time: Date.now(), errors: [],
+      points: [
+        { f: 'zone_memory_rss_bytes', l: { zone: 'web' }, v: 100 },
+        { f: 'zone_memory_rss_bytes', l: { zone: 'web' }, v: 200 },
+        { f: 'zone_memory_rss_bytes', l: { zone: 'web', node: 'spoofed' }, v: 300 },
+        { f: 'zone_memory_rss_bytes', l: { zone: 'web', 'bad-name': 'x' }, v: 400 },
+        { f: 'zone_memory_rss_bytes', l: { zone: 'db' }, v: 500 },
+      ],
+    });
+    const lines = renderFleet(fleet).split('\n').filter((l) => l.startsWith('zonescope_zone_memory_rss_bytes{'));
+    expect(lines).toEqual(['zonescope_zone_memory_rss_bytes{node="cn1",zone="web"} 100', 'zonescope_zone_memory_rss_bytes{node="cn1",zone="db"} 500']);
   });
 });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, it, expect } from 'vitest';
-import { foldStacks, formatFolded, foldStream, foldInput, normalizeFrame } from '../../agent/parse/fold.js';
+import { foldStacks, formatFolded, normalizeFrame } from '../../protocol/folded.js';
+import { foldStream, foldInput } from '../../agent/parse/fold.js';
 import { parseDtraceAggregations } from '../../agent/parse/dtrace.js';
 import { parseBpftraceLine } from '../../agent/parse/bpftrace.js';
 

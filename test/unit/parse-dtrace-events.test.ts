@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AllocJoin } from '../../agent/parse/dtrace-events.js';
-import { foldStacks, formatFolded } from '../../agent/parse/fold.js';
+import { foldStacks, formatFolded } from '../../protocol/folded.js';
 
 // what memleak.d prints: printf lines, each malloc followed by its ustack() (indented frames
 // between blank lines), as DTrace prints a stack action

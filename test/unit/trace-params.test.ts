@@ -4,12 +4,12 @@ import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { loadCatalog, findScript, scriptFile } from '../../agent/tracers/catalog.js';
-import { checkParams, checkZoneName, checkDuration, ParamError } from '../../agent/tracers/params.js';
+import { loadCatalog, findScript, scriptFile } from '../../scripts/catalog.js';
+import { checkParams, checkZoneName, checkDuration, ParamError } from '../../scripts/params.js';
 import { printaNames } from '../../agent/tracers/dtrace.js';
 
 const ROOT = join(import.meta.dirname, '../..');
-const cli = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'dist/agent/main.js'), ...args], { encoding: 'utf8', env: { ...process.env, ZONESCOPE_TEST: '1' } });
+const cli = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'dist/cli/main.js'), ...args], { encoding: 'utf8', env: { ...process.env, ZONESCOPE_TEST: '1' } });
 
 describe('trace parameters', () => {
   const cpu = findScript('cpu-profile')!;
@@ -90,14 +90,14 @@ describe('CLI flags', () => {
   });
 
   it('scripts lists every question and parameter', () => {
-    const out = execFileSync(process.execPath, [join(ROOT, 'dist/agent/main.js'), 'scripts'], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'scripts'], { encoding: 'utf8' });
     for (const s of loadCatalog()) expect(out).toContain(s.question);
     expect(out).toContain('--param hz=<int> (>= 1, <= 999) default 99');
   });
 
   it('fold folds a DTrace capture from stdin', () => {
     const input = '\n              libc.so.1`memset+0x40\n              a.out`main+0x11\n               7\n';
-    const r = spawnSync(process.execPath, [join(ROOT, 'dist/agent/main.js'), 'fold', '-'], { input, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'fold', '-'], { input, encoding: 'utf8' });
     expect(r.stdout).toBe('a.out`main;libc.so.1`memset 7\n');
   });
 });

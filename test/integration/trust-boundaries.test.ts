@@ -1,4 +1,4 @@
-// Review of the server's trust boundaries, against a real server on loopback: malformed
+// The server's trust boundaries, against a real server on loopback: malformed
 // cookies, revoked tokens, one node's name claimed by another agent token, a bad metrics URL
 // in a hello, and the session cookie behind a TLS proxy.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

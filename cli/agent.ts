@@ -1,8 +1,8 @@
 // `zonescope agent`: the per-node agent, connecting to a central server.
-import { makeLog } from '../log.js';
-import { runAgent } from '../run.js';
+import { makeLog } from '../agent/log.js';
+import { runAgent } from '../agent/run.js';
 import { parse, seconds, UsageError } from './args.js';
-import { parseListen } from '../metrics-listen.js';
+import { parseListen } from '../agent/metrics-listen.js';
 
 export const agentHelp = `zonescope agent — run the node agent
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The zonescope command: one binary for the server, the agent and the operator's tools.
-import { UsageError } from './cli/args.js';
-import { VERSION } from './version.js';
+import { UsageError } from './args.js';
+import { VERSION } from '../protocol/version.js';
 
 const HELP = `zonescope ${VERSION} — per-zone observability and tracing for SmartOS and Linux
 
@@ -19,14 +19,14 @@ Usage: zonescope <command> [flags]     (zonescope <command> --help for its flags
 
 type Command = (argv: string[]) => Promise<void>;
 const commands: Record<string, () => Promise<Command>> = {
-  start: async () => (await import('./cli/server.js')).startCommand,
-  server: async () => (await import('./cli/server.js')).serverCommand,
-  agent: async () => (await import('./cli/agent.js')).agentCommand,
-  token: async () => (await import('./cli/token.js')).tokenCommand,
-  scripts: async () => (await import('./cli/scripts.js')).scriptsCommand,
-  trace: async () => (await import('./cli/trace.js')).traceCommand,
-  fold: async () => (await import('./cli/fold.js')).foldCommand,
-  parse: async () => (await import('./cli/parse.js')).parseCommand,
+  start: async () => (await import('./server.js')).startCommand,
+  server: async () => (await import('./server.js')).serverCommand,
+  agent: async () => (await import('./agent.js')).agentCommand,
+  token: async () => (await import('./token.js')).tokenCommand,
+  scripts: async () => (await import('./scripts.js')).scriptsCommand,
+  trace: async () => (await import('./trace.js')).traceCommand,
+  fold: async () => (await import('./fold.js')).foldCommand,
+  parse: async () => (await import('./parse.js')).parseCommand,
 };
 
 async function main(argv: string[]): Promise<void> {

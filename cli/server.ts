@@ -1,12 +1,12 @@
 // `zonescope server` and `zonescope start` (server + local agent in one process).
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { buildApp } from '../../server/app.js';
-import { bootstrap } from '../../server/bootstrap.js';
-import { makeLog } from '../log.js';
-import { runAgent } from '../run.js';
+import { buildApp } from '../server/app.js';
+import { bootstrap } from '../server/bootstrap.js';
+import { makeLog } from '../agent/log.js';
+import { runAgent } from '../agent/run.js';
 import { parse, port, seconds, UsageError } from './args.js';
-import { parseAlwaysOn } from '../../server/always-on.js';
+import { parseAlwaysOn } from '../server/always-on.js';
 
 export const serverHelp = `zonescope server — run the central server
 

@@ -43,7 +43,7 @@ export type ScriptMeta = Static<typeof ScriptMeta>;
 const check = Compile(ScriptMeta);
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** scripts/ of the source tree or of the installed package (dist/agent/tracers → ../../../scripts). */
+/** scripts/ of the source tree or of the installed package (dist/scripts → ../../scripts). */
 export function scriptsDir(): string {
   if (process.env.ZONESCOPE_SCRIPTS) return resolve(process.env.ZONESCOPE_SCRIPTS);
   for (let d = here, i = 0; i < 5; i++, d = dirname(d)) {

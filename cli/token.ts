@@ -1,8 +1,8 @@
 // `zonescope token create|list|revoke`: straight to the store in --data, so a token can be
 // made before the server ever runs (the agent's, for instance).
 import { resolve } from 'node:path';
-import { createToken } from '../../server/auth.js';
-import { ROLES, Store, type Role } from '../../server/store.js';
+import { createToken } from '../server/auth.js';
+import { ROLES, Store, type Role } from '../server/store.js';
 import { parse, UsageError } from './args.js';
 
 export const tokenHelp = `zonescope token — manage access tokens

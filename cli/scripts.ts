@@ -1,5 +1,5 @@
 // `zonescope scripts`: the curated catalog, with each script's question and parameters.
-import { loadCatalog } from '../tracers/catalog.js';
+import { loadCatalog } from '../scripts/catalog.js';
 import { parse } from './args.js';
 
 export const scriptsHelp = `zonescope scripts — list the curated trace scripts

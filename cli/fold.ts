@@ -1,6 +1,6 @@
 // `zonescope fold`: DTrace stack aggregation text or bpftrace JSON → folded stacks, the input
 // of flamegraph.pl. Streams: memory follows the number of distinct stacks, not the input.
-import { foldStream } from '../parse/fold.js';
+import { foldStream } from '../agent/parse/fold.js';
 import { parse, UsageError } from './args.js';
 import { openInput, write } from './input.js';
 

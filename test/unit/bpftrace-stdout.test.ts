@@ -2,7 +2,7 @@
 // bpftrace prints as one multi-megabyte JSON line, and a bad line among good ones.
 import { describe, expect, it } from 'vitest';
 import { bpftraceDriver } from '../../agent/tracers/bpftrace.js';
-import { findScript } from '../../agent/tracers/catalog.js';
+import { findScript } from '../../scripts/catalog.js';
 import { INTERVAL_MARKER } from '../../agent/parse/bpftrace.js';
 import type { Interval } from '../../agent/tracers/driver.js';
 

@@ -1,7 +1,7 @@
 // `zonescope trace`: runs a curated script on one zone through the server, shows progress on
 // stderr while it runs and prints the result on stdout at the end; exits 1 if it failed.
 import { hostname } from 'node:os';
-import type { TraceRecord } from '../../protocol/records.js';
+import type { TraceRecord } from '../protocol/records.js';
 import { parse, seconds, UsageError } from './args.js';
 
 export const traceHelp = `zonescope trace — run a curated trace on one zone and print the result

@@ -2,8 +2,8 @@
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { parseBpftraceLine } from '../parse/bpftrace.js';
-import { DtraceIntervalSplitter, parseDtraceAggregations } from '../parse/dtrace.js';
+import { parseBpftraceLine } from '../agent/parse/bpftrace.js';
+import { DtraceIntervalSplitter, parseDtraceAggregations } from '../agent/parse/dtrace.js';
 import { parse, UsageError } from './args.js';
 import { openInput, write } from './input.js';
 
