@@ -107,7 +107,7 @@ export function* dtraceCapture(bytes, { distinct = 3000, seed = 42, header = tru
 /** Runs a command to completion; returns its wall time, stdout and stderr. */
 export function runChild(cmd, args, opts = {}) {
   const t0 = process.hrtime.bigint();
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ZONESCOPE_TEST: '1' }, ...opts });
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ZONESCOPE_TEST: resolve(here, '../..') }, ...opts });
   let out = '';
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (d) => (out += d));

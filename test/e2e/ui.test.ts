@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import type { Browser, Page } from 'playwright-core';
+import { TEST_ENV } from '../helpers/procs.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const ARTIFACTS = join(ROOT, 'test/artifacts');
@@ -106,9 +107,9 @@ describe.skipIf(missing.length > 0)('web UI in Chromium against a real server an
     writeFileSync(`${bin}.c`, BURNER_C);
     await execa('gcc', ['-O1', '-g', '-fno-omit-frame-pointer', '-fno-inline', '-o', bin, `${bin}.c`]);
     zone = await makeTestZone(zoneName);
-    burner = execa(bin, [], { env: { ZONESCOPE_TEST: '1' }, reject: false, buffer: false });
+    burner = execa(bin, [], { env: TEST_ENV, reject: false, buffer: false });
     await zone.addPid(burner.pid!);
-    caller = execa(bin, ['syscalls'], { env: { ZONESCOPE_TEST: '1' }, reject: false, buffer: false });
+    caller = execa(bin, ['syscalls'], { env: TEST_ENV, reject: false, buffer: false });
     await zone.addPid(caller.pid!);
 
     agent = spawnZonescope(['agent', '--server', base, '--token', agentToken, '--node', node, '--interval', '1']);

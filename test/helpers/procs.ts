@@ -1,8 +1,22 @@
-// Processes started by the test suite carry ZONESCOPE_TEST=1 in their environment (and pass
-// it to their children: tracers, stand-ins), so leftovers can be found without guessing.
+// Processes started by the test suite carry ZONESCOPE_TEST=<this checkout> in their
+// environment (and pass it to their children: tracers, stand-ins), so leftovers can be found
+// without guessing, and two checkouts testing at once on one machine never count each
+// other's processes.
 import { readdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 
-export const TEST_ENV = { ZONESCOPE_TEST: '1' };
+export const TEST_MARK = resolve(import.meta.dirname, '../..');
+export const TEST_ENV = { ZONESCOPE_TEST: TEST_MARK };
+const MARK_LINE = `ZONESCOPE_TEST=${TEST_MARK}`;
+
+/** Whether the process was started by this checkout's tests (false if gone or unreadable). */
+export function isTestProcess(pid: number | string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(MARK_LINE);
+  } catch {
+    return false;
+  }
+}
 
 export function leftoverProcesses(): string[] {
   const out: string[] = [];
@@ -10,7 +24,7 @@ export function leftoverProcesses(): string[] {
     if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
     try {
       const env = readFileSync(`/proc/${pid}/environ`, 'utf8');
-      if (!env.split('\0').includes('ZONESCOPE_TEST=1')) continue;
+      if (!env.split('\0').includes(MARK_LINE)) continue;
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       if (stat.split(') ')[1]?.startsWith('Z')) continue; // zombies hold nothing

@@ -3,11 +3,12 @@
 // (so the test's processes stay inside whatever accounting the caller's cgroup has); on v2
 // at the root, because v2 forbids processes in a cgroup whose children have controllers.
 // destroy() moves nothing: it kills the zone's processes (only the test suite's own, marked
-// ZONESCOPE_TEST=1) and removes the directories once they are empty.
+// ZONESCOPE_TEST, test/helpers/procs.ts) and removes the directories once they are empty.
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { detectLayout, type Hierarchy } from '../../agent/platform/cgroup.js';
 import { parseProcCgroup } from '../../agent/parse/cgroup.js';
+import { isTestProcess } from './procs.js';
 
 export interface TestZone {
   name: string;
@@ -36,10 +37,11 @@ async function enable(dir: string, available: string[]): Promise<void> {
 
 async function isOurs(pid: string): Promise<boolean> {
   try {
-    return (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0').includes('ZONESCOPE_TEST=1');
+    await readFile(`/proc/${pid}/stat`);
   } catch {
     return true; // already gone
   }
+  return isTestProcess(pid);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -9,9 +9,10 @@ import { join } from 'node:path';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 // @ts-expect-error: a plain .mjs module (the benchmark's capture generator)
 import { dtraceCapture } from '../bench/fold.bench.mjs';
+import { TEST_ENV } from '../helpers/procs.js';
 
 const MAIN = join(import.meta.dirname, '../../dist/cli/main.js');
-const env = { ...process.env, ZONESCOPE_TEST: '1' };
+const env = { ...process.env, ...TEST_ENV };
 
 /** stackcollapse.pl's rules in their plainest form, for frames without `::` or `;` */
 function naiveFold(text: string): string {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, it, expect } from 'vitest';
 // @ts-expect-error: a plain .mjs module (the benchmark's capture generator and peak hook)
 import { dtraceCapture, PEAK_HOOK, peakOf } from '../bench/fold.bench.mjs';
+import { TEST_ENV } from '../helpers/procs.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const MAIN = join(ROOT, 'dist/cli/main.js');
@@ -24,7 +25,7 @@ interface Run {
 
 async function foldStdin(repeat: number, children: ChildProcess[]): Promise<Run> {
   const child = spawn(process.execPath, ['--import', PEAK_HOOK, MAIN, 'fold', '-'], {
-    env: { ...process.env, ZONESCOPE_TEST: '1' },
+    env: { ...process.env, ...TEST_ENV },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   children.push(child);

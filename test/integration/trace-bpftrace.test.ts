@@ -9,6 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { makeTestZone, type TestZone } from '../helpers/zone.js';
 import { buildBurner, startBurner, killAll } from '../helpers/burner.js';
 import { startHarness, waitEnded, childrenNamed, type Harness } from '../helpers/trace-harness.js';
+import { isTestProcess } from '../helpers/procs.js';
 
 const NODE = `zs-bt-${process.pid}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -16,7 +17,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function bpftracePids(): number[] {
   return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
     try {
-      return readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'bpftrace' && readFileSync(`/proc/${p}/environ`, 'utf8').split('\0').includes('ZONESCOPE_TEST=1');
+      return readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'bpftrace' && isTestProcess(p);
     } catch {
       return false;
     }

@@ -10,7 +10,7 @@ import type { Point, Zone } from '../../protocol/messages.js';
 import { FAMILIES } from '../../protocol/families.js';
 import { illumosPlatform, illumosZones } from '../../agent/platform/illumos.js';
 import type { SampleContext, Sampler } from '../../agent/platform/types.js';
-import { leftoverProcesses } from '../helpers/procs.js';
+import { leftoverProcesses, TEST_ENV } from '../helpers/procs.js';
 
 const FAKES = resolve(__dirname, '..', 'fakes', 'illumos');
 const BIN = join(FAKES, 'bin');
@@ -25,7 +25,7 @@ const BHYVE = 'e4f83b21-9c0d-4d7a-a5e6-2b1f8c7d3e90'; // installed, not running
 let n = 0;
 beforeEach(() => {
   // the stand-ins inherit this environment; ZONESCOPE_TEST marks them as the suite's
-  process.env.ZONESCOPE_TEST = '1';
+  process.env.ZONESCOPE_TEST = TEST_ENV.ZONESCOPE_TEST;
   process.env.PATH = `${BIN}:${SYSTEM_PATH}`;
   process.env.ZONESCOPE_FAKE_STATE = join(scratch, `state-${++n}`); // every test starts from the data file
   for (const k of ['ZONESCOPE_FAKE_FAIL', 'ZONESCOPE_FAKE_GARBAGE', 'ZONESCOPE_FAKE_HANG', 'ZONESCOPE_FAKE_DATA']) delete process.env[k];

@@ -7,9 +7,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { loadCatalog, findScript, scriptFile } from '../../scripts/catalog.js';
 import { checkParams, checkZoneName, checkDuration, ParamError } from '../../scripts/params.js';
 import { printaNames } from '../../agent/tracers/dtrace.js';
+import { TEST_ENV } from '../helpers/procs.js';
 
 const ROOT = join(import.meta.dirname, '../..');
-const cli = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'dist/cli/main.js'), ...args], { encoding: 'utf8', env: { ...process.env, ZONESCOPE_TEST: '1' } });
+const cli = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'dist/cli/main.js'), ...args], { encoding: 'utf8', env: { ...process.env, ...TEST_ENV } });
 
 describe('trace parameters', () => {
   const cpu = findScript('cpu-profile')!;
