@@ -43,6 +43,14 @@ export const SamplerError = Type.Object({
 });
 export type SamplerError = Static<typeof SamplerError>;
 
+export const ScriptAvailability = Type.Object({
+  id: Type.String({ maxLength: 64 }),
+  available: Type.Boolean(),
+  /** why it cannot run (the missing prerequisite, in words an operator can act on) */
+  reason: Type.Optional(Type.String({ maxLength: 1024 })),
+});
+export type ScriptAvailability = Static<typeof ScriptAvailability>;
+
 export const Hello = Type.Object({
   v: V,
   type: Type.Literal('hello'),
@@ -63,6 +71,8 @@ export const Hello = Type.Object({
   /** frames dropped from the agent's buffer while disconnected, since it started */
   dropped: Type.Integer({ minimum: 0 }),
   metricsUrl: Type.Optional(Type.String({ maxLength: 1024 })),
+  /** which curated scripts can run on this node, and why not (prerequisites checked at start) */
+  scripts: Type.Optional(Type.Array(ScriptAvailability, { maxItems: 256 })),
 });
 export type Hello = Static<typeof Hello>;
 
@@ -133,8 +143,12 @@ export const TraceEnd = Type.Object({
   v: V,
   type: Type.Literal('trace-end'),
   id: Type.String({ maxLength: 64 }),
-  status: Type.Union([Type.Literal('done'), Type.Literal('stopped'), Type.Literal('failed')]),
+  /** done: every interval arrived and nothing was lost; partial: some data is missing (see
+   * reasons); stopped: ended by a user; failed: no usable result (error says why) */
+  status: Type.Union([Type.Literal('done'), Type.Literal('partial'), Type.Literal('stopped'), Type.Literal('failed')]),
   error: Type.Optional(Type.String({ maxLength: 4096 })),
+  /** what is missing and why, one sentence each ("process 123 exited after 4 s") */
+  reasons: Type.Optional(Type.Array(Type.String({ maxLength: 1024 }), { maxItems: 32 })),
   exitCode: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
 });
 export type TraceEnd = Static<typeof TraceEnd>;

@@ -76,6 +76,8 @@ export const TraceEvent = Type.Object({
     Type.Literal('no-probes'), // matched 0 probes
     Type.Literal('info'), // "matched N probes", banners
     Type.Literal('warning'),
+    // samples the script's own per-interval counter saw whose stacks or keys did not arrive
+    Type.Literal('samples-lost'),
   ]),
   count: Type.Number(),
   cpu: Type.Optional(Type.Integer()),

@@ -13,7 +13,7 @@ import type { Hub } from './hub.js';
 import type { ServerMetrics } from './metrics.js';
 import type { Store } from './store.js';
 
-export type TraceStatus = 'starting' | 'running' | 'done' | 'stopped' | 'failed';
+export type TraceStatus = 'starting' | 'running' | 'done' | 'partial' | 'stopped' | 'failed';
 
 export const TRACE_BUDGET = {
   /** per trace: bytes (as JSON) of per-interval history; the oldest intervals go first */
@@ -86,7 +86,7 @@ interface Trace {
 
 const DROP_KINDS = new Set(['drops', 'aggregation-drops', 'dynvar-drops', 'speculation-drops']);
 const ERROR_KINDS = new Set(['error', 'compile-error']);
-const ENDED = new Set<TraceStatus>(['done', 'stopped', 'failed']);
+const ENDED = new Set<TraceStatus>(['done', 'partial', 'stopped', 'failed']);
 
 function keyOf(r: TraceRecord): string {
   switch (r.kind) {

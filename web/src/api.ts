@@ -58,7 +58,7 @@ export interface ScriptInfo {
   unit?: string;
   params: ScriptParam[];
 }
-export type TraceStatus = 'starting' | 'running' | 'done' | 'stopped' | 'failed';
+export type TraceStatus = 'starting' | 'running' | 'done' | 'partial' | 'stopped' | 'failed';
 export interface TraceSummary {
   id: string;
   node: string;
