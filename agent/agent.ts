@@ -1,6 +1,10 @@
 // The agent's clock: every interval it refreshes the zone list, runs all samplers side by side
-// (one failing or hanging sampler never stops the others) and hands one numbered frame to the link.
+// and hands one numbered frame to the link. The frame goes out on time whatever a sampler
+// does: one that has not answered by the round's deadline is abandoned for that round (its
+// command keeps its own timeout and is never started twice at once), and one that keeps
+// timing out is tried less and less often, so a hung `kstat` costs its own data only.
 import { PROTOCOL_VERSION, type Point, type SamplerError, type Samples, type Zone } from '../protocol/messages.js';
+import { CommandTimeout } from './exec.js';
 import type { Log } from './log.js';
 import type { Platform, Sampler } from './platform/types.js';
 
@@ -8,12 +12,27 @@ export interface AgentOptions {
   platform: Platform;
   intervalS: number;
   log: Log;
-  /** per-sampler time budget; a sampler over it is abandoned and counted as an error */
+  /** per-command time budget; a sampler over it is abandoned and counted as an error */
   samplerTimeoutMs?: number;
   /** where each frame goes (the link, or a test) */
   emit(frame: Samples): void;
   emitZones(zones: Zone[]): void;
 }
+
+/** a sampler that timed out this many rounds in a row waits 2^(n-1) intervals, at most this long */
+const MAX_BACKOFF_MS = 5 * 60_000;
+
+interface Slot {
+  /** the sampler's run still going from an earlier round, if any */
+  inflight?: Promise<unknown>;
+  since: number;
+  timeouts: number;
+  skipUntil: number;
+}
+
+class RoundTimeout extends Error {}
+/** thrown by bounded() for a round a backing-off sampler sits out */
+const SKIPPED = new Error('skipped');
 
 export class Agent {
   private seq = 0;
@@ -24,11 +43,22 @@ export class Agent {
   private readonly errors = new Map<string, number>();
   private readonly unparsed = new Map<string, number>();
   private readonly durations = new Map<string, number>();
+  private readonly slots = new Map<string, Slot>();
 
   constructor(private readonly o: AgentOptions) {}
 
   get currentZones(): readonly Zone[] {
     return this.zones;
+  }
+
+  private get timeoutMs(): number {
+    return this.o.samplerTimeoutMs ?? 5000;
+  }
+
+  /** How long a round waits for its samplers: a little over the command timeout (so the
+   * command's own, clearer error wins), but never so long that the frame comes late. */
+  private get deadlineMs(): number {
+    return Math.min(this.timeoutMs + 1000, Math.max(100, this.o.intervalS * 1000 * 0.8));
   }
 
   start(): void {
@@ -54,7 +84,7 @@ export class Agent {
 
   /** Discover zones now; the server hears of them only when they changed. */
   async refreshZones(): Promise<void> {
-    const zones = await this.withTimeout('zones', () => this.o.platform.zones());
+    const zones = await this.bounded('zone-discovery', () => this.o.platform.zones());
     const key = JSON.stringify(zones);
     this.zones = zones;
     if (key !== this.zonesKey) {
@@ -65,44 +95,94 @@ export class Agent {
 
   async sampleOnce(): Promise<Samples> {
     const errors: SamplerError[] = [];
+    const roundStart = Date.now();
     try {
       await this.refreshZones();
     } catch (e) {
-      errors.push(this.fail('zones', e));
+      // the last zone list stands; the samplers still run on it
+      if (e !== SKIPPED) errors.push(this.fail('zone-discovery', e));
     }
 
     const time = Date.now();
-    const results = await Promise.all(this.o.platform.samplers.map((s) => this.run(s)));
+    const results = await Promise.all(this.o.platform.samplers.map((s) => this.run(s, roundStart)));
     const points: Point[] = [];
     for (const r of results) {
-      if ('error' in r) errors.push(r.error);
-      else for (const p of r.points) points.push(p);
+      if ('error' in r) {
+        if (r.error) errors.push(r.error);
+      } else for (const p of r.points) points.push(p);
     }
     for (const [sampler, n] of this.errors) points.push({ f: 'agent_sampler_errors_total', l: { sampler }, v: n });
     for (const [sampler, n] of this.unparsed) points.push({ f: 'agent_values_unparsed_total', l: { sampler }, v: n });
     for (const [sampler, s] of this.durations) points.push({ f: 'agent_sampler_duration_seconds', l: { sampler }, v: s });
+    for (const [sampler, slot] of this.slots) points.push({ f: 'agent_sampler_backoff_seconds', l: { sampler }, v: Math.max(0, slot.skipUntil - time) / 1000 });
     const frame: Samples = { v: PROTOCOL_VERSION, type: 'samples', seq: ++this.seq, time, points, errors };
     this.o.emit(frame);
     return frame;
   }
 
-  private async run(s: Sampler): Promise<{ points: Point[] } | { error: SamplerError }> {
+  private async run(s: Sampler, roundStart: number): Promise<{ points: Point[] } | { error: SamplerError | undefined }> {
     const t0 = performance.now();
     try {
       const ctx = {
-        timeoutMs: this.o.samplerTimeoutMs ?? 5000,
+        timeoutMs: this.timeoutMs,
         unparsed: (what: string) => {
           this.unparsed.set(s.name, (this.unparsed.get(s.name) ?? 0) + 1);
           this.o.log.debug(`${s.name}: could not parse ${what}`);
         },
       };
-      const points = await this.withTimeout(s.name, () => s.sample(this.zones, ctx));
+      const points = await this.bounded(s.name, () => s.sample(this.zones, ctx), roundStart);
+      this.durations.set(s.name, (performance.now() - t0) / 1000);
       return { points };
     } catch (e) {
-      return { error: this.fail(s.name, e) };
-    } finally {
-      this.durations.set(s.name, (performance.now() - t0) / 1000);
+      // a skipped round (backing off) is not a new failure: the one that caused it was counted
+      return e === SKIPPED ? { error: undefined } : { error: this.fail(s.name, e) };
     }
+  }
+
+  /**
+   * Runs `fn` for this round, answering by the round's deadline. A run still going from an
+   * earlier round is not started again; timeouts in a row make the next tries wait longer.
+   */
+  private async bounded<T>(name: string, fn: () => Promise<T>, roundStart = Date.now()): Promise<T> {
+    let slot = this.slots.get(name);
+    if (!slot) this.slots.set(name, (slot = { since: 0, timeouts: 0, skipUntil: 0 }));
+    const now = Date.now();
+    if (now < slot.skipUntil) throw SKIPPED;
+    if (slot.inflight) throw this.timedOut(name, slot, `${name}: still running from a round ${((now - slot.since) / 1000).toFixed(1)} s ago; not started again`);
+    const s = slot;
+    const work = fn();
+    s.inflight = work;
+    s.since = now;
+    // settles the slot whenever the work ends, in this round or a later one
+    void work.then(() => (s.inflight = undefined), () => (s.inflight = undefined));
+    const left = Math.max(0, roundStart + this.deadlineMs - now);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const out = await Promise.race([
+        work,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new RoundTimeout(`${name}: no answer within ${left} ms; abandoned for this round`)), left);
+        }),
+      ]);
+      s.timeouts = 0;
+      return out;
+    } catch (e) {
+      if (e instanceof RoundTimeout || e instanceof CommandTimeout) throw this.timedOut(name, s, e.message);
+      s.timeouts = 0;
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** One more round without an answer; from the second in a row, the next tries wait. */
+  private timedOut(name: string, s: Slot, message: string): Error {
+    s.timeouts++;
+    if (s.timeouts < 2) return new Error(message);
+    const wait = Math.min(MAX_BACKOFF_MS, this.o.intervalS * 1000 * 2 ** (s.timeouts - 1));
+    s.skipUntil = Date.now() + wait;
+    this.o.log.debug(`${name}: backing off for ${wait} ms`);
+    return new Error(`${message} (timed out ${s.timeouts} rounds in a row: next try in ${(wait / 1000).toFixed(wait < 10_000 ? 1 : 0)} s)`);
   }
 
   private fail(sampler: string, e: unknown): SamplerError {
@@ -110,17 +190,5 @@ export class Agent {
     const message = (e as Error)?.message ?? String(e);
     this.o.log.warn(`sampler ${sampler} failed: ${message}`);
     return { sampler, message: message.slice(0, 4096) };
-  }
-
-  private withTimeout<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    // a little over the command timeout, so the command's own (clearer) error wins the race
-    const ms = (this.o.samplerTimeoutMs ?? 5000) + 1000;
-    let timer: NodeJS.Timeout;
-    return Promise.race([
-      fn().finally(() => clearTimeout(timer)),
-      new Promise<T>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${name}: no answer within ${ms} ms`)), ms);
-      }),
-    ]);
   }
 }

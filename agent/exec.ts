@@ -3,6 +3,8 @@
 import { execa } from 'execa';
 
 export class CommandError extends Error {}
+/** the command did not finish within its timeout (and was killed) */
+export class CommandTimeout extends CommandError {}
 
 // Commands still running when the agent exits are killed with it, so a slow or hung
 // stand-in never outlives the agent that started it.
@@ -23,7 +25,7 @@ export async function run(cmd: string, args: string[], timeoutMs = 5000): Promis
     });
     inflight.add(child);
     const r = await child.finally(() => inflight.delete(child));
-    if (r.timedOut) throw new CommandError(`${line}: timed out after ${timeoutMs} ms`);
+    if (r.timedOut) throw new CommandTimeout(`${line}: timed out after ${timeoutMs} ms`);
     if (r.failed) {
       const why = r.exitCode !== undefined ? `exit ${r.exitCode}` : r.shortMessage;
       const err = String(r.stderr ?? '').trim().split('\n')[0] ?? '';

@@ -104,6 +104,7 @@ export const FAMILIES = {
   // the agent about itself
   agent_sampler_errors_total: c('Sampler runs that failed, by sampler.'),
   agent_sampler_duration_seconds: g('How long the last run of each sampler took.'),
+  agent_sampler_backoff_seconds: g('Seconds until a sampler that kept timing out is tried again (0: not backing off).'),
   agent_values_unparsed_total: c('Values a sampler could not parse (counted, never exported as 0).'),
 } as const satisfies Record<string, Family>;
 

@@ -1,0 +1,123 @@
+// The agent's round: a sampler that hangs costs its own data only. The frame goes out on
+// time with the sampler's error, a run still going is never started twice, and a sampler
+// that keeps timing out is tried less and less often. With synthetic samplers (exact), and
+// with the simulated SmartOS node's stand-ins where `kstat` hangs (the real code path).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Agent } from '../../agent/agent.js';
+import { illumosPlatform } from '../../agent/platform/illumos.js';
+import { leftoverProcesses, TEST_ENV } from '../helpers/procs.js';
+import type { Platform, Sampler } from '../../agent/platform/types.js';
+import type { Samples } from '../../protocol/messages.js';
+
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+
+function platformOf(samplers: Sampler[]): Platform {
+  return {
+    name: 'linux', simulated: true, tracer: 'bpftrace', samplers,
+    zones: async () => [{ name: 'global', brand: 'linux-host', state: 'running' }],
+    vmAction: async () => '', processes: async () => [],
+  };
+}
+
+const steady: Sampler = { name: 'steady', sample: async () => [{ f: 'node_load1', l: {}, v: 1 }] };
+
+/** runs the agent's clock for `rounds` frames and returns them */
+async function frames(samplers: Sampler[] | Platform, rounds: number, intervalS: number, onFrame?: (f: Samples, n: number) => void): Promise<Samples[]> {
+  const got: Samples[] = [];
+  let agent!: Agent;
+  const done = new Promise<void>((resolve) => {
+    agent = new Agent({
+      platform: Array.isArray(samplers) ? platformOf(samplers) : samplers, intervalS, log: quiet, samplerTimeoutMs: Array.isArray(samplers) ? 60_000 : 5000, emitZones() {},
+      emit(f) {
+        got.push(f);
+        onFrame?.(f, got.length);
+        if (got.length === rounds) resolve();
+      },
+    });
+  });
+  agent.start();
+  await done;
+  agent.stop();
+  return got;
+}
+
+const errorsOf = (f: Samples, sampler: string) => f.errors.filter((e) => e.sampler === sampler).map((e) => e.message);
+const point = (f: Samples, name: string, sampler: string) => f.points.find((p) => p.f === name && p.l.sampler === sampler)?.v;
+
+describe('sampler rounds', () => {
+  it('sends every frame on time while one sampler never answers', async () => {
+    let started = 0;
+    const hung: Sampler = { name: 'hung', sample: () => (started++, new Promise(() => {})) };
+    const got = await frames([hung, steady], 8, 0.25);
+    const gaps = got.slice(1).map((f, i) => f.time - got[i].time);
+    for (const g of gaps) expect(g).toBeGreaterThan(250 * 0.9), expect(g).toBeLessThan(250 * 1.1 + 30);
+    // the others' data is in every frame
+    for (const f of got) expect(f.points.some((p) => p.f === 'node_load1')).toBe(true);
+    // first round: abandoned; later rounds: not started again while it still runs
+    expect(errorsOf(got[0], 'hung')[0]).toMatch(/^hung: no answer within \d+ ms; abandoned for this round$/);
+    expect(errorsOf(got[1], 'hung')[0]).toMatch(/^hung: still running from a round [\d.]+ s ago; not started again \(timed out 2 rounds in a row: next try in 0\.5 s\)$/);
+    expect(started).toBe(1);
+  });
+
+  it('backs off a sampler that keeps timing out, and recovers when it answers again', async () => {
+    let calls = 0;
+    let healthy = false;
+    const slow: Sampler = {
+      name: 'slow',
+      // answers after the round's deadline (0.4 s) but before the next round: it times out
+      // without piling up
+      sample: () => (calls++, healthy ? Promise.resolve([{ f: 'node_load5', l: {}, v: 5 }]) : new Promise((r) => setTimeout(() => r([]), 450))),
+    };
+    // healthy again from the 4th round on, while it is still backing off
+    const got = await frames([slow, steady], 8, 0.5, (_f, n) => void (n === 3 && (healthy = true)));
+    expect(errorsOf(got[0], 'slow')[0]).toMatch(/abandoned for this round$/);
+    expect(errorsOf(got[1], 'slow')[0]).toMatch(/abandoned for this round \(timed out 2 rounds in a row: next try in 1\.0 s\)$/);
+    // two intervals of backoff: the next round is sat out, without a new error
+    expect(errorsOf(got[2], 'slow')).toEqual([]);
+    expect(point(got[2], 'agent_sampler_backoff_seconds', 'slow')).toBeGreaterThan(0);
+    expect(errorsOf(got[3], 'slow')).toEqual([]);
+    expect(got.slice(2, 4).some((f) => f.points.some((p) => p.f === 'node_load5'))).toBe(false);
+    // tried again once the backoff is over, it answers: data again, no longer backing off
+    const last = got[got.length - 1];
+    expect(last.points.some((p) => p.f === 'node_load5')).toBe(true);
+    expect(point(last, 'agent_sampler_backoff_seconds', 'slow')).toBe(0);
+    expect(calls).toBeLessThan(8);
+  });
+});
+
+describe('sampler rounds on the simulated SmartOS node', () => {
+  it('a hanging kstat delays no frame: zfs and zpool data arrive every interval', async () => {
+    const saved = { ...process.env };
+    const state = mkdtempSync(join(tmpdir(), 'zonescope-rounds-'));
+    Object.assign(process.env, TEST_ENV, {
+      PATH: `${resolve(import.meta.dirname, '../fakes/illumos/bin')}:${process.env.PATH}`,
+      ZONESCOPE_FAKE_STATE: state,
+      ZONESCOPE_FAKE_HANG: 'kstat',
+    });
+    try {
+      const intervalS = 3;
+      const got = await frames(illumosPlatform({ simulated: true }), 5, intervalS);
+      const gaps = got.slice(1).map((f, i) => (f.time - got[i].time) / 1000);
+      console.log(`frame gaps with kstat hanging: ${gaps.map((g) => g.toFixed(2)).join(', ')} s (interval ${intervalS} s)`);
+      for (const g of gaps) expect(Math.abs(g - intervalS)).toBeLessThan(intervalS * 0.1);
+      for (const f of got) {
+        expect(f.points.some((p) => p.f.startsWith('zfs_')), 'zfs points').toBe(true);
+        expect(f.points.some((p) => p.f.startsWith('zpool_')), 'zpool points').toBe(true);
+      }
+      const KSTAT = ['caps', 'cpu', 'link', 'memory_cap', 'tcp', 'zone_vfs', 'zone_zfs', 'zones', 'arcstats'];
+      const kstatErrors = got.flatMap((f) => f.errors).filter((e) => KSTAT.includes(e.sampler));
+      expect(kstatErrors.length).toBeGreaterThan(0);
+      expect(kstatErrors.some((e) => /next try in/.test(e.message))).toBe(true);
+      // each hung sampler's kstat was started at most once per backoff, never piled up
+      expect(got.flatMap((f) => f.errors).filter((e) => e.sampler === 'cpu' && /not started again/.test(e.message)).length).toBeLessThanOrEqual(1);
+    } finally {
+      process.env = saved;
+      // the hung stand-ins die at their 5 s command timeout
+      for (let i = 0; i < 80 && leftoverProcesses().some((p) => /kstat/.test(p)); i++) await new Promise((r) => setTimeout(r, 100));
+      rmSync(state, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
