@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { buildApp } from '../server/app.js';
 import { bootstrap } from '../server/bootstrap.js';
+import { lockDataDir } from '../server/data-lock.js';
 import { makeLog } from '../agent/log.js';
 import { runAgent } from '../agent/run.js';
 import { parse, port, seconds, UsageError } from './args.js';
@@ -52,6 +53,8 @@ async function serve(v: Record<string, string | boolean | string[] | undefined>,
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  // before anything opens the store: a second server on this directory stops here
+  lockDataDir(dataDir);
   const server = await buildApp({
     dataDir,
     logger: { level: process.env.ZONESCOPE_LOG ?? 'info' },
