@@ -9,8 +9,9 @@
 //   {"type":"stats","data":{"@s":{"count":2,"average":15,"total":30}}}  (avg() alone: a number)
 //   {"type":"printf","data":"text"}, {"type":"attached_probes","data":{"probes":2}},
 //   {"type":"lost_events","data":{"events":416}}
-// Errors and warnings are text on stderr even in JSON mode.
+// Errors and warnings are text on stderr even in JSON mode (see bpftrace-diagnostics.ts).
 import type { Bucket, TraceEvent, TraceRecord } from '../../protocol/records.js';
+import { classifyBpftraceDiagnostic } from './bpftrace-diagnostics.js';
 
 type Key = string | number;
 export type FieldKind = 'kstack' | 'ustack' | 'key';
@@ -212,30 +213,14 @@ function mapRecords(type: string, data: unknown, opts: BpftraceParseOptions, eve
   return out;
 }
 
-/** A stderr (or otherwise non-JSON) line. */
-function textLine(t: string): BpftraceLineResult {
-  const none = { records: [], events: [] };
-  if (t === '') return none;
-  const ev = (kind: TraceEvent['kind'], count = 1): BpftraceLineResult => ({
-    records: [],
-    events: [{ kind, count, message: t.slice(0, 4096) }],
-  });
-  // bpftrace 0.17 prints this on every start on hosts without a memlock limit; it goes on working
-  if (/RLIMIT_MEMLOCK/.test(t)) return ev('warning');
-  if (/^[^\s:]+:\d+:\d+(-\d+)?: ERROR:/.test(t)) return ev('compile-error');
-  if (/^ERROR:/.test(t)) return ev('error');
-  if (/^WARNING:/.test(t)) return ev('warning');
-  const attach = /^Attaching (\d+) probes?/.exec(t);
-  if (attach) return ev('info', Number(attach[1]));
-  const lost = /^Lost (\d+) events?/.exec(t);
-  if (lost) return ev('drops', Number(lost[1]));
-  return ev('warning');
-}
-
 /** Parses one line of `bpftrace -f json` output (or one stderr line). */
 export function parseBpftraceLine(line: string, opts: BpftraceParseOptions = {}): BpftraceLineResult {
   const t = line.trim();
-  if (!t.startsWith('{')) return textLine(t);
+  if (!t.startsWith('{')) {
+    // a stderr (or otherwise non-JSON) line, taken alone
+    const d = classifyBpftraceDiagnostic(t);
+    return { records: [], events: d ? [d.event] : [] };
+  }
   let msg: { type?: unknown; data?: unknown };
   try {
     msg = JSON.parse(t);

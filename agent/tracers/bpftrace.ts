@@ -7,6 +7,8 @@ import type { Zone } from '../../protocol/messages.js';
 import type { TraceRecord } from '../../protocol/records.js';
 import { syscallName } from './syscalls.js';
 import { parseBpftraceLine } from '../parse/bpftrace.js';
+import { classifyBpftraceDiagnostic } from '../parse/bpftrace-diagnostics.js';
+import { DiagnosticReader } from '../parse/diagnostic-lines.js';
 import { detectLayout } from '../platform/cgroup.js';
 import type { Interval, TracerDriver } from './driver.js';
 import { positional, tracerFlags } from '../../scripts/params.js';
@@ -109,8 +111,5 @@ export const bpftraceDriver: TracerDriver = {
       },
     };
   },
-  stderrLine(line) {
-    if (line.trim() === '') return null;
-    return parseBpftraceLine(line).events[0] ?? null;
-  },
+  stderr: () => new DiagnosticReader(classifyBpftraceDiagnostic),
 };

@@ -14,6 +14,12 @@ export interface StdoutDecoder {
   end(): Interval[];
 }
 
+export interface StderrDecoder {
+  line(line: string): TraceEvent[];
+  /** the message held back waiting for a possible continuation line */
+  end(): TraceEvent[];
+}
+
 export interface Invocation {
   cmd: string;
   args: string[];
@@ -24,5 +30,6 @@ export interface TracerDriver {
   readonly name: 'dtrace' | 'bpftrace';
   invocation(meta: ScriptMeta, file: string, zone: Zone, durationS: number, values: Record<string, number | string>): Promise<Invocation>;
   stdout(meta: ScriptMeta, file: string): StdoutDecoder;
-  stderrLine(line: string): TraceEvent | null;
+  /** One per tracer process: a message may span lines, so the reader keeps state. */
+  stderr(): StderrDecoder;
 }

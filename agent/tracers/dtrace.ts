@@ -3,7 +3,8 @@
 // interval's printa text goes through the aggregation parser.
 import { readFileSync } from 'node:fs';
 import { parseDtraceAggregations, DtraceIntervalSplitter } from '../parse/dtrace.js';
-import { parseDtraceDiagnostic } from '../parse/dtrace-diagnostics.js';
+import { classifyDtraceDiagnostic } from '../parse/dtrace-diagnostics.js';
+import { DiagnosticReader } from '../parse/diagnostic-lines.js';
 import { AllocJoin } from '../parse/dtrace-events.js';
 import type { ScriptMeta } from '../../scripts/catalog.js';
 import type { TracerDriver } from './driver.js';
@@ -30,5 +31,5 @@ export const dtraceDriver: TracerDriver = {
     const parse = (texts: string[]) => texts.map((t) => (join ? join.interval(t) : { records: parseDtraceAggregations(t, names), events: [] }));
     return { push: (chunk) => parse(split.push(chunk)), end: () => parse(split.end()) };
   },
-  stderrLine: parseDtraceDiagnostic,
+  stderr: () => new DiagnosticReader(classifyDtraceDiagnostic),
 };

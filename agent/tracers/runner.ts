@@ -10,7 +10,7 @@ import type { TraceEvent, TraceRecord } from '../../protocol/records.js';
 import type { Log } from '../log.js';
 import { bpftraceDriver } from './bpftrace.js';
 import { findScript, scriptFile, scriptsDir } from '../../scripts/catalog.js';
-import type { Interval, TracerDriver } from './driver.js';
+import type { Interval, StderrDecoder, TracerDriver } from './driver.js';
 import { dtraceDriver } from './dtrace.js';
 import { TRACE_LIMITS } from '../../scripts/limits.js';
 import { checkDuration, checkParams, checkZoneName } from '../../scripts/params.js';
@@ -107,7 +107,7 @@ export class TraceRunner {
       const proc = execa(cmd, args, { env: inv.env, stdin: 'ignore', buffer: false, reject: false, cleanup: true, encoding: 'utf8' });
       r.proc = proc;
       r.pid = proc.pid;
-      this.pump(r, proc, decoder);
+      this.pump(r, proc, decoder, this.driver.stderr());
       r.timers.push(setTimeout(() => this.signal(r, 'limit'), (durationS + this.limits.startupGraceS) * 1000));
       const result = await proc;
       for (const iv of decoder.end()) this.frame(r, iv);
@@ -144,7 +144,7 @@ export class TraceRunner {
     r.timers.push(setTimeout(() => r.proc?.kill('SIGKILL'), this.limits.killGraceS * 1000));
   }
 
-  private pump(r: Running, proc: ResultPromise, decoder: { push(c: string): Interval[] }): void {
+  private pump(r: Running, proc: ResultPromise, decoder: { push(c: string): Interval[] }, stderr: StderrDecoder): void {
     let bytes = 0;
     proc.stdout?.on('data', (chunk: string | Buffer) => {
       const text = String(chunk);
@@ -167,19 +167,14 @@ export class TraceRunner {
     proc.stderr?.on('data', (chunk: string | Buffer) => {
       const lines = (partial + String(chunk)).split('\n');
       partial = lines.pop() ?? '';
-      for (const l of lines) this.stderrLine(r, l);
+      for (const l of lines) for (const ev of stderr.line(l)) this.stderrEvent(r, ev);
     });
-    proc.stderr?.on('end', () => partial && this.stderrLine(r, partial));
+    proc.stderr?.on('end', () => {
+      for (const ev of [...(partial ? stderr.line(partial) : []), ...stderr.end()]) this.stderrEvent(r, ev);
+    });
   }
 
-  private stderrLine(r: Running, line: string): void {
-    let ev: TraceEvent | null;
-    try {
-      ev = this.driver.stderrLine(line);
-    } catch {
-      ev = { kind: 'warning', count: 1, message: line.slice(0, 4096) };
-    }
-    if (!ev) return;
+  private stderrEvent(r: Running, ev: TraceEvent): void {
     if (!r.firstError && (ev.kind === 'error' || ev.kind === 'compile-error' || ev.kind === 'no-probes')) r.firstError = ev.message;
     this.event(r, ev);
   }
