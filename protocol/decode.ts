@@ -4,7 +4,30 @@ import { Compile } from 'typebox/compile';
 import type { Static, TSchema } from 'typebox';
 import { PROTOCOL_VERSION } from './messages.js';
 
-export type RejectReason = 'not-json' | 'bad-version' | 'unknown-type' | 'bad-shape' | 'too-large';
+export type RejectReason = 'not-json' | 'bad-version' | 'unknown-type' | 'bad-shape' | 'too-large' | 'too-deep';
+
+/** Deepest nesting of objects and arrays a frame may have: the deepest schema needs 6; deeper
+ * values would only be carried along (and once made the zone API answer 500). */
+export const MAX_DEPTH = 16;
+
+/** How deeply a JSON text nests, counted without parsing it (so JSON.parse never sees a
+ * pathological nesting); stops counting once over `limit`. */
+export function jsonDepth(text: string, limit = MAX_DEPTH): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \\ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 /* { */ || c === 91 /* [ */) {
+      if (++depth > max && (max = depth) > limit) return max;
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return max;
+}
 export type Decoded<M> = { ok: true; msg: M } | { ok: false; reason: RejectReason; message: string };
 
 type Table = Record<string, TSchema>;
@@ -32,6 +55,7 @@ export function firstError(check: Validator, value: unknown): string {
 }
 
 export function decode<T extends Table>(table: T, text: string): Decoded<MessageOf<T>> {
+  if (jsonDepth(text) > MAX_DEPTH) return { ok: false, reason: 'too-deep', message: `frame nests objects or arrays more than ${MAX_DEPTH} deep` };
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -7,13 +7,16 @@ import { FAMILIES, PREFIX } from './families.js';
 import type { Hello, Point, Zone } from './messages.js';
 
 const NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/** label names with a meaning of their own: the server's node, Prometheus' histogram and summary bounds */
+const RESERVED = new Set(['node', 'le', 'quantile']);
 
-const NEEDS_ESCAPE = /[\\\n"]/;
+// control characters other than \n (escaped) cannot be written in a label value at all
+const NEEDS_ESCAPE = /[\\\n"\u0000-\u001f\u007f]/;
 
 export function escapeLabel(v: string): string {
   // nearly every value needs nothing: one scan instead of three replaces (ingestion hot path)
   if (!NEEDS_ESCAPE.test(v)) return v;
-  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"').replace(/[\u0000-\u001f\u007f]/g, '\uFFFD');
 }
 
 // label names seen so far and whether they are usable; agents send a handful of names
@@ -21,7 +24,7 @@ const usable = new Map<string, boolean>();
 const usableName = (k: string): boolean => {
   let ok = usable.get(k);
   if (ok === undefined) {
-    ok = NAME.test(k) && k !== 'node' && !k.startsWith('__');
+    ok = NAME.test(k) && !RESERVED.has(k) && !k.startsWith('__');
     if (usable.size < 10_000) usable.set(k, ok);
   }
   return ok;
@@ -44,15 +47,18 @@ export const helpLines = (name: string, text: string, type: string) => `# HELP $
 
 /**
  * One node's points as exposition text per family, ready to concatenate. Points of unknown
- * families, non-finite values, repeated series (Prometheus refuses a duplicate sample) and
- * series over `maxSeriesPerFamily` are left out; `dropped` is told about the last two kinds.
+ * families, non-finite values, negative counters, repeated series (Prometheus refuses a
+ * duplicate sample) and series over `maxSeriesPerFamily` or `maxSeries` in all are left out;
+ * `dropped` is told about all but the repeats.
  */
 export function renderPoints(
   node: string,
   points: readonly Point[],
   maxSeriesPerFamily: number,
-  dropped: { unknownFamily(): void; overCap(family: string): void },
+  dropped: { unknownFamily(): void; invalid?(): void; overCap(family: string): void },
+  maxSeries = Infinity,
 ): Map<string, string> {
+  let total = 0;
   const out = new Map<string, string[]>();
   const seen = new Map<string, Set<string>>();
   const nodeLabel = `node="${escapeLabel(node)}"`;
@@ -61,7 +67,10 @@ export function renderPoints(
       dropped.unknownFamily();
       continue;
     }
-    if (!Number.isFinite(p.v)) continue;
+    if (!Number.isFinite(p.v) || (p.v < 0 && FAMILIES[p.f as keyof typeof FAMILIES].type === 'counter')) {
+      dropped.invalid?.();
+      continue;
+    }
     let lines = out.get(p.f);
     let series = seen.get(p.f);
     if (!lines || !series) {
@@ -70,10 +79,11 @@ export function renderPoints(
     }
     const labels = labelString(p.l, true);
     if (series.has(labels)) continue;
-    if (lines.length >= maxSeriesPerFamily) {
+    if (lines.length >= maxSeriesPerFamily || total >= maxSeries) {
       dropped.overCap(p.f);
       continue;
     }
+    total++;
     series.add(labels);
     lines.push(`${PREFIX}${p.f}{${nodeLabel}${labels}} ${p.v}\n`);
   }

@@ -2,6 +2,7 @@
 // objects fastify uses for its routes, compiled once here to check frames on receipt.
 import Type, { type Static, type TSchema } from 'typebox';
 import { TraceEvent, TraceRecord } from './records.js';
+import { Count, Finite, SafeInt } from './numbers.js';
 
 export const PROTOCOL_VERSION = 1;
 /** Largest frame either side accepts; ws enforces it before parsing (close 1009). */
@@ -9,31 +10,39 @@ export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
 
 const V = Type.Literal(PROTOCOL_VERSION);
 const Name = Type.String({ minLength: 1, maxLength: 256, pattern: '^[A-Za-z0-9_.:@-]+$' });
-export const LabelValue = Type.String({ maxLength: 1024 });
+/** Free text that may end up in a label or a log line: no control characters (a raw CR or NUL
+ * in the exposition breaks scrapes; in a log it forges lines). */
+const NO_CONTROL = '^[^\\u0000-\\u001f\\u007f]*$';
+export const LabelValue = Type.String({ maxLength: 1024, pattern: NO_CONTROL });
+/** Label names an agent may use: Prometheus names, minus the ones Prometheus or the server
+ * give a meaning (`le`, `quantile`, `__*`, `node`; `zone` is the protocol's own zone key). */
+export const LabelName = Type.String({ pattern: '^(?!__|le$|quantile$|node$)[a-zA-Z_][a-zA-Z0-9_]{0,63}$' });
+/** most labels on one point */
+export const MAX_LABELS = 32;
 
 export const Platform = Type.Union([Type.Literal('linux'), Type.Literal('illumos')]);
 export type Platform = Static<typeof Platform>;
 
 export const Zone = Type.Object({
   name: Name,
-  uuid: Type.Optional(Type.String({ maxLength: 64 })),
+  uuid: Type.Optional(Type.String({ maxLength: 64, pattern: NO_CONTROL })),
   alias: Type.Optional(LabelValue),
-  brand: Type.String({ maxLength: 64 }),
-  state: Type.String({ maxLength: 64 }),
+  brand: Type.String({ maxLength: 64, pattern: NO_CONTROL }),
+  state: Type.String({ maxLength: 64, pattern: NO_CONTROL }),
   /** changes on every boot: informative only, never a key */
-  zoneid: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+  zoneid: Type.Optional(Type.Union([SafeInt(), Type.Null()])),
   /** Linux: the container's cgroup path relative to the hierarchy root */
-  cgroup: Type.Optional(Type.String({ maxLength: 4096 })),
-  ramBytes: Type.Optional(Type.Number()),
-  type: Type.Optional(Type.String({ maxLength: 32 })),
+  cgroup: Type.Optional(Type.String({ maxLength: 4096, pattern: NO_CONTROL })),
+  ramBytes: Type.Optional(Count()),
+  type: Type.Optional(Type.String({ maxLength: 32, pattern: NO_CONTROL })),
 });
 export type Zone = Static<typeof Zone>;
 
 /** One sampled value. `f` names a family from protocol/families.ts; the server adds `node`. */
 export const Point = Type.Object({
   f: Type.String({ maxLength: 128 }),
-  l: Type.Record(Type.String({ maxLength: 64 }), LabelValue),
-  v: Type.Number(),
+  l: Type.Record(LabelName, LabelValue, { additionalProperties: false, maxProperties: MAX_LABELS }),
+  v: Finite(),
 });
 export type Point = Static<typeof Point>;
 
@@ -55,21 +64,21 @@ export const Hello = Type.Object({
   v: V,
   type: Type.Literal('hello'),
   node: Name,
-  hostname: Type.String({ maxLength: 256 }),
+  hostname: Type.String({ maxLength: 256, pattern: NO_CONTROL }),
   platform: Platform,
   simulated: Type.Boolean(),
   tracer: Type.Object({
     name: Type.Union([Type.Literal('dtrace'), Type.Literal('bpftrace')]),
     available: Type.Boolean(),
-    version: Type.Optional(Type.String({ maxLength: 128 })),
+    version: Type.Optional(Type.String({ maxLength: 128, pattern: NO_CONTROL })),
   }),
   capabilities: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 64 }),
-  agentVersion: Type.String({ maxLength: 64 }),
+  agentVersion: Type.String({ maxLength: 64, pattern: NO_CONTROL }),
   /** identifies one run of the agent process; sequence numbers restart with it */
-  epoch: Type.Integer({ minimum: 0 }),
+  epoch: SafeInt({ minimum: 0 }),
   intervalS: Type.Number({ minimum: 0.1, maximum: 3600 }),
   /** frames dropped from the agent's buffer while disconnected, since it started */
-  dropped: Type.Integer({ minimum: 0 }),
+  dropped: SafeInt({ minimum: 0 }),
   metricsUrl: Type.Optional(Type.String({ maxLength: 1024 })),
   /** which curated scripts can run on this node, and why not (prerequisites checked at start) */
   scripts: Type.Optional(Type.Array(ScriptAvailability, { maxItems: 256 })),
@@ -86,16 +95,16 @@ export type Zones = Static<typeof Zones>;
 export const Samples = Type.Object({
   v: V,
   type: Type.Literal('samples'),
-  seq: Type.Integer({ minimum: 1 }),
+  seq: SafeInt({ minimum: 1 }),
   /** ms since the epoch, when the agent took the sample */
-  time: Type.Number(),
+  time: Finite(),
   points: Type.Array(Point, { maxItems: 200000 }),
   errors: Type.Array(SamplerError, { maxItems: 256 }),
 });
 export type Samples = Static<typeof Samples>;
 
-export const Ping = Type.Object({ v: V, type: Type.Literal('ping'), time: Type.Number() });
-export const Pong = Type.Object({ v: V, type: Type.Literal('pong'), time: Type.Number() });
+export const Ping = Type.Object({ v: V, type: Type.Literal('ping'), time: Finite() });
+export const Pong = Type.Object({ v: V, type: Type.Literal('pong'), time: Finite() });
 
 export const ErrorMsg = Type.Object({
   v: V,
@@ -132,8 +141,8 @@ export const TraceFrame = Type.Object({
   v: V,
   type: Type.Literal('trace-frame'),
   id: Type.String({ maxLength: 64 }),
-  interval: Type.Integer({ minimum: 0 }),
-  time: Type.Number(),
+  interval: SafeInt({ minimum: 0 }),
+  time: Finite(),
   records: Type.Array(TraceRecord, { maxItems: 200000 }),
   events: Type.Array(TraceEvent, { maxItems: 1024 }),
 });
@@ -149,7 +158,7 @@ export const TraceEnd = Type.Object({
   error: Type.Optional(Type.String({ maxLength: 4096 })),
   /** what is missing and why, one sentence each ("process 123 exited after 4 s") */
   reasons: Type.Optional(Type.Array(Type.String({ maxLength: 1024 }), { maxItems: 32 })),
-  exitCode: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+  exitCode: Type.Optional(Type.Union([SafeInt(), Type.Null()])),
 });
 export type TraceEnd = Static<typeof TraceEnd>;
 
@@ -182,13 +191,13 @@ export const ProcsRequest = Type.Object({
 export type ProcsRequest = Static<typeof ProcsRequest>;
 
 export const Proc = Type.Object({
-  pid: Type.Integer({ minimum: 0 }),
+  pid: SafeInt({ minimum: 0 }),
   comm: Type.String({ maxLength: 256 }),
   args: Type.String({ maxLength: 4096 }),
-  rssBytes: Type.Number({ minimum: 0 }),
-  vszBytes: Type.Optional(Type.Number({ minimum: 0 })),
+  rssBytes: Count(),
+  vszBytes: Type.Optional(Count()),
   /** change in resident size since the previous listing of this zone (same pid) */
-  rssDeltaBytes: Type.Optional(Type.Number()),
+  rssDeltaBytes: Type.Optional(Finite()),
 });
 export type Proc = Static<typeof Proc>;
 
@@ -200,15 +209,15 @@ export const ProcsResult = Type.Object({
   message: Type.Optional(Type.String({ maxLength: 4096 })),
   procs: Type.Array(Proc, { maxItems: 1000 }),
   /** when the previous listing of this zone was taken (ms), the base of rssDeltaBytes */
-  previous: Type.Optional(Type.Number()),
+  previous: Type.Optional(Finite()),
 });
 export type ProcsResult = Static<typeof ProcsResult>;
 
 /** server → agent after hello: where to resume. lastSeq 0 = send everything buffered. */
-export const Welcome = Type.Object({ v: V, type: Type.Literal('welcome'), lastSeq: Type.Integer({ minimum: 0 }) });
+export const Welcome = Type.Object({ v: V, type: Type.Literal('welcome'), lastSeq: SafeInt({ minimum: 0 }) });
 export type Welcome = Static<typeof Welcome>;
 
-export const Ack = Type.Object({ v: V, type: Type.Literal('ack'), seq: Type.Integer({ minimum: 0 }) });
+export const Ack = Type.Object({ v: V, type: Type.Literal('ack'), seq: SafeInt({ minimum: 0 }) });
 export type Ack = Static<typeof Ack>;
 
 /** What an agent may send, by type. */

@@ -2,14 +2,15 @@
 // travels in trace frames. One model for both tracers, so everything downstream — folding,
 // heatmaps, Prometheus histograms, the UI — is written once.
 import Type, { type Static } from 'typebox';
+import { Count, Finite, SafeInt } from './numbers.js';
 
-const Key = Type.Union([Type.String({ maxLength: 4096 }), Type.Number()]);
+const Key = Type.Union([Type.String({ maxLength: 4096 }), Finite()]);
 
 /** A histogram bucket: values v with lo <= v < hi. null stands for -Inf (lo) or +Inf (hi). */
 export const Bucket = Type.Object({
-  lo: Type.Union([Type.Number(), Type.Null()]),
-  hi: Type.Union([Type.Number(), Type.Null()]),
-  count: Type.Number(),
+  lo: Type.Union([Finite(), Type.Null()]),
+  hi: Type.Union([Finite(), Type.Null()]),
+  count: Count(),
 });
 export type Bucket = Static<typeof Bucket>;
 
@@ -18,7 +19,7 @@ export const ScalarRecord = Type.Object({
   /** aggregation name without the '@' ('' for the anonymous one) */
   agg: Type.String({ maxLength: 256 }),
   keys: Type.Array(Key, { maxItems: 16 }),
-  value: Type.Number(),
+  value: Finite(),
 });
 
 export const HistRecord = Type.Object({
@@ -38,17 +39,17 @@ export const StackRecord = Type.Object({
   agg: Type.String({ maxLength: 256 }),
   keys: Type.Array(Key, { maxItems: 16 }),
   stack: Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 1024 }),
-  kernel: Type.Integer({ minimum: 0 }),
-  value: Type.Number(),
+  kernel: SafeInt({ minimum: 0 }),
+  value: Finite(),
 });
 
 export const StatsRecord = Type.Object({
   kind: Type.Literal('stats'),
   agg: Type.String({ maxLength: 256 }),
   keys: Type.Array(Key, { maxItems: 16 }),
-  count: Type.Number(),
-  avg: Type.Number(),
-  total: Type.Number(),
+  count: Count(),
+  avg: Finite(),
+  total: Finite(),
 });
 
 export const PrintfRecord = Type.Object({
@@ -79,8 +80,8 @@ export const TraceEvent = Type.Object({
     // samples the script's own per-interval counter saw whose stacks or keys did not arrive
     Type.Literal('samples-lost'),
   ]),
-  count: Type.Number(),
-  cpu: Type.Optional(Type.Integer()),
+  count: Count(),
+  cpu: Type.Optional(SafeInt({ minimum: 0 })),
   message: Type.String({ maxLength: 4096 }),
 });
 export type TraceEvent = Static<typeof TraceEvent>;

@@ -9,7 +9,8 @@ import { MAX_FRAME_BYTES } from '../protocol/messages.js';
 import { requireRole } from './auth.js';
 import { metricsAuthorized } from '../protocol/bearer.js';
 import { Fleet, DEFAULT_FLEET, type FleetOptions } from './fleet.js';
-import { Hub } from './hub.js';
+import { Hub, type HubOptions } from './hub.js';
+import { StoreFaults } from './store-faults.js';
 import { Live } from './live.js';
 import { serverMetrics } from './metrics.js';
 import { renderDropped, renderFleet } from './exposition.js';
@@ -34,6 +35,8 @@ export interface AppOptions {
   metricsToken?: string;
   fleet?: Partial<FleetOptions>;
   maxFrameBytes?: number;
+  /** /agent limits: hello deadline, connection cap, nodes per token, /sd hosts */
+  agents?: Partial<HubOptions>;
   /** curated scripts kept running on every node, exported as Prometheus histograms */
   alwaysOn?: AlwaysOnSpec[];
   /** where the built UI is; defaults to dist/web next to the compiled server */
@@ -61,7 +64,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const store = new Store(opts.dataDir);
   const fleet = new Fleet({ ...DEFAULT_FLEET, ...opts.fleet });
   const metrics = serverMetrics();
-  const hub = new Hub(fleet, store, metrics, app.log, opts.maxFrameBytes ?? MAX_FRAME_BYTES);
+  const faults = new StoreFaults(store, metrics.storeErrors, app.log);
+  const hub = new Hub(fleet, store, metrics, app.log, faults, { maxFrameBytes: opts.maxFrameBytes ?? MAX_FRAME_BYTES, ...opts.agents });
   const live = new Live(fleet, store, metrics);
   const ctx: AppContext = {
     fleet,
@@ -91,7 +95,13 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     }
   };
 
-  app.get('/healthz', async () => ({ status: 'ok', agents: fleet.nodes.size, connected: [...fleet.nodes.values()].filter((n) => n.up).length }));
+  // degraded: the store fails (full or damaged disk) and the server runs on what it holds in memory
+  app.get('/healthz', async () => {
+    // anyone may ask: what failed, not where the files are or what SQLite said (that is logged)
+    const st = faults.health();
+    const store = { status: st.status, failing: st.failing.map(({ op, since, count }) => ({ op, since, count })), damaged: st.damage !== undefined };
+    return { status: st.status, agents: fleet.nodes.size, connected: [...fleet.nodes.values()].filter((n) => n.up).length, store };
+  });
 
   app.get(
     '/metrics',

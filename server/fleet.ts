@@ -42,9 +42,23 @@ export interface FleetOptions {
   maxHistoryPoints: number;
   /** most series one node may expose per family; the rest are counted and dropped */
   maxSeriesPerFamily: number;
+  /** most series one node may expose in all; the rest are counted and dropped */
+  maxSeriesPerNode: number;
+  /** most zones one node may have; the rest are counted and left out */
+  maxZonesPerNode: number;
+  /** a node whose agent is away this long is forgotten, with its series (seconds) */
+  forgetAfterS: number;
 }
 
-export const DEFAULT_FLEET: FleetOptions = { retentionS: 3600, maxHistoryFrames: 720, maxHistoryPoints: 2_000_000, maxSeriesPerFamily: MAX_SERIES_PER_FAMILY };
+export const DEFAULT_FLEET: FleetOptions = {
+  retentionS: 3600,
+  maxHistoryFrames: 720,
+  maxHistoryPoints: 2_000_000,
+  maxSeriesPerFamily: MAX_SERIES_PER_FAMILY,
+  maxSeriesPerNode: 100_000,
+  maxZonesPerNode: 2000,
+  forgetAfterS: 24 * 3600,
+};
 
 export class Fleet extends EventEmitter {
   readonly nodes = new Map<string, NodeState>();
@@ -52,6 +66,10 @@ export class Fleet extends EventEmitter {
   readonly seriesDropped = new Map<string, number>();
   /** points naming a family the server does not know */
   unknownFamilyPoints = 0;
+  /** points refused for their value (a negative counter) */
+  invalidPoints = 0;
+  /** zones left out over the per-node cap */
+  zonesDropped = 0;
   /** zone points held in all nodes' history */
   historyPoints = 0;
   private lastSweep = 0;
@@ -91,6 +109,10 @@ export class Fleet extends EventEmitter {
   setZones(node: string, zones: Zone[]): void {
     const st = this.nodes.get(node);
     if (!st) return;
+    if (zones.length > this.opts.maxZonesPerNode) {
+      this.zonesDropped += zones.length - this.opts.maxZonesPerNode;
+      zones = zones.slice(0, this.opts.maxZonesPerNode);
+    }
     st.zones = zones;
     st.lastSeen = Date.now();
     this.emit('change');
@@ -131,6 +153,20 @@ export class Fleet extends EventEmitter {
     return true;
   }
 
+  /** Forget nodes whose agent has been away longer than forgetAfterS; returns their names. */
+  forgetIdle(now = Date.now()): string[] {
+    const gone: string[] = [];
+    const before = now - this.opts.forgetAfterS * 1000;
+    for (const [name, n] of this.nodes) {
+      if (n.up || (n.lastSeen ?? 0) >= before) continue;
+      for (const f of n.history) this.historyPoints -= f.points.length;
+      this.nodes.delete(name);
+      gone.push(name);
+    }
+    if (gone.length) this.emit('change');
+    return gone;
+  }
+
   /** Drop what is older than the retention or over the per-node frame cap. */
   private trim(st: NodeState, now: number): void {
     const keepFrom = now - this.opts.retentionS * 1000;
@@ -142,7 +178,8 @@ export class Fleet extends EventEmitter {
   private render(node: string, points: Point[]): Map<string, string> {
     return renderPoints(node, points, this.opts.maxSeriesPerFamily, {
       unknownFamily: () => void this.unknownFamilyPoints++,
+      invalid: () => void this.invalidPoints++,
       overCap: (f) => void this.seriesDropped.set(f, (this.seriesDropped.get(f) ?? 0) + 1),
-    });
+    }, this.opts.maxSeriesPerNode);
   }
 }

@@ -105,7 +105,7 @@ describe('server trust boundaries', () => {
     b.send(JSON.stringify(hello('cn-owned', { epoch: 2 })));
     const { code, reason } = await bClosed;
     expect(code).toBe(1008);
-    expect(reason).toMatch(/cn-owned.*another token/);
+    expect(reason).toMatch(/cn-owned.*another agent token/);
     await new Promise((r) => setTimeout(r, 100));
     expect(a.readyState).toBe(WebSocket.OPEN);
     expect(srv.ctx.fleet.nodes.get('cn-owned')?.hello.epoch).toBe(1);
@@ -122,7 +122,7 @@ describe('server trust boundaries', () => {
     const t = createToken(srv.ctx.store, 'agent', 'sd').token;
     const good = await ws('/agent', { authorization: `Bearer ${t}` });
     const w1 = message(good, 'welcome');
-    good.send(JSON.stringify(hello('sd-good', { metricsUrl: 'http://10.0.0.7:9101/metrics' })));
+    good.send(JSON.stringify(hello('sd-good', { metricsUrl: 'http://127.0.0.1:9101/metrics' })));
     await w1;
     const bad = await ws('/agent', { authorization: `Bearer ${t}` });
     const w2 = message(bad, 'welcome');
@@ -132,7 +132,7 @@ describe('server trust boundaries', () => {
     expect(r.status).toBe(200);
     const groups = (await r.json()) as { targets: string[]; labels: Record<string, string> }[];
     const by = new Map(groups.map((g) => [g.labels.__meta_zonescope_node, g]));
-    expect(by.get('sd-good')!.targets).toEqual(['10.0.0.7:9101']);
+    expect(by.get('sd-good')!.targets).toEqual(['127.0.0.1:9101']);
     // scraped through the server instead, like a node without --metrics-listen
     expect(by.get('sd-bad')!.labels).toMatchObject({ __param_node: 'sd-bad', __meta_zonescope_direct: 'false' });
   });
