@@ -8,6 +8,7 @@ import { buildApp, type App } from '../../server/app.js';
 import { createToken } from '../../server/auth.js';
 import { tempDir } from '../helpers/cli.js';
 import { helloFrame } from '../helpers/frames.js';
+import { closed, message, Sockets } from '../helpers/sockets.js';
 
 const hello = helloFrame;
 
@@ -16,29 +17,9 @@ describe('server trust boundaries', () => {
   let port: number;
   let http: string;
   let admin: string;
-  const open: WebSocket[] = [];
 
-  const ws = (path: string, headers: Record<string, string>) =>
-    new Promise<WebSocket>((res, rej) => {
-      const w = new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers });
-      open.push(w);
-      w.once('open', () => res(w));
-      w.once('unexpected-response', (_req, r) => rej(Object.assign(new Error(`HTTP ${r.statusCode}`), { status: r.statusCode })));
-      w.once('error', rej);
-    });
-  const closed = (w: WebSocket) =>
-    new Promise<{ code: number; reason: string }>((res) => (w.readyState === WebSocket.CLOSED ? res({ code: -1, reason: '' }) : w.once('close', (code, reason) => res({ code, reason: reason.toString() }))));
-  const message = (w: WebSocket, type: string) =>
-    new Promise<Record<string, unknown>>((res) => {
-      const on = (d: WebSocket.RawData) => {
-        const m = JSON.parse(String(d));
-        if (m.type === type) {
-          w.off('message', on);
-          res(m);
-        }
-      };
-      w.on('message', on);
-    });
+  const sockets = new Sockets(() => port);
+  const ws = (path: string, headers: Record<string, string>) => sockets.connect(path, headers);
   const api = (path: string, token: string, init: RequestInit = {}) =>
     fetch(`${http}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.body ? { 'content-type': 'application/json' } : {}) } });
 
@@ -50,7 +31,7 @@ describe('server trust boundaries', () => {
     admin = createToken(srv.ctx.store, 'admin', 'adm').token;
   });
   afterAll(async () => {
-    for (const w of open) w.terminate();
+    sockets.closeAll();
     await srv.close();
   });
 
