@@ -1,6 +1,8 @@
 /*
  * cpu-profile: on-CPU kernel and user stacks of one zone, sampled $3 times a second.
  * $$1 zone name ("global" = the whole host), $2 duration in seconds, $3 hz.
+ * @zs_seen_samples counts what the script saw, so the agent can tell when
+ * records of @samples went missing (a full aggregation buffer).
  */
 #pragma D option quiet
 
@@ -10,6 +12,7 @@ profile-$3
 /$$1 == "global" || zonename == $$1/
 {
 	@samples[stack(), ustack()] = count();
+	@zs_seen_samples = count();
 	/* where in the second each sample fell (20 ms slices): the UI's subsecond heatmap */
 	@subsecond[(timestamp % 1000000000) / 20000000 * 20] = count();
 }
@@ -20,8 +23,10 @@ tick-1s
 	printf("=== zonescope interval %d ===\n", zs_tick);
 	printa(@samples);
 	printa(@subsecond);
+	printa(@zs_seen_samples);
 	trunc(@samples);
 	trunc(@subsecond);
+	trunc(@zs_seen_samples);
 }
 
 tick-1s

@@ -1,6 +1,8 @@
 /*
  * io-latency: block I/O latency by device, power-of-two buckets (ns).
  * $$1 zone name ("global" = the whole host), $2 duration in seconds.
+ * @zs_seen_latency counts what the script saw, so the agent can tell when
+ * records of @latency went missing (a full aggregation buffer).
  */
 #pragma D option quiet
 
@@ -16,6 +18,7 @@ io:::done
 /zs_start[arg0]/
 {
 	@latency[args[1]->dev_statname] = quantize(timestamp - zs_start[arg0]);
+	@zs_seen_latency = count();
 	zs_start[arg0] = 0;
 }
 
@@ -24,7 +27,9 @@ tick-1s
 	zs_tick++;
 	printf("=== zonescope interval %d ===\n", zs_tick);
 	printa(@latency);
+	printa(@zs_seen_latency);
 	trunc(@latency);
+	trunc(@zs_seen_latency);
 }
 
 tick-1s

@@ -1,6 +1,8 @@
 /*
  * malloc-sizes: bytes requested from malloc() by user stack, for one process of the zone.
  * $$1 zone name ("global" = the whole host), $2 duration in seconds, $3 pid.
+ * @zs_seen_bytes counts what the script saw, so the agent can tell when
+ * records of @bytes went missing (a full aggregation buffer).
  */
 #pragma D option quiet
 
@@ -11,6 +13,7 @@ pid$3::malloc:entry
 {
 	@bytes[ustack()] = sum(arg0);
 	@sizes["malloc"] = quantize(arg0);
+	@zs_seen_bytes = sum(arg0);
 }
 
 tick-1s
@@ -19,8 +22,10 @@ tick-1s
 	printf("=== zonescope interval %d ===\n", zs_tick);
 	printa(@bytes);
 	printa(@sizes);
+	printa(@zs_seen_bytes);
 	trunc(@bytes);
 	trunc(@sizes);
+	trunc(@zs_seen_bytes);
 }
 
 tick-1s

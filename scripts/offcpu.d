@@ -1,6 +1,8 @@
 /*
  * offcpu: time the zone's threads spend blocked, summed by kernel and user stack (ns).
  * $$1 zone name ("global" = the whole host), $2 duration in seconds.
+ * @zs_seen_offcpu counts what the script saw, so the agent can tell when
+ * records of @offcpu went missing (a full aggregation buffer).
  */
 #pragma D option quiet
 
@@ -16,6 +18,7 @@ sched:::on-cpu
 /self->zs_ts/
 {
 	@offcpu[stack(), ustack()] = sum(timestamp - self->zs_ts);
+	@zs_seen_offcpu = sum(timestamp - self->zs_ts);
 	self->zs_ts = 0;
 }
 
@@ -24,7 +27,9 @@ tick-1s
 	zs_tick++;
 	printf("=== zonescope interval %d ===\n", zs_tick);
 	printa(@offcpu);
+	printa(@zs_seen_offcpu);
 	trunc(@offcpu);
+	trunc(@zs_seen_offcpu);
 }
 
 tick-1s

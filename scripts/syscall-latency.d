@@ -1,6 +1,8 @@
 /*
  * syscall-latency: per system call latency, log-linear buckets from 1 us to 10 s (ns).
  * $$1 zone name ("global" = the whole host), $2 duration in seconds.
+ * @zs_seen_latency counts what the script saw, so the agent can tell when
+ * records of @latency went missing (a full aggregation buffer).
  */
 #pragma D option quiet
 
@@ -17,6 +19,7 @@ syscall:::return
 {
 	@latency[probefunc] = llquantize(timestamp - self->zs_ts, 10, 3, 10, 10);
 	@latency_sum[probefunc] = sum(timestamp - self->zs_ts);
+	@zs_seen_latency = count();
 	self->zs_ts = 0;
 }
 
@@ -26,8 +29,10 @@ tick-1s
 	printf("=== zonescope interval %d ===\n", zs_tick);
 	printa(@latency);
 	printa(@latency_sum);
+	printa(@zs_seen_latency);
 	trunc(@latency);
 	trunc(@latency_sum);
+	trunc(@zs_seen_latency);
 }
 
 tick-1s

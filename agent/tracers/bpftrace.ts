@@ -1,6 +1,14 @@
 // bpftrace: JSON output, map sizes and string lengths bounded through its environment, the
 // zone given as the numeric id of its cgroup v2 directory ($1; 0 = the whole host). Records
 // between two interval markers are one interval.
+//
+// User stacks come as raw addresses (BPFTRACE_NO_USER_SYMBOLS=1) keyed by pid and comm, and
+// are named here by the agent's symbolizer (symbols/symbolizer.ts), which reads each binary
+// once per agent life: bpftrace 0.17 re-reads every module on each print of a stack map, and
+// a print meeting node or chromium took seconds while samples piled up to be cleared.
+// Kernel stacks stay with bpftrace: it reads /proc/kallsyms once per run and names them in
+// microseconds (see the benchmark, test/bench/symbolize.bench.mjs).
+import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Zone } from '../../protocol/messages.js';
@@ -11,6 +19,9 @@ import { classifyBpftraceDiagnostic } from '../parse/bpftrace-diagnostics.js';
 import { DiagnosticReader } from '../parse/diagnostic-lines.js';
 import { detectLayout } from '../platform/cgroup.js';
 import type { Interval, TracerDriver } from './driver.js';
+import { Symbolizer } from './symbols/symbolizer.js';
+import { checkSeen } from './seen-counter.js';
+import { stackFieldHints } from '../parse/bpftrace-keys.js';
 import { positional, tracerFlags } from '../../scripts/params.js';
 
 export const BPFTRACE_ENV: Record<string, string> = {
@@ -20,9 +31,31 @@ export const BPFTRACE_ENV: Record<string, string> = {
   BPFTRACE_PERF_RB_PAGES: '64',
   BPFTRACE_LOG_SIZE: '1000000',
   BPFTRACE_STACK_MODE: 'bpftrace',
-  // symbols of processes in containers are read through /proc/PID/root
-  BPFTRACE_NO_USER_SYMBOLS: '0',
+  // user frames are named by the agent (see above)
+  BPFTRACE_NO_USER_SYMBOLS: '1',
 };
+
+let shared: Symbolizer | undefined;
+/** One symbolizer for the agent's life, so a binary's symbols are read once. */
+export function symbolizer(): Symbolizer {
+  return (shared ??= new Symbolizer());
+}
+
+/**
+ * An interval as the server gets it: the two maps a script alternates (NAME_even, NAME_odd)
+ * are one NAME; the script's own counters are checked against what arrived; user frames of
+ * stack records keyed [pid, comm] are named.
+ */
+export async function finishInterval(iv: Interval, unit: string, sym: Pick<Symbolizer, 'frames'> = symbolizer()): Promise<Interval> {
+  for (const r of iv.records) if (r.kind !== 'printf') r.agg = r.agg.replace(/_(even|odd)$/, '');
+  const { records, events } = checkSeen(iv.records, unit);
+  for (const r of records) {
+    if (r.kind !== 'stack' || typeof r.keys[0] !== 'number' || r.stack.length === r.kernel) continue;
+    const user = await sym.frames(r.keys[0], r.stack.slice(r.kernel));
+    r.stack = [...r.stack.slice(0, r.kernel), ...user];
+  }
+  return { records, events: [...iv.events, ...events] };
+}
 
 /** The cgroup v2 id of a zone (the inode number of its directory in the unified hierarchy). */
 export async function cgroupId(zone: Zone, cgroupRoot = process.env.ZONESCOPE_CGROUP_ROOT ?? '/sys/fs/cgroup'): Promise<number> {
@@ -48,7 +81,9 @@ export const bpftraceDriver: TracerDriver = {
     const args = ['-f', 'json', ...tracerFlags(meta, 'bpftrace', values), file, String(id), String(durationS), ...positional(meta, values)];
     return { cmd: 'bpftrace', args, env: BPFTRACE_ENV };
   },
-  stdout(meta) {
+  finish: (iv, meta) => finishInterval(iv, meta.unit),
+  stdout(meta, file) {
+    const opts = { fields: stackFieldHints(readFileSync(file, 'utf8')) };
     // raw_syscalls give numbers: name them, so Linux and illumos series share label values
     const sys = (meta.keys ?? []).indexOf('syscall');
     const name = (r: TraceRecord) => {
@@ -65,7 +100,7 @@ export const bpftraceDriver: TracerDriver = {
       if (l.trim() === '') return;
       let r: ReturnType<typeof parseBpftraceLine>;
       try {
-        r = parseBpftraceLine(l);
+        r = parseBpftraceLine(l, opts);
       } catch (e) {
         // one bad line costs only itself: the lines around it are still this interval's
         cur.events.push({ kind: 'warning', count: 1, message: `unparsed tracer output: ${(e as Error).message}`.slice(0, 4096) });

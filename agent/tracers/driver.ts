@@ -32,4 +32,6 @@ export interface TracerDriver {
   stdout(meta: ScriptMeta, file: string): StdoutDecoder;
   /** One per tracer process: a message may span lines, so the reader keeps state. */
   stderr(): StderrDecoder;
+  /** work on a whole interval that may wait (naming user frames), in interval order */
+  finish?(iv: Interval, meta: ScriptMeta): Promise<Interval>;
 }

@@ -8,6 +8,7 @@ import { DiagnosticReader } from '../parse/diagnostic-lines.js';
 import { AllocJoin } from '../parse/dtrace-events.js';
 import type { ScriptMeta } from '../../scripts/catalog.js';
 import type { TracerDriver } from './driver.js';
+import { checkSeen } from './seen-counter.js';
 import { positional, tracerFlags } from '../../scripts/params.js';
 
 /** Options that bound what a trace may cost the node (see dtrace(1M) -x). */
@@ -28,7 +29,8 @@ export const dtraceDriver: TracerDriver = {
     const names = printaNames(readFileSync(file, 'utf8'));
     const split = new DtraceIntervalSplitter();
     const join = meta.join === 'alloc-free' ? new AllocJoin() : undefined;
-    const parse = (texts: string[]) => texts.map((t) => (join ? join.interval(t) : { records: parseDtraceAggregations(t, names), events: [] }));
+    // the scripts' own counters (@zs_seen_NAME) are checked against what was printed
+    const parse = (texts: string[]) => texts.map((t) => (join ? join.interval(t) : checkSeen(parseDtraceAggregations(t, names), meta.unit)));
     return { push: (chunk) => parse(split.push(chunk)), end: () => parse(split.end()) };
   },
   stderr: () => new DiagnosticReader(classifyDtraceDiagnostic),

@@ -9,7 +9,7 @@ import { PROTOCOL_VERSION, type AgentMessage, type TraceEnd, type TraceStart, ty
 import type { TraceEvent, TraceRecord } from '../../protocol/records.js';
 import type { Log } from '../log.js';
 import { bpftraceDriver } from './bpftrace.js';
-import { findScript, scriptFile, scriptsDir } from '../../scripts/catalog.js';
+import { findScript, scriptFile, scriptsDir, type ScriptMeta } from '../../scripts/catalog.js';
 import type { Interval, StderrDecoder, TracerDriver } from './driver.js';
 import { dtraceDriver } from './dtrace.js';
 import { TRACE_LIMITS } from '../../scripts/limits.js';
@@ -37,6 +37,8 @@ interface Running {
   extraEvents: number;
   firstError?: string;
   done: Promise<void>;
+  /** intervals waiting on the driver's finish(), sent in order */
+  chain: Promise<void>;
 }
 
 /** Frames stay well under MAX_FRAME_BYTES; a big interval goes out as several frames. */
@@ -90,7 +92,7 @@ export class TraceRunner {
     const inZone = [...this.running.values()].filter((r) => r.zone === msg.zone).length;
     if (inZone >= this.limits.perZone) return fail(`too many traces on zone '${msg.zone}': ${inZone} running, the limit is ${this.limits.perZone}`);
 
-    const r: Running = { id: msg.id, zone: msg.zone, timers: [], interval: 0, events: [], extraEvents: 0, done: Promise.resolve() };
+    const r: Running = { id: msg.id, zone: msg.zone, timers: [], interval: 0, events: [], extraEvents: 0, done: Promise.resolve(), chain: Promise.resolve() };
     this.running.set(msg.id, r); // counted from now on, so concurrent starts see it
     let resolveDone!: () => void;
     r.done = new Promise((res) => (resolveDone = res));
@@ -107,10 +109,11 @@ export class TraceRunner {
       const proc = execa(cmd, args, { env: inv.env, stdin: 'ignore', buffer: false, reject: false, cleanup: true, encoding: 'utf8' });
       r.proc = proc;
       r.pid = proc.pid;
-      this.pump(r, proc, decoder, this.driver.stderr());
+      this.pump(r, proc, decoder, this.driver.stderr(), meta);
       r.timers.push(setTimeout(() => this.signal(r, 'limit'), (durationS + this.limits.startupGraceS) * 1000));
       const result = await proc;
-      for (const iv of decoder.end()) this.frame(r, iv);
+      for (const iv of decoder.end()) this.deliver(r, meta, iv);
+      await r.chain;
       if (r.events.length || r.extraEvents) this.frame(r, { records: [], events: [] });
       this.end(msg.id, this.outcome(r, result.exitCode, result.signal, result.failed && result.exitCode === undefined && !result.signal ? result.shortMessage : undefined));
     } catch (e) {
@@ -144,7 +147,7 @@ export class TraceRunner {
     r.timers.push(setTimeout(() => r.proc?.kill('SIGKILL'), this.limits.killGraceS * 1000));
   }
 
-  private pump(r: Running, proc: ResultPromise, decoder: { push(c: string): Interval[] }, stderr: StderrDecoder): void {
+  private pump(r: Running, proc: ResultPromise, decoder: { push(c: string): Interval[] }, stderr: StderrDecoder, meta: ScriptMeta): void {
     let bytes = 0;
     proc.stdout?.on('data', (chunk: string | Buffer) => {
       const text = String(chunk);
@@ -157,7 +160,7 @@ export class TraceRunner {
         return;
       }
       if (out.length) bytes = 0;
-      for (const iv of out) this.frame(r, iv);
+      for (const iv of out) this.deliver(r, meta, iv);
       if (bytes > this.limits.maxIntervalBytes) {
         this.event(r, { kind: 'warning', count: 1, message: `one interval produced over ${this.limits.maxIntervalBytes} bytes: trace stopped` });
         this.signal(r, 'overflow');
@@ -182,6 +185,21 @@ export class TraceRunner {
   private event(r: Running, ev: TraceEvent): void {
     if (r.events.length < MAX_EVENTS) r.events.push(ev);
     else r.extraEvents++;
+  }
+
+  /** Sends an interval once the driver has finished it, after those before it. */
+  private deliver(r: Running, meta: ScriptMeta, iv: Interval): void {
+    const finish = this.driver.finish;
+    if (!finish) return this.frame(r, iv);
+    r.chain = r.chain.then(async () => {
+      let out = iv;
+      try {
+        out = await finish(iv, meta);
+      } catch (e) {
+        out.events.push({ kind: 'warning', count: 1, message: `interval not post-processed: ${(e as Error).message}`.slice(0, 4096) });
+      }
+      this.frame(r, out);
+    });
   }
 
   /** One interval → one or more frames (same interval number); pending stderr events ride along. */

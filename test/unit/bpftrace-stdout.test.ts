@@ -2,7 +2,7 @@
 // bpftrace prints as one multi-megabyte JSON line, and a bad line among good ones.
 import { describe, expect, it } from 'vitest';
 import { bpftraceDriver } from '../../agent/tracers/bpftrace.js';
-import { findScript } from '../../scripts/catalog.js';
+import { findScript, scriptFile, scriptsDir } from '../../scripts/catalog.js';
 import { INTERVAL_MARKER } from '../../agent/parse/bpftrace.js';
 import type { Interval } from '../../agent/tracers/driver.js';
 
@@ -11,7 +11,7 @@ const marker = `{"type": "printf", "data": "${INTERVAL_MARKER} 1\\n"}\n`;
 const map = (keys: [string, number][]) => `{"type": "map", "data": {"@": {${keys.map(([k, v]) => `${JSON.stringify(k)}: ${v}`).join(', ')}}}}\n`;
 
 function feed(text: string, chunk: number): { intervals: Interval[]; ms: number } {
-  const d = bpftraceDriver.stdout(meta, '');
+  const d = bpftraceDriver.stdout(meta, scriptFile(meta, 'bpftrace', scriptsDir()));
   const intervals: Interval[] = [];
   const t0 = performance.now();
   for (let i = 0; i < text.length; i += chunk) intervals.push(...d.push(text.slice(i, i + chunk)));

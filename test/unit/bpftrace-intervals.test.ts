@@ -1,0 +1,61 @@
+// What the agent makes of the curated bpftrace scripts' output: the two alternating maps are
+// one aggregation, stacks carry their process and get their user frames named, and a
+// script's own counter reveals samples that did not arrive.
+import { describe, it, expect } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { bpftraceDriver, finishInterval } from '../../agent/tracers/bpftrace.js';
+import { stackFieldHints } from '../../agent/parse/bpftrace-keys.js';
+import { findScript, scriptFile, scriptsDir } from '../../scripts/catalog.js';
+import type { Interval } from '../../agent/tracers/driver.js';
+import type { StackRecord } from '../../protocol/records.js';
+
+const meta = findScript('cpu-profile')!;
+const file = scriptFile(meta, 'bpftrace', scriptsDir());
+const line = (o: unknown) => JSON.stringify(o) + '\n';
+const stub = { frames: async (pid: number, f: readonly string[]) => f.map((x) => (x.startsWith('0x') ? `fn_${pid}_${x}` : x)) };
+
+function decode(text: string): Interval[] {
+  const d = bpftraceDriver.stdout(meta, file);
+  return [...d.push(text), ...d.end()];
+}
+
+describe('curated bpftrace output', () => {
+  it('knows which key fields of each script are stacks, also when both stacks are empty', () => {
+    const hints = stackFieldHints(readFileSync(file, 'utf8'));
+    expect(hints['@samples_even']).toEqual(['kstack', 'ustack', 'key', 'key']);
+    const off = stackFieldHints(readFileSync(scriptFile(findScript('offcpu')!, 'bpftrace', scriptsDir()), 'utf8'));
+    expect(off['@offcpu_odd']).toEqual(['kstack', 'ustack', 'key', 'key']);
+    const leak = stackFieldHints(readFileSync(scriptFile(findScript('memleak')!, 'bpftrace', scriptsDir()), 'utf8'));
+    expect(leak['@bytes_even']).toEqual(['ustack', 'key', 'key']);
+  });
+
+  it('reads a cpu-profile interval: one aggregation, stacks keyed by process, user frames named', async () => {
+    const [iv] = decode(
+      line({ type: 'printf', data: '=== zonescope interval 1 ===\n' }) +
+        line({ type: 'map', data: { '@samples_even': { '\n    do_idle+310\n    cpu_startup_entry+37\n,,0,swapper/1': 197, ',\n    0x7f00000010\n    0x401000\n,4242,node': 3, ',,83,kdamond.0': 1 } } }) +
+        line({ type: 'map', data: { '@subsecond_even': { '0': 100, '20': 101 } } }) +
+        line({ type: 'map', data: { '@zs_seen_samples_even': 201 } }) +
+        line({ type: 'printf', data: '=== zonescope interval 2 ===\n' }),
+    );
+    const out = await finishInterval(iv, 'samples', stub);
+    const stacks = out.records.filter((r): r is StackRecord => r.kind === 'stack');
+    expect(stacks.map((s) => [s.agg, s.keys, s.kernel, s.stack, s.value])).toEqual([
+      ['samples', [0, 'swapper/1'], 2, ['do_idle+310', 'cpu_startup_entry+37'], 197],
+      ['samples', [4242, 'node'], 0, ['fn_4242_0x7f00000010', 'fn_4242_0x401000'], 3],
+      ['samples', [83, 'kdamond.0'], 0, [], 1],
+    ]);
+    expect(out.records.filter((r) => r.kind === 'scalar').every((r) => r.agg === 'subsecond')).toBe(true);
+    expect(out.events).toEqual([]);
+  });
+
+  it('reports samples its counter saw that did not arrive', async () => {
+    const [iv] = decode(
+      line({ type: 'printf', data: '=== zonescope interval 1 ===\n' }) +
+        line({ type: 'map', data: { '@samples_odd': { ',\n    0x401000\n,7,burner': 90 } } }) +
+        line({ type: 'map', data: { '@zs_seen_samples_odd': 100 } }),
+    );
+    const out = await finishInterval(iv, 'samples', stub);
+    expect(out.events).toEqual([{ kind: 'samples-lost', count: 10, message: expect.stringContaining('10 lost (10.0%)') }]);
+    expect(out.records.some((r) => r.kind === 'scalar' && r.agg.startsWith('zs_'))).toBe(false);
+  });
+});
