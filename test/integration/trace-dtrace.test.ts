@@ -7,6 +7,8 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDtraceAggregations } from '../../agent/parse/dtrace.js';
+import { printaNames } from '../../agent/tracers/dtrace.js';
+import { scriptsDir } from '../../scripts/catalog.js';
 import { foldStacks, formatFolded } from '../../protocol/folded.js';
 import { startHarness, waitEnded, ROOT, type Harness } from '../helpers/trace-harness.js';
 
@@ -16,9 +18,14 @@ const fakes = join(ROOT, 'test/fakes/illumos');
 const env = { PATH: `${fakes}/bin:${process.env.PATH}`, ZONESCOPE_FAKE_STATE: `/tmp/zs-dt-${process.pid}` };
 
 /** the replay file's intervals, parsed the way the parser tests parse DTrace text */
-function replayRecords(script: string, names: string[]) {
+/** The replay's records per interval, named as the script prints them; the script's own counters (@zs_seen_*) stay in the agent. */
+function replayRecords(script: string) {
+  const names = printaNames(readFileSync(join(scriptsDir(), `${script}.d`), 'utf8'));
   const text = readFileSync(join(fakes, 'dtrace', `${script}.txt`), 'utf8');
-  return text.split(/^=== zonescope interval ===\n/m).filter((t) => t.trim()).map((t) => parseDtraceAggregations(t.split('\n').filter((l) => !l.startsWith('!stderr')).join('\n'), names));
+  return text
+    .split(/^=== zonescope interval ===\n/m)
+    .filter((t) => t.trim())
+    .map((t) => parseDtraceAggregations(t.split('\n').filter((l) => !l.startsWith('!stderr')).join('\n'), names).filter((r) => r.kind === 'printf' || !r.agg.startsWith('zs_seen_')));
 }
 
 describe('traces through the DTrace stand-in', () => {
@@ -48,7 +55,7 @@ describe('traces through the DTrace stand-in', () => {
         'webapp`_start;webapp`main;webapp`render_page;libc.so.1`memset;unix`cmntrap;unix`trap;genunix`anon_zero;unix`page_create_va 12\n' +
         'webapp`_start;webapp`main;webapp`zonescope_hot_spin 116\n',
     );
-    expect(folded).toBe(formatFolded(foldStacks(replayRecords('cpu-profile', ['samples']).flat())));
+    expect(folded).toBe(formatFolded(foldStacks(replayRecords('cpu-profile').flat())));
     const annotated = (await h.api('GET', `/api/traces/${r.json.id}/folded?annotate=1`)).text;
     expect(annotated).toContain('libc.so.1`memset;unix`cmntrap_[k];unix`trap_[k];genunix`anon_zero_[k];unix`page_create_va_[k] 12');
     // the subsecond offsets (FlameScope's rows) account for every sample of the stacks
@@ -59,7 +66,7 @@ describe('traces through the DTrace stand-in', () => {
     expect(t.records.filter((x: any) => x.kind === 'stack').every((x: any) => x.agg === 'samples')).toBe(true);
     // the interval history holds each interval's own records
     const ivs = (await h.api('GET', `/api/traces/${r.json.id}/intervals`)).json;
-    expect(ivs.map((i: any) => i.records.length)).toEqual(replayRecords('cpu-profile', ['samples']).map((x) => x.length));
+    expect(ivs.map((i: any) => i.records.length)).toEqual(replayRecords('cpu-profile').map((x) => x.length));
     // drops and errors from stderr: events, totals, and the two counters on /metrics
     expect(t.drops).toEqual({ drops: 12, 'aggregation-drops': 3 });
     expect(t.errors).toBe(1);
@@ -75,7 +82,7 @@ describe('traces through the DTrace stand-in', () => {
     const t = await waitEnded(h, r.json.id, 20_000);
     expect(t.status, t.error).toBe('done');
     const read = t.records.find((x: any) => x.kind === 'hist' && x.keys[0] === 'read');
-    const one = replayRecords('syscall-latency', ['latency'])[0].find((x: any) => x.keys[0] === 'read') as any;
+    const one = replayRecords('syscall-latency')[0].find((x: any) => x.keys[0] === 'read') as any;
     // the stand-in replays its one interval three times
     expect(read.buckets.filter((b: any) => b.count).map((b: any) => [b.lo, b.count])).toEqual(one.buckets.filter((b: any) => b.count).map((b: any) => [b.lo, b.count * 3]));
     expect(read.buckets.find((b: any) => b.lo === 1000).count).toBe(120);
