@@ -40,8 +40,8 @@ export async function tokenCommand(argv: string[]) {
     const id = Number(positionals[0]);
     if (!Number.isInteger(id) || id < 1) throw new UsageError('token revoke: give the token id (see zonescope token list)');
     const s = store();
-    s.audit('cli', 'token.revoke', String(id));
-    const ok = s.revokeToken(id);
+    // audited with the revocation itself: an unknown id is not recorded as revoked
+    const ok = s.revokeToken(id, 'cli');
     s.close();
     if (!ok) throw new UsageError(`token revoke: no active token with id ${id}`);
     process.stderr.write(`revoked token ${id}\n`);

@@ -1,12 +1,18 @@
 // Builds the server: fastify with its routes, the agent hub and the browser channel on the
 // same HTTP server. Tests call buildApp() and listen on port 0.
-import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import fastifyStatic from '@fastify/static';
+import fastifyHelmet from '@fastify/helmet';
+import fastifyRateLimit from '@fastify/rate-limit';
+import { AjvCompiler, type ValidatorFactory } from '@fastify/ajv-compiler';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MAX_FRAME_BYTES } from '../protocol/messages.js';
-import { requireRole } from './auth.js';
+import { Auth, DEFAULT_SESSIONS } from './auth.js';
+import type { SessionLimits } from './store.js';
+import { DEFAULT_LOGIN_LIMIT, type LoginLimit } from './api/session.js';
 import { metricsAuthorized } from '../protocol/bearer.js';
 import { Fleet, DEFAULT_FLEET, type FleetOptions } from './fleet.js';
 import { Hub, type HubOptions } from './hub.js';
@@ -41,42 +47,104 @@ export interface AppOptions {
   alwaysOn?: AlwaysOnSpec[];
   /** where the built UI is; defaults to dist/web next to the compiled server */
   webDir?: string;
+  /** serve HTTPS (and WSS on /agent and /live) on the same port: PEM certificate chain and key */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** the URL browsers use, when a proxy stands in front: the Origin they send must match it */
+  publicUrl?: string;
+  /** browser session lifetime (default 12 h) and idle timeout (default 1 h) */
+  sessions?: Partial<SessionLimits>;
+  /** login attempts per source address (default 10 a minute) */
+  loginLimit?: LoginLimit;
 }
+
+/** A route as fastify has it: the auth matrix test walks these, so no route escapes it. */
+export interface RouteEntry {
+  method: string;
+  url: string;
+}
+
+/** The WebSocket paths the HTTP server upgrades (not fastify routes). */
+export const UPGRADE_PATHS = ['/agent', '/live'] as const;
 
 export interface App {
   app: FastifyInstance;
   ctx: AppContext;
   live: Live;
+  auth: Auth;
+  /** every route registered, as method and URL pattern */
+  routes: RouteEntry[];
   close(): Promise<void>;
 }
+
+// Bodies are taken as sent: coercion turned `{"action": ["stop"]}` into a stop and `"10"` into
+// 10. Query strings and path parameters are text by nature, so they keep it.
+const ajvPool = AjvCompiler();
+type AjvOptions = Parameters<ValidatorFactory>[1] & { customOptions?: object };
+const buildValidator: ValidatorFactory = (external, ajv) => {
+  const custom = ajv?.customOptions ?? {};
+  const text = ajvPool(external, { ...ajv, customOptions: { ...custom, coerceTypes: 'array' } } as AjvOptions);
+  const body = ajvPool(external, { ...ajv, customOptions: { ...custom, coerceTypes: false } } as AjvOptions);
+  return (route) => (route.httpPart === 'body' ? body : text)(route);
+};
+
+/** The UI's Content-Security-Policy: everything from this server, nothing inline, never framed. */
+export function cspDirectives(tls: boolean, scriptHashes: string[] = []): Record<string, string[]> {
+  return {
+    'default-src': ["'self'"],
+    'script-src': ["'self'", ...scriptHashes.map((h) => `'sha256-${h}'`)],
+    'style-src': ["'self'"],
+    // favicon and flame graph exports (data:, blob:); canvas needs nothing
+    'img-src': ["'self'", 'data:', 'blob:'],
+    // the API and the /live WebSocket ('self' covers ws: and wss: on this host)
+    'connect-src': ["'self'"],
+    'font-src': ["'self'"],
+    'object-src': ["'none'"],
+    'base-uri': ["'none'"],
+    'form-action': ["'self'"],
+    'frame-ancestors': ["'none'"],
+    // over plain HTTP this would send the browser to an https:// that does not exist
+    ...(tls ? { 'upgrade-insecure-requests': [] } : {}),
+  };
+}
+const cspText = (d: Record<string, string[]>) => Object.entries(d).map(([k, v]) => [k, ...v].join(' ')).join('; ');
 
 const here = dirname(fileURLToPath(import.meta.url));
 
 export async function buildApp(opts: AppOptions): Promise<App> {
-  const app = Fastify({
+  const options: FastifyServerOptions & { https?: object } = {
     logger: opts.logger ?? false,
     bodyLimit: 1024 * 1024,
     // one line per request drowns the agent's own log; errors are still logged
     logController: new LogController({ disableRequestLogging: true }),
     // errors name the field: "body/durationS must be <= 3600"
-    ajv: { customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: false } },
+    ajv: { customOptions: { allErrors: false, removeAdditional: false } },
+    schemaController: { compilersFactory: { buildValidator } },
+    ...(opts.tls ? { https: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
+  };
+  // the HTTPS server's type differs from the HTTP one only in ways no route here depends on
+  const app = Fastify(options) as unknown as FastifyInstance;
+  const routes: RouteEntry[] = [];
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) routes.push({ method, url: r.url });
   });
   const store = new Store(opts.dataDir);
   const fleet = new Fleet({ ...DEFAULT_FLEET, ...opts.fleet });
   const metrics = serverMetrics();
   const faults = new StoreFaults(store, metrics.storeErrors, app.log);
+  const auth = new Auth(store, metrics, { sessions: { ...DEFAULT_SESSIONS, ...opts.sessions }, publicUrl: opts.publicUrl });
   const hub = new Hub(fleet, store, metrics, app.log, faults, { maxFrameBytes: opts.maxFrameBytes ?? MAX_FRAME_BYTES, ...opts.agents });
-  const live = new Live(fleet, store, metrics);
+  const live = new Live(fleet, store, metrics, auth);
   const ctx: AppContext = {
     fleet,
     store,
     hub,
     metrics,
-    requireRole: (role) => requireRole(store, role),
+    requireRole: (role) => auth.requireRole(role),
     tokenRevoked: (id) => {
       hub.revokeToken(id);
       live.revokeToken(id);
     },
+    sessionEnded: (hash) => live.endSession(hash),
     actor: (req: FastifyRequest) => (req.user ? `${req.user.role}:${req.user.name}` : 'anonymous'),
   };
 
@@ -87,10 +155,21 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
   });
 
-  const metricsGuard = async (req: FastifyRequest, reply: import('fastify').FastifyReply) => {
+  const csp = cspDirectives(!!opts.tls);
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: { useDefaults: false, directives: csp },
+    // HSTS over plain HTTP is ignored by browsers and would only mislead
+    hsts: !!opts.tls,
+    xFrameOptions: { action: 'deny' },
+  });
+  // per route (the login), per source address
+  await app.register(fastifyRateLimit, { global: false });
+  app.addHook('onRequest', auth.originGuard());
+
+  const metricsGuard = async (req: FastifyRequest, reply: FastifyReply) => {
     if (!opts.metricsToken) return;
     if (!metricsAuthorized(req.headers.authorization, opts.metricsToken)) {
-      metrics.authFailures.inc({ endpoint: req.url.split('?')[0] });
+      auth.failed(req.routeOptions.url ?? 'unmatched', 'token');
       return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: 'missing or invalid metrics token' });
     }
   };
@@ -105,7 +184,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
 
   app.get(
     '/metrics',
-    { preHandler: metricsGuard, schema: { querystring: Type.Object({ node: Type.Optional(Type.String({ maxLength: 256 })) }) } },
+    { onRequest: metricsGuard, schema: { querystring: Type.Object({ node: Type.Optional(Type.String({ maxLength: 256 })) }) } },
     async (req, reply) => {
       // ?node=N: one node only, as /sd hands out per-node targets (Prometheus __param_node)
       const { node } = req.query as { node?: string };
@@ -116,13 +195,13 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   );
   // the server's own metrics alone: /sd's per-node targets do not carry them, so a
   // Prometheus using /sd scrapes this as a second job (see server/deploy/prometheus.example.yml)
-  app.get('/metrics/server', { preHandler: metricsGuard }, async (_req, reply) => {
+  app.get('/metrics/server', { onRequest: metricsGuard }, async (_req, reply) => {
     reply.type('text/plain; version=0.0.4; charset=utf-8');
     return renderDropped(fleet) + (await metrics.registry.metrics());
   });
   await app.register(sdApi(ctx, metricsGuard));
 
-  await app.register(sessionApi(ctx));
+  await app.register(sessionApi(ctx, auth, opts.loginLimit ?? DEFAULT_LOGIN_LIMIT));
   await app.register(nodesApi(ctx));
   await app.register(tokensApi(ctx));
   const traces = new TraceManager(fleet, hub, store, metrics, { changed: (trace) => live.broadcast({ type: 'trace', trace }) });
@@ -142,13 +221,18 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${req.method} ${req.url.split('?')[0]}` });
     });
   } else {
-    app.get('/', async (_req, reply) => reply.type('text/html').send(placeholderPage()));
+    const page = placeholderPage();
+    // its one inline script is allowed by hash, and nothing else inline
+    const header = cspText(cspDirectives(!!opts.tls, [createHash('sha256').update(page.script).digest('base64')]));
+    app.get('/', async (_req, reply) => reply.type('text/html').header('content-security-policy', header).send(page.html));
   }
 
   return {
     app,
     ctx,
     live,
+    auth,
+    routes,
     async close() {
       alwaysOn.close();
       traces.close();
@@ -161,15 +245,17 @@ export async function buildApp(opts: AppOptions): Promise<App> {
 }
 
 /** Shown when the UI has not been built: still shows the fleet, from the API. */
-function placeholderPage(): string {
-  return `<!doctype html><meta charset="utf-8"><title>zonescope</title>
-<h1>zonescope</h1><p>The web UI is not built (run <code>npm run build</code>). The fleet, from the API:</p>
-<form id="f"><input id="t" placeholder="token" size="60"><button>Show fleet</button></form><pre id="o"></pre>
-<script>
+function placeholderPage(): { html: string; script: string } {
+  const script = `
 f.onsubmit = async (e) => { e.preventDefault();
   const h = { authorization: 'Bearer ' + t.value };
   const nodes = await (await fetch('/api/nodes', { headers: h })).json();
   for (const n of nodes) n.zones = await (await fetch('/api/nodes/' + encodeURIComponent(n.node) + '/zones', { headers: h })).json();
   o.textContent = JSON.stringify(nodes, null, 2); };
-</script>`;
+`;
+  const html = `<!doctype html><meta charset="utf-8"><title>zonescope</title>
+<h1>zonescope</h1><p>The web UI is not built (run <code>npm run build</code>). The fleet, from the API:</p>
+<form id="f"><input id="t" placeholder="token" size="60"><button>Show fleet</button></form><pre id="o"></pre>
+<script>${script}</script>`;
+  return { html, script };
 }

@@ -13,6 +13,8 @@ export interface AppContext {
   requireRole(role: Role): (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
   /** a token was revoked: connections made with it are cut */
   tokenRevoked(id: number): void;
+  /** a browser session ended (logout): its /live connections are cut */
+  sessionEnded(hash: string): void;
   /** who did it, for the audit log */
   actor(req: FastifyRequest): string;
 }

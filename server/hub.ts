@@ -115,7 +115,7 @@ export class Hub extends EventEmitter<HubEvents> {
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const user = verifyToken(this.store, requestToken(req));
     if (!user || user.role !== 'agent') {
-      this.metrics.authFailures.inc({ endpoint: '/agent' });
+      this.metrics.authFailures.inc({ route: '/agent', reason: 'token' });
       socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nmissing or invalid agent token\n');
       return;
     }

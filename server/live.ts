@@ -1,9 +1,10 @@
 // Pushes to browsers on /live: the fleet on connect and on change (at most once a second),
-// sample arrivals, and trace progress. Same tokens and roles as the API.
+// sample arrivals, and trace progress. Same sessions, tokens and roles as the API; never a token
+// in the URL (URLs end up in logs and browser history), and a browser's Origin must be ours.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { cookie, requestToken, SESSION_COOKIE, verifyToken } from './auth.js';
+import type { Auth } from './auth.js';
 import type { Fleet } from './fleet.js';
 import type { ServerMetrics } from './metrics.js';
 import type { Store } from './store.js';
@@ -13,8 +14,8 @@ export class Live {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   private fleetTimer?: NodeJS.Timeout;
   private lastFleet = 0;
-  /** the token each browser authenticated with: revoking it cuts the browser off */
-  private readonly tokenOf = new WeakMap<WebSocket, number>();
+  /** the token (and session) each browser authenticated with: revoking or logging out cuts it off */
+  private readonly tokenOf = new WeakMap<WebSocket, { token: number; session?: string }>();
   /** browsers that answered the last ping */
   private readonly alive = new WeakSet<WebSocket>();
   private readonly pinger: NodeJS.Timeout;
@@ -23,6 +24,7 @@ export class Live {
     private readonly fleet: Fleet,
     private readonly store: Store,
     private readonly metrics: ServerMetrics,
+    private readonly auth: Auth,
     heartbeatMs = 30_000,
   ) {
     // a laptop that sleeps leaves a half-open socket that never closes by itself, and every
@@ -33,23 +35,33 @@ export class Live {
   }
 
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const q = new URL(req.url ?? '/', 'http://x').searchParams.get('token') ?? undefined;
-    const token = requestToken(req) ?? q ?? cookie(req.headers.cookie, SESSION_COOKIE);
-    const user = verifyToken(this.store, token);
-    if (!user || user.role === 'agent') {
-      this.metrics.authFailures.inc({ endpoint: '/live' });
-      socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
-      return;
+    const refuse = (status: string, why: string) => void socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${why}\n`);
+    const c = this.auth.caller(req.headers);
+    const encrypted = (req.socket as { encrypted?: boolean }).encrypted === true;
+    const foreign = this.auth.originRefusal(req.headers, encrypted, { method: 'GET', cookie: !!c?.session, live: true });
+    if (foreign) {
+      this.auth.failed('/live', 'origin');
+      return refuse('403 Forbidden', foreign);
     }
+    if (!c) {
+      this.auth.failed('/live', 'token');
+      return refuse('401 Unauthorized', 'log in first: no valid session cookie or bearer token');
+    }
+    if (c.user.role === 'agent') return refuse('403 Forbidden', "role 'agent' may not do this (needs 'viewer')");
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      this.tokenOf.set(ws, user.id);
+      this.tokenOf.set(ws, { token: c.user.id, session: c.session });
       this.client(ws);
     });
   }
 
   /** A token was revoked: browsers logged in with it stop receiving the fleet now. */
   revokeToken(id: number): void {
-    for (const ws of this.wss.clients) if (this.tokenOf.get(ws) === id) ws.close(1008, 'token revoked');
+    for (const ws of this.wss.clients) if (this.tokenOf.get(ws)?.token === id) ws.close(1008, 'token revoked');
+  }
+
+  /** A session ended (logout): its browsers stop receiving the fleet now. */
+  endSession(hash: string): void {
+    for (const ws of this.wss.clients) if (this.tokenOf.get(ws)?.session === hash) ws.close(1008, 'session ended');
   }
 
   broadcast(msg: object): void {
@@ -83,9 +95,11 @@ export class Live {
 
   private heartbeat(): void {
     for (const ws of this.wss.clients) {
-      const id = this.tokenOf.get(ws);
+      const by = this.tokenOf.get(ws);
       // revoked elsewhere (`zonescope token revoke` writes the store from another process)
-      if (id !== undefined && !this.store.tokenActive(id)) ws.close(1008, 'token revoked');
+      if (by && !this.store.tokenActive(by.token)) ws.close(1008, 'token revoked');
+      // expired or idle: an open page alone does not keep a session alive (touch = false)
+      else if (by?.session && !this.store.sessionToken(by.session, this.auth.sessions, Date.now(), false)) ws.close(1008, 'session ended');
       else if (!this.alive.delete(ws)) ws.terminate();
       else ws.ping();
     }

@@ -9,7 +9,13 @@ export function serverMetrics() {
     framesReceived: new Counter({ name: `${p}agent_frames_received_total`, help: 'Frames received from agents, by message type.', labelNames: ['type'], registers: [registry] }),
     framesRejected: new Counter({ name: `${p}agent_frames_rejected_total`, help: 'Frames from agents refused, by reason; the connection is closed.', labelNames: ['reason'], registers: [registry] }),
     agentsConnected: new Gauge({ name: `${p}agents_connected`, help: 'Agents connected now.', registers: [registry] }),
-    authFailures: new Counter({ name: `${p}auth_failures_total`, help: 'Requests and upgrades refused for a missing or invalid token, by endpoint.', labelNames: ['endpoint'], registers: [registry] }),
+    // labelled by route pattern (/api/nodes/:node), never the raw path: strangers mint no series
+    authFailures: new Counter({
+      name: `${p}auth_failures_total`,
+      help: 'Requests and upgrades refused: a missing, invalid, revoked or expired token or session (reason token), a foreign Origin (origin), too many logins (rate-limit); by route pattern.',
+      labelNames: ['route', 'reason'],
+      registers: [registry],
+    }),
     samplerErrors: new Counter({ name: `${p}sampler_errors_total`, help: 'Sampler errors agents reported, by node and sampler.', labelNames: ['node', 'sampler'], registers: [registry] }),
     liveClients: new Gauge({ name: `${p}live_clients`, help: 'Browsers connected to /live.', registers: [registry] }),
     traceDrops: new Counter({ name: `${p}trace_drops_total`, help: 'Tracer drops reported by agents, by node and kind.', labelNames: ['node', 'kind'], registers: [registry] }),

@@ -20,6 +20,14 @@ export interface AuditEntry {
   action: string;
   target: string;
   detail: string;
+  /** the address the request came from ('' for the server's own and the CLI's actions) */
+  source: string;
+}
+
+/** How long a browser session lasts: at most `ttlMs` after login, `idleMs` after its last use. */
+export interface SessionLimits {
+  ttlMs: number;
+  idleMs: number;
 }
 
 export interface NodeSeq {
@@ -85,7 +93,16 @@ export class Store {
       CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS node_owner (
         node TEXT PRIMARY KEY, token_id INTEGER NOT NULL, bound INTEGER NOT NULL, since INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS sessions (
+        hash TEXT PRIMARY KEY, token_id INTEGER NOT NULL, created INTEGER NOT NULL,
+        last_used INTEGER NOT NULL, expires INTEGER NOT NULL);
+      CREATE INDEX IF NOT EXISTS sessions_token ON sessions (token_id);
     `));
+    // databases made before audit rows carried the source address
+    this.at('add audit source', () => {
+      const cols = this.db.prepare('PRAGMA table_info(audit)').all() as { name: string }[];
+      if (!cols.some((c) => c.name === 'source')) this.db.exec("ALTER TABLE audit ADD COLUMN source TEXT NOT NULL DEFAULT ''");
+    });
   }
 
   /** Runs one store operation; a failure is rethrown as a StoreError naming the file. */
@@ -141,16 +158,58 @@ export class Store {
     return this.at('list tokens', () => this.db.prepare('SELECT id, name, role, created, revoked FROM tokens ORDER BY id').all()) as (TokenRow & { revoked: number | null })[];
   }
 
-  revokeToken(id: number): boolean {
-    return this.at('revoke token', () => this.db.prepare('UPDATE tokens SET revoked = ? WHERE id = ? AND revoked IS NULL').run(Date.now(), id).changes > 0);
+  /** Revokes an active token and ends its browser sessions, audited in the same transaction:
+   * the audit row says it was done only when it was. Undefined when no such active token. */
+  revokeToken(id: number, actor: string, source = ''): TokenRow | undefined {
+    return this.at('revoke token', () => this.db.transaction(() => {
+      const row = this.db.prepare('SELECT id, name, role, created FROM tokens WHERE id = ? AND revoked IS NULL').get(id) as TokenRow | undefined;
+      if (!row) return undefined;
+      this.audit(actor, 'token.revoke', String(id), { name: row.name, role: row.role }, source);
+      this.db.prepare('UPDATE tokens SET revoked = ? WHERE id = ?').run(Date.now(), id);
+      this.db.prepare('DELETE FROM sessions WHERE token_id = ?').run(id);
+      return row;
+    })());
   }
 
-  audit(actor: string, action: string, target: string, detail: unknown = {}): void {
-    this.at('write audit', () => this.db.prepare('INSERT INTO audit (time, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)').run(Date.now(), actor, action, target, JSON.stringify(detail)));
+  audit(actor: string, action: string, target: string, detail: unknown = {}, source = ''): void {
+    this.at('write audit', () => this.db.prepare('INSERT INTO audit (time, actor, action, target, detail, source) VALUES (?, ?, ?, ?, ?, ?)').run(Date.now(), actor, action, target, JSON.stringify(detail), source));
   }
 
   auditLog(limit = 100): AuditEntry[] {
-    return this.at('read audit', () => this.db.prepare('SELECT time, actor, action, target, detail FROM audit ORDER BY id DESC LIMIT ?').all(limit)) as AuditEntry[];
+    return this.at('read audit', () => this.db.prepare('SELECT time, actor, action, target, detail, source FROM audit ORDER BY id DESC LIMIT ?').all(limit)) as AuditEntry[];
+  }
+
+  // Browser sessions: the cookie holds a random id, the store its SHA-256 (like tokens), so a
+  // copy of the database cannot be replayed as a cookie.
+
+  addSession(hash: string, tokenId: number, limits: SessionLimits, now = Date.now()): void {
+    this.at('add session', () => {
+      // expired rows go when new ones come: the table stays as small as the live sessions
+      this.db.prepare('DELETE FROM sessions WHERE expires <= ? OR last_used <= ?').run(now, now - limits.idleMs);
+      this.db.prepare('INSERT INTO sessions (hash, token_id, created, last_used, expires) VALUES (?, ?, ?, ?, ?)').run(hash, tokenId, now, now, now + limits.ttlMs);
+    });
+  }
+
+  /** The token behind a live session (not expired, not idle too long, token not revoked), and
+   * marks it used unless `touch` is false. Writes at most once a minute (a quarter of the idle
+   * timeout if shorter) per session: reads stay mostly reads. */
+  sessionToken(hash: string, limits: SessionLimits, now = Date.now(), touch = true): TokenRow | undefined {
+    const r = this.at('read session', () =>
+      this.db
+        .prepare(
+          `SELECT t.id, t.name, t.role, t.created, s.last_used FROM sessions s JOIN tokens t ON t.id = s.token_id
+           WHERE s.hash = ? AND t.revoked IS NULL AND s.expires > ? AND s.last_used > ?`,
+        )
+        .get(hash, now, now - limits.idleMs),
+    ) as (TokenRow & { last_used: number }) | undefined;
+    if (!r) return undefined;
+    if (touch && now - r.last_used >= Math.min(60_000, limits.idleMs / 4)) this.at('touch session', () => this.db.prepare('UPDATE sessions SET last_used = ? WHERE hash = ?').run(now, hash));
+    const { last_used: _, ...row } = r;
+    return row;
+  }
+
+  deleteSession(hash: string): boolean {
+    return this.at('delete session', () => this.db.prepare('DELETE FROM sessions WHERE hash = ?').run(hash).changes > 0);
   }
 
   nodeSeq(node: string): NodeSeq | undefined {

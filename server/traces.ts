@@ -141,7 +141,7 @@ export class TraceManager {
   }
 
   /** Checks a request like the agent would, then audits and sends it. Throws TraceError. */
-  start(req: TraceRequest, actor: string): Trace {
+  start(req: TraceRequest, actor: string, source = ''): Trace {
     const meta = findScript(String(req.script));
     if (!meta) throw new TraceError(400, `script: unknown script '${String(req.script).slice(0, 64)}'`);
     const n = this.fleet.nodes.get(req.node);
@@ -188,7 +188,7 @@ export class TraceManager {
       evicted: 0,
       retain: req.retain !== false,
     };
-    if (actor !== ALWAYS_ON_ACTOR) this.store.audit(actor, 'trace.start', `${req.node}/${req.zone}`, { id: t.id, script: meta.id, params, durationS });
+    if (actor !== ALWAYS_ON_ACTOR) this.store.audit(actor, 'trace.start', `${req.node}/${req.zone}`, { id: t.id, script: meta.id, params, durationS }, source);
     if (!this.hub.send(req.node, { v: PROTOCOL_VERSION, type: 'trace-start', id: t.id, script: meta.id, zone: req.zone, params, durationS })) {
       throw new TraceError(409, `node: '${req.node}' is not connected`);
     }
@@ -200,10 +200,10 @@ export class TraceManager {
     return t;
   }
 
-  stop(id: string, actor: string): Trace | undefined {
+  stop(id: string, actor: string, source = ''): Trace | undefined {
     const t = this.traces.get(id);
     if (!t) return undefined;
-    this.store.audit(actor, 'trace.stop', `${t.node}/${t.zone}`, { id });
+    this.store.audit(actor, 'trace.stop', `${t.node}/${t.zone}`, { id }, source);
     if (!ENDED.has(t.status)) this.hub.send(t.node, { v: PROTOCOL_VERSION, type: 'trace-stop', id });
     return t;
   }

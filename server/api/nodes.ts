@@ -44,18 +44,18 @@ export const nodesApi = (ctx: AppContext): FastifyPluginAsync => async (app) => 
   const viewer = ctx.requireRole('viewer');
   const unknownNode = (node: string) => ({ statusCode: 404, error: 'Not Found', message: `unknown node '${node}'` });
 
-  app.get('/api/nodes', { preHandler: viewer, schema: { response: { 200: Type.Array(NodeSummary) } } }, async () =>
+  app.get('/api/nodes', { onRequest: viewer, schema: { response: { 200: Type.Array(NodeSummary) } } }, async () =>
     [...ctx.fleet.nodes.values()].map(nodeSummary),
   );
 
-  app.get('/api/nodes/:node', { preHandler: viewer, schema: { params: NodeParams } }, async (req, reply) => {
+  app.get('/api/nodes/:node', { onRequest: viewer, schema: { params: NodeParams } }, async (req, reply) => {
     const { node } = req.params as { node: string };
     const n = ctx.fleet.nodes.get(node);
     if (!n) return reply.code(404).send(unknownNode(node));
     return { ...nodeSummary(n), seq: n.seq, history: { frames: n.history.length, firstSeq: n.history[0]?.seq ?? null, seqs: n.history.map((f) => f.seq) } };
   });
 
-  app.get('/api/nodes/:node/zones', { preHandler: viewer, schema: { params: NodeParams } }, async (req, reply) => {
+  app.get('/api/nodes/:node/zones', { onRequest: viewer, schema: { params: NodeParams } }, async (req, reply) => {
     const { node } = req.params as { node: string };
     const n = ctx.fleet.nodes.get(node);
     if (!n) return reply.code(404).send(unknownNode(node));
@@ -64,7 +64,7 @@ export const nodesApi = (ctx: AppContext): FastifyPluginAsync => async (app) => 
 
   app.get(
     '/api/nodes/:node/zones/:zone/history',
-    { preHandler: viewer, schema: { params: ZoneParams, querystring: Type.Object({ window: Type.Optional(Type.Integer({ minimum: 1, maximum: 86400 })) }) } },
+    { onRequest: viewer, schema: { params: ZoneParams, querystring: Type.Object({ window: Type.Optional(Type.Integer({ minimum: 1, maximum: 86400 })) }) } },
     async (req, reply) => {
       const { node, zone } = req.params as { node: string; zone: string };
       const n = ctx.fleet.nodes.get(node);

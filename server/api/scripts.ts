@@ -19,5 +19,5 @@ export function scriptSummary(s: ScriptMeta) {
 }
 
 export const scriptsApi = (ctx: AppContext): FastifyPluginAsync => async (app) => {
-  app.get('/api/scripts', { preHandler: ctx.requireRole('viewer') }, async () => loadCatalog().map(scriptSummary));
+  app.get('/api/scripts', { onRequest: ctx.requireRole('viewer') }, async () => loadCatalog().map(scriptSummary));
 };

@@ -1,11 +1,11 @@
 // Prometheus HTTP service discovery of the fleet: one target group per node. A node whose agent
 // serves its own /metrics (--metrics-listen) is scraped there; the others through the server
 // with ?node=N, so each node is its own target either way and `up` means something per node.
-import type { FastifyPluginAsync, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyPluginAsync, onRequestAsyncHookHandler } from 'fastify';
 import type { AppContext } from '../context.js';
 
-export const sdApi = (ctx: AppContext, guard: preHandlerAsyncHookHandler): FastifyPluginAsync => async (app) => {
-  app.get('/sd', { preHandler: guard }, async (req) => {
+export const sdApi = (ctx: AppContext, guard: onRequestAsyncHookHandler): FastifyPluginAsync => async (app) => {
+  app.get('/sd', { onRequest: guard }, async (req) => {
     const self = req.headers.host ?? `${req.hostname}`;
     return [...ctx.fleet.nodes.values()].map((n) => {
       const labels: Record<string, string> = {

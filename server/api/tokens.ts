@@ -10,28 +10,28 @@ const RoleT = Type.Union([Type.Literal('agent'), Type.Literal('viewer'), Type.Li
 export const tokensApi = (ctx: AppContext): FastifyPluginAsync => async (app) => {
   const admin = ctx.requireRole('admin');
 
-  app.get('/api/tokens', { preHandler: admin }, async () => ctx.store.tokens());
+  app.get('/api/tokens', { onRequest: admin }, async () => ctx.store.tokens());
 
   app.post(
     '/api/tokens',
-    { preHandler: admin, schema: { body: Type.Object({ role: RoleT, name: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false }) } },
+    { onRequest: admin, schema: { body: Type.Object({ role: RoleT, name: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false }) } },
     async (req, reply) => {
       const { role, name } = req.body as { role: Role; name: string };
-      ctx.store.audit(ctx.actor(req), 'token.create', name, { role });
+      ctx.store.audit(ctx.actor(req), 'token.create', name, { role }, req.ip);
       const { token, row } = createToken(ctx.store, role, name);
       return reply.code(201).send({ ...row, token });
     },
   );
 
-  app.delete('/api/tokens/:id', { preHandler: admin, schema: { params: Type.Object({ id: Type.Integer({ minimum: 1 }) }) } }, async (req, reply) => {
+  app.delete('/api/tokens/:id', { onRequest: admin, schema: { params: Type.Object({ id: Type.Integer({ minimum: 1 }) }) } }, async (req, reply) => {
     const { id } = req.params as { id: number };
-    ctx.store.audit(ctx.actor(req), 'token.revoke', String(id));
-    if (!ctx.store.revokeToken(id)) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no active token with id ${id}` });
+    // audited inside the revocation, so an unknown id leaves no "revoked" row behind
+    if (!ctx.store.revokeToken(id, ctx.actor(req), req.ip)) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no active token with id ${id}` });
     ctx.tokenRevoked(id);
     return { revoked: id };
   });
 
-  app.get('/api/audit', { preHandler: admin, schema: { querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })) }) } }, async (req) =>
+  app.get('/api/audit', { onRequest: admin, schema: { querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })) }) } }, async (req) =>
     ctx.store.auditLog((req.query as { limit?: number }).limit ?? 100),
   );
 };

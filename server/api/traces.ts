@@ -26,9 +26,9 @@ export const tracesApi = (ctx: AppContext, traces: TraceManager): FastifyPluginA
   const operator = ctx.requireRole('operator');
   const unknown = (reply: FastifyReply, id: string) => fail(reply, 404, `unknown trace '${id}'`);
 
-  app.post('/api/traces', { preHandler: operator, schema: { body: StartBody } }, async (req, reply) => {
+  app.post('/api/traces', { onRequest: operator, schema: { body: StartBody } }, async (req, reply) => {
     try {
-      const t = traces.start(req.body as Parameters<TraceManager['start']>[0], ctx.actor(req));
+      const t = traces.start(req.body as Parameters<TraceManager['start']>[0], ctx.actor(req), req.ip);
       return reply.code(201).send({ id: t.id });
     } catch (e) {
       if (e instanceof TraceError) return fail(reply, e.statusCode, e.message);
@@ -36,22 +36,22 @@ export const tracesApi = (ctx: AppContext, traces: TraceManager): FastifyPluginA
     }
   });
 
-  app.get('/api/traces', { preHandler: viewer }, async () => traces.list().map((t) => traces.summary(t)));
+  app.get('/api/traces', { onRequest: viewer }, async () => traces.list().map((t) => traces.summary(t)));
 
-  app.get('/api/traces/:id', { preHandler: viewer, schema: { params: IdParams } }, async (req, reply) => {
+  app.get('/api/traces/:id', { onRequest: viewer, schema: { params: IdParams } }, async (req, reply) => {
     const { id } = req.params as { id: string };
     const t = traces.get(id);
     return t ? traces.detail(t) : unknown(reply, id);
   });
 
-  app.get('/api/traces/:id/intervals', { preHandler: viewer, schema: { params: IdParams, querystring: Range } }, async (req, reply) => {
+  app.get('/api/traces/:id/intervals', { onRequest: viewer, schema: { params: IdParams, querystring: Range } }, async (req, reply) => {
     const { id } = req.params as { id: string };
     const q = req.query as { from?: number; to?: number };
     const t = traces.get(id);
     return t ? traces.intervals(t, q.from, q.to) : unknown(reply, id);
   });
 
-  app.get('/api/traces/:id/folded', { preHandler: viewer, schema: { params: IdParams, querystring: Range } }, async (req, reply) => {
+  app.get('/api/traces/:id/folded', { onRequest: viewer, schema: { params: IdParams, querystring: Range } }, async (req, reply) => {
     const { id } = req.params as { id: string };
     const q = req.query as { from?: number; to?: number; annotate?: string };
     const t = traces.get(id);
@@ -60,9 +60,9 @@ export const tracesApi = (ctx: AppContext, traces: TraceManager): FastifyPluginA
     return reply.type('text/plain; charset=utf-8').send(folded);
   });
 
-  app.delete('/api/traces/:id', { preHandler: operator, schema: { params: IdParams } }, async (req, reply) => {
+  app.delete('/api/traces/:id', { onRequest: operator, schema: { params: IdParams } }, async (req, reply) => {
     const { id } = req.params as { id: string };
-    const t = traces.stop(id, ctx.actor(req));
+    const t = traces.stop(id, ctx.actor(req), req.ip);
     return t ? traces.summary(t) : unknown(reply, id);
   });
 };

@@ -71,6 +71,10 @@ describe.skipIf(missing.length > 0)('web UI in Chromium against a real server an
   const newPage = async (): Promise<Page> => {
     const page = await browser!.newPage({ viewport: { width: 1280, height: 800 } });
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    // anything the Content-Security-Policy blocks is a problem: the UI must live within it
+    await page.addInitScript(() =>
+      document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`)),
+    );
     page.on('console', (m) => {
       // expected: the deliberate 404s and the server going away in the reconnect test
       if (m.type() === 'error' && !/Failed to load resource|WebSocket connection/.test(m.text())) problems.push(`console: ${m.text()}`);
@@ -142,7 +146,9 @@ describe.skipIf(missing.length > 0)('web UI in Chromium against a real server an
 
   it('logs in with a token, shows the node and its zones in the fleet, and opens the zone with charts', async () => {
     const page = await newPage();
-    await page.goto(base);
+    const first = await page.goto(base);
+    // the page is served under a strict policy (and the UI below works within it)
+    expect(first?.headers()['content-security-policy']).toMatch(/script-src 'self'; style-src 'self'/);
     await page.fill('#token', 'not-a-token');
     await page.click('form.login button[type=submit]');
     await expect.poll(() => page.textContent('.error-text')).toContain('not valid');

@@ -9,7 +9,7 @@ import { Live } from '../../server/live.js';
 import { Fleet } from '../../server/fleet.js';
 import { Store } from '../../server/store.js';
 import { serverMetrics } from '../../server/metrics.js';
-import { createToken } from '../../server/auth.js';
+import { Auth, createToken, DEFAULT_SESSIONS } from '../../server/auth.js';
 import { tempDir } from '../helpers/cli.js';
 
 describe('/live heartbeat', () => {
@@ -23,7 +23,7 @@ describe('/live heartbeat', () => {
 
   beforeAll(async () => {
     store = new Store(tempDir());
-    live = new Live(new Fleet(), store, metrics, HEARTBEAT_MS);
+    live = new Live(new Fleet(), store, metrics, new Auth(store, metrics, { sessions: DEFAULT_SESSIONS }), HEARTBEAT_MS);
     http = createServer();
     http.on('upgrade', (req, socket, head) => live.upgrade(req, socket, head));
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
@@ -66,7 +66,7 @@ describe('/live heartbeat', () => {
       ws.once('close', (code) => res(code));
       setTimeout(() => res(0), HEARTBEAT_MS * 10);
     });
-    store.revokeToken(row.id);
+    store.revokeToken(row.id, 'cli');
     expect(await closed).toBe(1008);
   });
 });

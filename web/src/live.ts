@@ -1,7 +1,8 @@
 // The /live WebSocket: pushes fleet, samples and trace changes. When it drops, the app shows a
 // "reconnecting" banner and retries with backoff; on reconnect every view refetches, so
-// nothing missed while away stays stale.
-import type { NodeInfo, TraceSummary } from './api.js';
+// nothing missed while away stays stale. A session that ended (logout elsewhere, expiry, a
+// revoked token) sends the app back to the login form instead of retrying for ever.
+import { api, authEvents, type NodeInfo, type TraceSummary } from './api.js';
 
 export type LiveMessage =
   | { type: 'fleet'; nodes: NodeInfo[] }
@@ -60,7 +61,9 @@ export class Live {
       return;
     }
     this.ws = ws;
+    let opened = false;
     ws.onopen = () => {
+      opened = true;
       this.retry = 0;
       this.setUp(true);
       clearInterval(this.ping);
@@ -75,15 +78,25 @@ export class Live {
       }
       for (const f of this.listeners) f(m);
     };
-    ws.onclose = () => {
+    ws.onclose = (e) => {
       if (this.ws !== ws) return;
       this.ws = null;
       clearInterval(this.ping);
       this.setUp(false);
+      // 1008: the server ended it (session or token); a refused upgrade never opens
+      if (e.code === 1008 || !opened) void this.checkSession();
       this.later();
     };
     // errors are followed by close; the banner says what the user needs to know
     ws.onerror = () => undefined;
+  }
+
+  private async checkSession(): Promise<void> {
+    try {
+      if (!(await api.session()).user && !this.stopped) authEvents.dispatchEvent(new Event('unauthorized'));
+    } catch {
+      // the server is away: the banner says so and the retry goes on
+    }
   }
 
   private later(): void {
