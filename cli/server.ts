@@ -19,6 +19,10 @@ export const serverHelp = `zonescope server — run the central server
   --always-on S[@Z,…] keep curated script S running on every node (on zones Z; default
                       the global zone) and export its histogram; repeatable.
                       Scripts: syscall-latency, io-latency
+  --public-url URL    the address browsers use when a proxy stands in front
+                      (e.g. https://zonescope.example.com): the Origin they must send
+  --session-ttl D     a browser session ends this long after login (default 12h)
+  --session-idle D    ... or this long after its last request (default 1h)
 `;
 
 export const startHelp = `zonescope start — run a server and a local agent in one command
@@ -31,6 +35,7 @@ export const startHelp = `zonescope start — run a server and a local agent in 
   --node NAME         this node's name (default: the host name)
   --metrics-token T   require this bearer token on /metrics and /sd
   --always-on S[@Z,…] keep a curated script running, histograms to /metrics (see server --help)
+  --public-url URL, --session-ttl D, --session-idle D   as for server (see server --help)
 `;
 
 const common = {
@@ -40,13 +45,34 @@ const common = {
   'metrics-token': { type: 'string' },
   retention: { type: 'string' },
   'always-on': { type: 'string', multiple: true },
+  'public-url': { type: 'string' },
+  'session-ttl': { type: 'string' },
+  'session-idle': { type: 'string' },
 } as const;
+
+/** --public-url: an http(s) origin, since browsers compare their Origin with it. */
+function publicUrl(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    throw new UsageError(`--public-url: '${text}' is not a URL (e.g. https://zonescope.example.com)`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new UsageError(`--public-url: '${text}' must be an http:// or https:// URL`);
+  return u.origin;
+}
 
 async function serve(v: Record<string, string | boolean | string[] | undefined>, defaultHost: string) {
   const dataDir = resolve((v.data as string) ?? 'data');
   const p = port('--port', v.port as string | undefined, 9080);
   const host = (v.host as string) ?? defaultHost;
   const retentionS = seconds('--retention', v.retention as string | undefined, 3600);
+  const sessions = {
+    ttlMs: seconds('--session-ttl', v['session-ttl'] as string | undefined, 12 * 3600, 30 * 86400) * 1000,
+    idleMs: seconds('--session-idle', v['session-idle'] as string | undefined, 3600, 30 * 86400) * 1000,
+  };
+  const publicOrigin = publicUrl(v['public-url'] as string | undefined);
   let alwaysOn;
   try {
     alwaysOn = ((v['always-on'] as unknown as string[] | undefined) ?? []).map(parseAlwaysOn);
@@ -61,6 +87,8 @@ async function serve(v: Record<string, string | boolean | string[] | undefined>,
     metricsToken: v['metrics-token'] as string | undefined,
     fleet: { retentionS },
     alwaysOn,
+    sessions,
+    publicUrl: publicOrigin,
   });
   const boot = bootstrap(server.ctx.store, dataDir);
   await server.app.listen({ port: p, host });
