@@ -1,9 +1,11 @@
 // `zonescope parse`: a capture → trace records as JSON lines (the model of protocol/records.ts).
+// Counts past 2^53 print as strings of their digits, so nothing is rounded.
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { parseBpftraceLine } from '../agent/parse/bpftrace.js';
-import { DtraceIntervalSplitter, parseDtraceAggregations } from '../agent/parse/dtrace.js';
+import { DtraceIntervalSplitter, parseDtraceCapture, type IntervalText, type LineError, type Skipped } from '../agent/parse/dtrace.js';
+import { exactJson } from '../agent/parse/exact.js';
 import { parse, UsageError } from './args.js';
 import { openInput, write } from './input.js';
 
@@ -11,11 +13,58 @@ export const parseHelp = `zonescope parse — parse tracer output into JSON reco
 
 Usage: zonescope parse dtrace|bpftrace [FILE|-]
 
-  dtrace      aggregation output (printa / exit-time printing); zonescope interval markers
-              split it so that only one interval is held in memory
+  dtrace      aggregation output (printa / exit-time printing), as captured or pasted:
+              prompts, dtrace: banners, ^C, probe lines, printf output and prose around
+              it are skipped and summed up on stderr; zonescope interval markers split it
+              so that only one interval is held in memory
   bpftrace    -f json output, one JSON object per line
   FILE        the capture to read; - or nothing reads standard input
+
+Exit status: 0 when every block of aggregation output was read; 1 when one could not be
+(the line is named, and every record around it is still printed).
 `;
+
+const REASONS: Record<Skipped['why'], string> = {
+  prompt: 'shell prompts and ^C',
+  banner: 'dtrace: messages',
+  probe: 'probe lines and what they traced',
+  elision: 'elisions (...)',
+  text: 'other text (printf output, prose)',
+};
+
+/** `3 shell prompts and ^C (lines 1, 3, 11)`, at most a few line numbers each. */
+function summary(skipped: Skipped[]): string {
+  const by = new Map<Skipped['why'], number[]>();
+  for (const s of skipped) (by.get(s.why) ?? by.set(s.why, []).get(s.why)!).push(s.line);
+  const parts = [...by].map(([why, lines]) => {
+    const shown = lines.slice(0, 5).join(', ') + (lines.length > 5 ? ', …' : '');
+    return `  ${lines.length} ${REASONS[why]} (line${lines.length > 1 ? 's' : ''} ${shown})`;
+  });
+  return `parse: skipped ${skipped.length} line${skipped.length === 1 ? '' : 's'} that are not aggregation output:\n${parts.join('\n')}\n`;
+}
+
+async function parseDtrace(input: AsyncIterable<Buffer>, emit: (r: unknown[]) => Promise<void>) {
+  const split = new DtraceIntervalSplitter();
+  const dec = new StringDecoder('utf8');
+  const skipped: Skipped[] = [];
+  const errors: LineError[] = [];
+  const take = async (pieces: IntervalText[]) => {
+    for (const { text, line } of pieces) {
+      const c = parseDtraceCapture(text, [], line);
+      await emit(c.records);
+      skipped.push(...c.skipped);
+      errors.push(...c.errors);
+    }
+  };
+  for await (const chunk of input) await take(split.push(dec.write(chunk)));
+  await take(split.push(dec.end()));
+  await take(split.end());
+  if (skipped.length) process.stderr.write(summary(skipped));
+  if (errors.length) {
+    const lines = errors.map((e) => `line ${e.line}: ${e.message}: ${e.text.trim().slice(0, 200)}`);
+    throw new Error(`parse: ${errors.length === 1 ? lines[0] : `${errors.length} blocks could not be read:\n  ${lines.join('\n  ')}`}`);
+  }
+}
 
 export async function parseCommand(argv: string[]) {
   const { values, positionals } = parse('parse', argv, {}, true);
@@ -25,16 +74,9 @@ export async function parseCommand(argv: string[]) {
   if (extra.length) throw new UsageError(`parse: one input at most`);
   const input = await openInput('parse', file);
   const emit = async (records: unknown[]) => {
-    if (records.length) await write(records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    if (records.length) await write(records.map((r) => JSON.stringify(r, exactJson)).join('\n') + '\n');
   };
-  if (from === 'dtrace') {
-    const split = new DtraceIntervalSplitter();
-    const dec = new StringDecoder('utf8');
-    for await (const chunk of input) for (const text of split.push(dec.write(chunk as Buffer))) await emit(parseDtraceAggregations(text));
-    for (const text of split.push(dec.end())) await emit(parseDtraceAggregations(text));
-    for (const text of split.end()) await emit(parseDtraceAggregations(text));
-    return;
-  }
+  if (from === 'dtrace') return parseDtrace(input, emit);
   let n = 0;
   for await (const line of createInterface({ input: Readable.from(input), crlfDelay: Infinity })) {
     n++;

@@ -2,7 +2,7 @@
 // passed); the zone name is $$1. Output is split on the scripts' interval marker and each
 // interval's printa text goes through the aggregation parser.
 import { readFileSync } from 'node:fs';
-import { parseDtraceAggregations, DtraceIntervalSplitter } from '../parse/dtrace.js';
+import { parseDtraceAggregations, DtraceIntervalSplitter, type IntervalText } from '../parse/dtrace.js';
 import { classifyDtraceDiagnostic } from '../parse/dtrace-diagnostics.js';
 import { DiagnosticReader } from '../parse/diagnostic-lines.js';
 import { AllocJoin } from '../parse/dtrace-events.js';
@@ -30,7 +30,7 @@ export const dtraceDriver: TracerDriver = {
     const split = new DtraceIntervalSplitter();
     const join = meta.join === 'alloc-free' ? new AllocJoin() : undefined;
     // the scripts' own counters (@zs_seen_NAME) are checked against what was printed
-    const parse = (texts: string[]) => texts.map((t) => (join ? join.interval(t) : checkSeen(parseDtraceAggregations(t, names), meta.unit)));
+    const parse = (texts: IntervalText[]) => texts.map(({ text }) => (join ? join.interval(text) : checkSeen(parseDtraceAggregations(text, names), meta.unit)));
     return { push: (chunk) => parse(split.push(chunk)), end: () => parse(split.end()) };
   },
   stderr: () => new DiagnosticReader(classifyDtraceDiagnostic),

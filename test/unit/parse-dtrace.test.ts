@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, it, expect } from 'vitest';
-import { parseDtraceAggregations, DtraceIntervalSplitter, isKernelStack } from '../../agent/parse/dtrace.js';
+import { parseDtraceAggregations, parseDtraceCapture, DtraceIntervalSplitter, isKernelStack, type IntervalText } from '../../agent/parse/dtrace.js';
 import type { TraceRecord } from '../../protocol/records.js';
 
 const fx = (name: string) => readFileSync(new URL(`../fixtures/dtrace/${name}`, import.meta.url), 'utf8');
@@ -118,7 +118,7 @@ describe('parseDtraceAggregations: stacks', () => {
 
   it('keeps a user-only record of a stack(), ustack() key in its aggregation (the empty kernel stack is one more blank line)', () => {
     const sp = new DtraceIntervalSplitter();
-    const [i1, i2] = [...sp.push(fx('stack-empty-kernel.txt')), ...sp.end()].map((t) => parseDtraceAggregations(t, ['samples', 'subsecond']));
+    const [i1, i2] = [...sp.push(fx('stack-empty-kernel.txt')), ...sp.end()].map((t) => parseDtraceAggregations(t.text, ['samples', 'subsecond']));
     const s1 = of(i1, 'stack');
     expect(s1.map((r) => [r.agg, r.value, r.kernel])).toEqual([
       ['samples', 3, 3],
@@ -157,8 +157,10 @@ describe('parseDtraceAggregations: stacks', () => {
     expect(isKernelStack(['genunix`f', 'libc.so.1`g'])).toBe(false);
   });
 
-  it('says what is wrong with output that ends inside a stack', () => {
-    expect(() => parseDtraceAggregations('\n\n              genunix`read+0x1\n')).toThrow(/ends inside a stack key/);
+  it('names the line of a stack key that the capture cuts off, keeping what came before', () => {
+    const c = parseDtraceCapture('\n  read      5\n\n\n              genunix`read+0x1\n              unix`sys_syscall+0x1\n');
+    expect(c.records).toEqual([{ kind: 'scalar', agg: '', keys: ['read'], value: 5 }]);
+    expect(c.errors).toEqual([{ line: 5, text: '              genunix`read+0x1', message: 'a stack key with no count line after it' }]);
   });
 });
 
@@ -167,11 +169,13 @@ describe('DtraceIntervalSplitter', () => {
     const text = fx('intervals.txt');
     for (const size of [1, 7, 64, text.length]) {
       const sp = new DtraceIntervalSplitter();
-      const got: string[] = [];
+      const got: IntervalText[] = [];
       for (let i = 0; i < text.length; i += size) got.push(...sp.push(text.slice(i, i + size)));
       got.push(...sp.end());
       expect(got).toHaveLength(3);
-      const per = got.map((t) => parseDtraceAggregations(t, ['sys', 'idle']));
+      const per = got.map((t) => parseDtraceAggregations(t.text, ['sys', 'idle']));
+      // each interval knows the line of the output it starts on
+      expect(got.map((t) => t.line)).toEqual([2, 12, 22]);
       expect(per.map((rs) => rs.find((r) => r.kind === 'scalar' && r.keys[0] === 'read'))).toMatchObject([
         { value: 5 },
         { value: 8 },
@@ -183,5 +187,150 @@ describe('DtraceIntervalSplitter', () => {
         { agg: 'idle', value: 20 },
       ]);
     }
+  });
+});
+
+type Hist = Extract<TraceRecord, { kind: 'hist' }>;
+const capture = (name: string) => parseDtraceCapture(fx(name));
+
+describe('parseDtraceCapture: what people paste', () => {
+  const c = capture('capture-prose.txt');
+
+  it('reads the aggregations between prompts, banners, probe lines, elisions and prose', () => {
+    expect(c.records.map((r) => [r.kind, 'keys' in r ? r.keys : [], 'value' in r ? r.value : null])).toEqual([
+      ['scalar', ['sshd'], 4],
+      ['scalar', ['nginx'], 88],
+      ['scalar', ['node'], 1203],
+      ['scalar', [4021, 'node'], 900],
+      ['scalar', [77, 'sshd'], 12],
+      ['stack', [], 57],
+    ]);
+    expect(c.records[5]).toMatchObject({ stack: ['libc.so.1`__read+0xa', 'node`uv__read+0x1c4', 'node`uv__io_poll+0x3f2'], kernel: 0 });
+    expect(c.errors).toEqual([]);
+  });
+
+  // every line that is not aggregation output, and why, by line number
+  it.each([
+    [1, 'prompt'], [2, 'banner'], [3, 'prompt'], [9, 'text'], [11, 'prompt'], [12, 'banner'], [13, 'prompt'], [17, 'elision'],
+    [19, 'text'], [20, 'probe'], [21, 'probe'], [22, 'probe'], [23, 'prompt'], [30, 'elision'], [32, 'text'], [33, 'text'],
+  ])('skips line %i as %s', (line, why) => {
+    expect(c.skipped.find((s) => s.line === line)?.why).toBe(why);
+  });
+
+  it('skips nothing else', () => {
+    expect(c.skipped).toHaveLength(16);
+  });
+
+  it('skips the stack a ustack() action prints under its probe line (it has no count)', () => {
+    const t = parseDtraceCapture('CPU     ID                    FUNCTION:NAME\n  0     35                      write:entry\n              libc.so.1`_write+0x15\n              java`main+0x53d\n');
+    expect(t.records).toEqual([]);
+    expect(t.errors).toEqual([]);
+    expect(t.skipped.map((s) => s.why)).toEqual(['probe', 'probe', 'probe', 'probe']);
+  });
+});
+
+describe('parseDtraceCapture: printa() with a format string', () => {
+  const c = capture('printa-formats.txt');
+
+  it('reads value-first lines (%@8u %a) with the rest of the line as the key', () => {
+    expect(c.records.slice(0, 3)).toEqual([
+      { kind: 'scalar', agg: '', keys: ['genunix`kmem_cache_alloc+0x30'], value: 3 },
+      { kind: 'scalar', agg: '', keys: ['unix`mutex_enter'], value: 12 },
+      { kind: 'scalar', agg: '', keys: ['0xfffffffffb8001d6'], value: 1 },
+    ]);
+  });
+
+  it('reads `@a = 42` lines as that aggregation, not as keys of the next histogram', () => {
+    expect(c.records.slice(3, 5)).toEqual([
+      { kind: 'scalar', agg: 'a', keys: [], value: 42 },
+      { kind: 'scalar', agg: 'b', keys: [], value: -7 },
+    ]);
+    expect(c.records[5]).toMatchObject({ kind: 'hist', keys: [] });
+    expect((c.records[5] as Hist).buckets).toEqual([
+      { lo: -1, hi: 0, count: 0 },
+      { lo: 0, hi: 1, count: 3 },
+      { lo: 1, hi: 2, count: 5 },
+      { lo: 2, hi: null, count: 0 },
+    ]);
+  });
+
+  it('takes a label line printed before each histogram as its key, not as a record', () => {
+    const hs = c.records.slice(6) as Hist[];
+    expect(hs.map((h) => [h.kind, h.keys])).toEqual([
+      ['hist', ['CMD: setiathome       PID: 2190']],
+      ['hist', ['CMD: perl             PID: 11544']],
+    ]);
+    expect(hs[0].buckets[1]).toEqual({ lo: 0, hi: 5, count: 6629 });
+    expect(hs[1].buckets.filter((b) => b.count !== 0)).toEqual([
+      { lo: 15, hi: 20, count: 60 },
+      { lo: 25, hi: 30, count: 120 },
+    ]);
+    expect(c.skipped).toEqual([]);
+    expect(c.errors).toEqual([]);
+  });
+
+  it('goes on after a histogram printed inside a line (printa("%@d %@d\\n"))', () => {
+    const t = parseDtraceCapture('  69\n           value  ------------- Distribution ------------- count\n               0 |@@@@                                     1\n               1 |                                         0\n  12\n');
+    expect(t.records).toEqual([
+      { kind: 'hist', agg: '', keys: [69], buckets: [{ lo: 0, hi: 1, count: 1 }, { lo: 1, hi: null, count: 0 }] },
+      { kind: 'scalar', agg: '', keys: [], value: 12 },
+    ]);
+  });
+});
+
+describe('parseDtraceCapture: histogram bounds', () => {
+  const [ll, abs] = capture('llquantize-dtrace-utils.txt').records as Hist[];
+
+  // signed llquantize: a negative row is labelled with its value nearest zero
+  it.each([
+    ['<= -1000', 0, { lo: null, hi: -999, count: 2 }],
+    ['-900 (after <= -1000)', 1, { lo: -999, hi: -899, count: 0 }],
+    ['-100', 2, { lo: -899, hi: -99, count: 4 }],
+    ['-10', 4, { lo: -89, hi: -9, count: 1 }],
+    ['-1', 6, { lo: -8, hi: 0, count: 3 }],
+    ['0', 7, { lo: 0, hi: 1, count: 8 }],
+    ['9', 9, { lo: 9, hi: 10, count: 2 }],
+    ['900', 11, { lo: 900, hi: 1000, count: 5 }],
+    ['>= 1000', 12, { lo: 1000, hi: null, count: 1 }],
+  ])('row %s', (_row, i, want) => {
+    expect(ll.buckets[i]).toEqual(want);
+  });
+
+  it('reads an abs() < N row as everything strictly between -N and N', () => {
+    expect(abs.buckets).toEqual([
+      { lo: null, hi: -9, count: 0 },
+      { lo: -9, hi: 10, count: 17 },
+      { lo: 10, hi: 20, count: 4 },
+      { lo: 20, hi: null, count: 0 },
+    ]);
+  });
+});
+
+describe('parseDtraceCapture: exact counts', () => {
+  const [read, write, h, s] = capture('counts-huge.txt').records;
+
+  it('keeps counts past 2^53 exact, as bigints', () => {
+    expect(read).toMatchObject({ keys: ['read'], value: 18446744073709551615n });
+    expect(write).toMatchObject({ keys: ['write'], value: 9007199254740993n });
+    expect((h as Hist).buckets[1].count).toBe(9007199254740993n);
+    expect(s).toMatchObject({ kind: 'stack', kernel: 2, value: 12345678901234567890n });
+  });
+
+  it('gives the agent numbers (the wire format) for the same records', () => {
+    const wire = parseDtraceAggregations(fx('counts-huge.txt'));
+    expect(wire[0]).toMatchObject({ value: 18446744073709552000 });
+    expect(typeof (wire[2] as Hist).buckets[1].count).toBe('number');
+  });
+});
+
+describe('parseDtraceCapture: a broken block', () => {
+  const c = capture('broken.txt');
+
+  it('names the bad line and keeps every record before and after it', () => {
+    expect(c.errors).toEqual([
+      { line: 9, text: '               2 |@@@@@@@@@@ garbage', message: 'not a histogram row' },
+      { line: 17, text: '              unix`idle+0x114', message: 'a stack key with no count line after it' },
+    ]);
+    expect(c.records.map((r) => (r.kind === 'hist' ? r.buckets.map((b) => b.count) : 'value' in r ? r.value : null))).toEqual([5, [0, 5, 9, 0], 2]);
   });
 });
