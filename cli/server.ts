@@ -8,6 +8,7 @@ import { makeLog } from '../agent/log.js';
 import { runAgent } from '../agent/run.js';
 import { parse, port, seconds, UsageError } from './args.js';
 import { parseAlwaysOn } from '../server/always-on.js';
+import { limitFlags, limitsHelp, parseLimits } from './server-limits.js';
 
 export const serverHelp = `zonescope server — run the central server
 
@@ -23,7 +24,7 @@ export const serverHelp = `zonescope server — run the central server
                       (e.g. https://zonescope.example.com): the Origin they must send
   --session-ttl D     a browser session ends this long after login (default 12h)
   --session-idle D    ... or this long after its last request (default 1h)
-`;
+${limitsHelp}`;
 
 export const startHelp = `zonescope start — run a server and a local agent in one command
 
@@ -36,7 +37,7 @@ export const startHelp = `zonescope start — run a server and a local agent in 
   --metrics-token T   require this bearer token on /metrics and /sd
   --always-on S[@Z,…] keep a curated script running, histograms to /metrics (see server --help)
   --public-url URL, --session-ttl D, --session-idle D   as for server (see server --help)
-`;
+${limitsHelp}`;
 
 const common = {
   port: { type: 'string' },
@@ -48,6 +49,7 @@ const common = {
   'public-url': { type: 'string' },
   'session-ttl': { type: 'string' },
   'session-idle': { type: 'string' },
+  ...limitFlags,
 } as const;
 
 /** --public-url: an http(s) origin, since browsers compare their Origin with it. */
@@ -63,7 +65,7 @@ function publicUrl(text: string | undefined): string | undefined {
   return u.origin;
 }
 
-async function serve(v: Record<string, string | boolean | string[] | undefined>, defaultHost: string) {
+async function serve(v: Record<string, string | boolean | string[] | undefined>, defaultHost: string, localAgent = false) {
   const dataDir = resolve((v.data as string) ?? 'data');
   const p = port('--port', v.port as string | undefined, 9080);
   const host = (v.host as string) ?? defaultHost;
@@ -73,6 +75,7 @@ async function serve(v: Record<string, string | boolean | string[] | undefined>,
     idleMs: seconds('--session-idle', v['session-idle'] as string | undefined, 3600, 30 * 86400) * 1000,
   };
   const publicOrigin = publicUrl(v['public-url'] as string | undefined);
+  const limits = parseLimits(v);
   let alwaysOn;
   try {
     alwaysOn = ((v['always-on'] as unknown as string[] | undefined) ?? []).map(parseAlwaysOn);
@@ -85,12 +88,13 @@ async function serve(v: Record<string, string | boolean | string[] | undefined>,
     dataDir,
     logger: { level: process.env.ZONESCOPE_LOG ?? 'info' },
     metricsToken: v['metrics-token'] as string | undefined,
-    fleet: { retentionS },
+    fleet: { retentionS, ...limits.fleet },
+    agents: limits.agents,
     alwaysOn,
     sessions,
     publicUrl: publicOrigin,
   });
-  const boot = bootstrap(server.ctx.store, dataDir);
+  const boot = bootstrap(server.ctx.store, dataDir, localAgent);
   await server.app.listen({ port: p, host });
   const addr = server.app.server.address();
   const actual = typeof addr === 'object' && addr ? addr.port : p;
@@ -135,10 +139,10 @@ export async function startCommand(argv: string[]) {
   if (values.help) return void process.stdout.write(startHelp);
   const intervalS = seconds('--interval', values.interval, 10, 3600);
   if (values.platform && !['linux', 'illumos'].includes(values.platform)) throw new UsageError(`start: --platform must be linux or illumos, not '${values.platform}'`);
-  const { server, boot, port: p } = await serve(values, '127.0.0.1');
+  const { server, boot, port: p } = await serve(values, '127.0.0.1', true);
   const host = values.host ?? '127.0.0.1';
   const local = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host;
-  const agent = await runAgent({ server: `ws://${local}:${p}/agent`, token: boot.agentToken, node: values.node, intervalS, platform: values.platform, log: makeLog('agent') });
+  const agent = await runAgent({ server: `ws://${local}:${p}/agent`, token: boot.agentToken!, node: values.node, intervalS, platform: values.platform, log: makeLog('agent') });
   banner(`http://${local.includes(':') && !local.startsWith('[') ? `[${local}]` : local}:${p}`, boot);
   onSignals(async () => {
     await agent.stop();

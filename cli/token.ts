@@ -9,26 +9,42 @@ export const tokenHelp = `zonescope token — manage access tokens
 
   zonescope token create --role agent|viewer|operator|admin [--name N] [--data DIR]
       prints the new token once; only its hash is stored
+  zonescope token create --role agent --node NAME [--data DIR]
+      an agent token that owns node NAME (moved from the token that held it): use it to
+      replace a node's leaked or revoked token
   zonescope token list [--data DIR]
   zonescope token revoke ID [--data DIR]
 
   Roles: viewer (look) < operator (curated traces, VM actions) < admin (tokens, ad-hoc).
-  agent is for node agents only.
+  agent is for node agents only. A node name belongs to the agent token that first said
+  hello as it; any other agent token is refused for that name (and the attempt audited).
 `;
 
 export async function tokenCommand(argv: string[]) {
   const [sub, ...rest] = argv;
   if (!sub || sub === '--help' || sub === '-h' || sub === 'help') return void process.stdout.write(tokenHelp);
-  const { values, positionals } = parse(`token ${sub}`, rest, { role: { type: 'string' }, name: { type: 'string' }, data: { type: 'string' } }, true);
+  const { values, positionals } = parse(`token ${sub}`, rest, { role: { type: 'string' }, name: { type: 'string' }, node: { type: 'string' }, data: { type: 'string' } }, true);
   if (values.help) return void process.stdout.write(tokenHelp);
   const store = () => new Store(resolve(values.data ?? 'data'));
   if (sub === 'create') {
     if (!values.role) throw new UsageError('token create: --role is required (agent, viewer, operator or admin)');
     if (!ROLES.includes(values.role as Role)) throw new UsageError(`token create: --role must be one of ${ROLES.join(', ')}, not '${values.role}'`);
+    if (values.node !== undefined) {
+      if (values.role !== 'agent') throw new UsageError(`token create: --node is for agent tokens (--role agent), not ${values.role}`);
+      if (!/^[A-Za-z0-9_.:@-]{1,256}$/.test(values.node)) throw new UsageError(`token create: --node '${values.node}' may hold only letters, digits and _.:@-`);
+    }
     const s = store();
-    const name = values.name ?? `${values.role}-${new Date().toISOString().slice(0, 10)}`;
-    s.audit('cli', 'token.create', name, { role: values.role });
-    const { token } = createToken(s, values.role as Role, name);
+    const name = values.name ?? (values.node !== undefined ? `agent-${values.node}` : `${values.role}-${new Date().toISOString().slice(0, 10)}`);
+    const { token } = s.db.transaction(() => {
+      s.audit('cli', 'token.create', name, { role: values.role, ...(values.node !== undefined ? { node: values.node } : {}) });
+      const made = createToken(s, values.role as Role, name);
+      if (values.node !== undefined) {
+        const was = s.nodeOwner(values.node);
+        s.setNodeOwner(values.node, made.row.id, true);
+        s.audit('cli', 'node.bind', values.node, { token: made.row.id, ...(was ? { from: was.tokenId } : {}) });
+      }
+      return made;
+    })();
     s.close();
     process.stdout.write(`${token}\n`);
     process.stderr.write(`created ${values.role} token '${name}'. It is shown only this once.\n`);

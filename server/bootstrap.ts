@@ -1,5 +1,7 @@
-// What a first run needs: an admin token to log in with, and the local agent's token. Both
-// are kept in files readable only by the owner in the data dir, since the store has hashes only.
+// What a first run needs: an admin token to log in with, and — for `start` only, which runs an
+// agent in the same process — the local agent's token. Both are kept in files readable only by
+// the owner in the data dir, since the store has hashes only. `server` writes no agent token:
+// a valid credential nobody uses is only something to leak.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createToken, verifyToken } from './auth.js';
@@ -8,7 +10,8 @@ import type { Role, Store } from './store.js';
 export interface Bootstrap {
   adminToken: string;
   adminFile: string;
-  agentToken: string;
+  /** the local agent's token (`start` only) */
+  agentToken?: string;
   created: boolean;
 }
 
@@ -24,8 +27,8 @@ function keep(store: Store, dataDir: string, file: string, role: Role, name: str
   return { token, path, created: true };
 }
 
-export function bootstrap(store: Store, dataDir: string): Bootstrap {
+export function bootstrap(store: Store, dataDir: string, localAgent: boolean): Bootstrap {
   const admin = keep(store, dataDir, 'admin.token', 'admin', 'admin (first run)');
-  const agent = keep(store, dataDir, 'local-agent.token', 'agent', 'local agent');
-  return { adminToken: admin.token, adminFile: admin.path, agentToken: agent.token, created: admin.created };
+  const agent = localAgent ? keep(store, dataDir, 'local-agent.token', 'agent', 'local agent') : undefined;
+  return { adminToken: admin.token, adminFile: admin.path, agentToken: agent?.token, created: admin.created };
 }

@@ -15,5 +15,9 @@ export function renderFleet(fleet: Fleet, only?: string): string {
 export function renderDropped(fleet: Fleet): string {
   let out = helpLines('series_dropped_total', 'Series not exposed because a node went over the per-family series cap.', 'counter');
   for (const [family, count] of fleet.seriesDropped) out += `${PREFIX}series_dropped_total{family="${escapeLabel(family)}"} ${count}\n`;
+  out += helpLines('zones_dropped_total', 'Zones left out because a node went over the per-node zone cap.', 'counter');
+  out += `${PREFIX}zones_dropped_total ${fleet.zonesDropped}\n`;
+  out += helpLines('agent_points_invalid_total', 'Points left out for their value (a negative counter).', 'counter');
+  out += `${PREFIX}agent_points_invalid_total ${fleet.invalidPoints}\n`;
   return out;
 }

@@ -52,7 +52,11 @@ export const nodesApi = (ctx: AppContext): FastifyPluginAsync => async (app) => 
     const { node } = req.params as { node: string };
     const n = ctx.fleet.nodes.get(node);
     if (!n) return reply.code(404).send(unknownNode(node));
-    return { ...nodeSummary(n), seq: n.seq, history: { frames: n.history.length, firstSeq: n.history[0]?.seq ?? null, seqs: n.history.map((f) => f.seq) } };
+    const summary = { ...nodeSummary(n), seq: { received: n.seq.received, gaps: n.seq.gaps }, history: { frames: n.history.length } };
+    // the agent run's epoch and sequence positions are what a forged hello would need to pass
+    // for the node: admins only (for debugging resume), never viewers
+    if (req.user?.role !== 'admin') return summary;
+    return { ...summary, seq: n.seq, history: { ...summary.history, firstSeq: n.history[0]?.seq ?? null, seqs: n.history.map((f) => f.seq) } };
   });
 
   app.get('/api/nodes/:node/zones', { onRequest: viewer, schema: { params: NodeParams } }, async (req, reply) => {

@@ -16,12 +16,12 @@ describe('server and agent on loopback', () => {
   let port: number;
   let base: string;
   let agentToken: string;
-  let viewer: string;
+  let admin: string;
   let server: Proc;
   let agent: Proc;
 
   const api = async <T>(path: string): Promise<T> => {
-    const r = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${viewer}` } });
+    const r = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${admin}` } });
     if (!r.ok) throw new Error(`${path}: HTTP ${r.status}`);
     return (await r.json()) as T;
   };
@@ -39,7 +39,8 @@ describe('server and agent on loopback', () => {
     const a = await zonescope(['token', 'create', '--role', 'agent', '--name', 'it-agent', '--data', data]);
     expect(a.exitCode, String(a.stderr)).toBe(0);
     agentToken = String(a.stdout).trim();
-    viewer = String((await zonescope(['token', 'create', '--role', 'viewer', '--data', data])).stdout).trim();
+    // the sequence positions this test follows are shown to admins only
+    admin = String((await zonescope(['token', 'create', '--role', 'admin', '--data', data])).stdout).trim();
     await startServer();
     startAgent();
   });
@@ -103,6 +104,6 @@ describe('server and agent on loopback', () => {
     const dump = JSON.stringify(db.prepare('SELECT * FROM tokens').all());
     db.close();
     expect(dump).not.toContain(agentToken);
-    expect(dump).not.toContain(viewer);
+    expect(dump).not.toContain(admin);
   });
 });
