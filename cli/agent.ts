@@ -1,4 +1,5 @@
 // `zonescope agent`: the per-node agent, connecting to a central server.
+import { readFileSync, statSync } from 'node:fs';
 import { makeLog } from '../agent/log.js';
 import { runAgent } from '../agent/run.js';
 import { parse, seconds, UsageError } from './args.js';
@@ -7,7 +8,9 @@ import { parseListen } from '../agent/metrics-listen.js';
 export const agentHelp = `zonescope agent — run the node agent
 
   --server URL        the server (http://host:9080 or ws://host:9080/agent); env ZONESCOPE_SERVER
-  --token T           an agent token (zonescope token create --role agent); env ZONESCOPE_TOKEN
+  --token-file F      file holding the agent token (zonescope token create --role agent);
+                      or env ZONESCOPE_TOKEN. (--token T still works but shows the token
+                      to every user of the host in process listings.)
   --node NAME         this node's name (default: the host name)
   --interval S        sampling interval, seconds (default 10)
   --platform NAME     linux | illumos (default: detected). illumos on Linux runs the
@@ -20,6 +23,7 @@ export async function agentCommand(argv: string[]) {
   const { values } = parse('agent', argv, {
     server: { type: 'string' },
     token: { type: 'string' },
+    'token-file': { type: 'string' },
     node: { type: 'string' },
     interval: { type: 'string' },
     platform: { type: 'string' },
@@ -28,9 +32,7 @@ export async function agentCommand(argv: string[]) {
   });
   if (values.help) return void process.stdout.write(agentHelp);
   const server = values.server ?? process.env.ZONESCOPE_SERVER;
-  const token = values.token ?? process.env.ZONESCOPE_TOKEN;
   if (!server) throw new UsageError('agent: --server URL is required (or ZONESCOPE_SERVER)');
-  if (!token) throw new UsageError('agent: --token T is required (or ZONESCOPE_TOKEN)');
   try {
     new URL(server);
   } catch {
@@ -46,15 +48,39 @@ export async function agentCommand(argv: string[]) {
       throw new UsageError(`agent: ${(e as Error).message}`);
     }
   }
+  const log = makeLog('agent');
+  const token = readToken(values['token-file'], values.token, log);
+  if (!token) throw new UsageError('agent: --token-file F is required (or ZONESCOPE_TOKEN)');
   const a = await runAgent({
     server,
     token,
     node: values.node,
     intervalS,
     platform: values.platform,
-    log: makeLog('agent'),
+    log,
     metricsListen: values['metrics-listen'],
     metricsToken: values['metrics-token'],
   });
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => void a.stop().then(() => process.exit(0)));
+}
+
+/** The token from --token-file, ZONESCOPE_TOKEN or (discouraged) --token: never kept in argv. */
+function readToken(file: string | undefined, arg: string | undefined, log: { warn(m: string): void }): string | undefined {
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new UsageError(`agent: --token-file ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
+    if (statSync(file).mode & 0o077) log.warn(`--token-file ${file} is readable by other users: chmod 600 it`);
+    const t = text.trim();
+    if (!t) throw new UsageError(`agent: --token-file ${file} is empty`);
+    return t;
+  }
+  if (arg !== undefined) {
+    log.warn('--token puts the token in the process listing for every user of this host to read: use --token-file or ZONESCOPE_TOKEN');
+    return arg;
+  }
+  return process.env.ZONESCOPE_TOKEN;
 }

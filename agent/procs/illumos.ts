@@ -2,8 +2,13 @@
 import type { Proc, Zone } from '../../protocol/messages.js';
 import { run } from '../exec.js';
 import { parsePs } from '../parse/procs.js';
+import { redactArgs } from '../../protocol/redact.js';
 
 export async function illumosProcesses(zone: Zone, limit: number): Promise<Proc[]> {
   const rows = parsePs(await run('ps', ['-z', zone.name, '-o', 'pid,rss,vsz,args'], 10_000));
-  return rows.sort((a, b) => b.rssBytes - a.rssBytes).slice(0, limit);
+  // viewers see this: credentials on command lines never leave the node
+  return rows
+    .sort((a, b) => b.rssBytes - a.rssBytes)
+    .slice(0, limit)
+    .map((p) => ({ ...p, args: redactArgs(p.args) }));
 }

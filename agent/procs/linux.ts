@@ -3,6 +3,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import type { Proc, Zone } from '../../protocol/messages.js';
 import { inCgroup, parseProcStatus } from '../parse/procs.js';
+import { redactArgs } from '../../protocol/redact.js';
 
 export async function linuxProcesses(zone: Zone, limit: number, procRoot = '/proc'): Promise<Proc[]> {
   if (zone.name !== 'global' && !zone.cgroup) throw new Error(`zone '${zone.name}' has no cgroup to find its processes by`);
@@ -14,7 +15,8 @@ export async function linuxProcesses(zone: Zone, limit: number, procRoot = '/pro
       const st = parseProcStatus(await readFile(`${procRoot}/${d}/status`, 'utf8'));
       if (!st) continue; // kernel threads hold no user memory
       const args = (await readFile(`${procRoot}/${d}/cmdline`, 'utf8')).replace(/\0+$/, '').replaceAll('\0', ' ').slice(0, 4096);
-      out.push({ pid: Number(d), comm: st.name, args: args || `[${st.name}]`, rssBytes: st.rssBytes, ...(st.vszBytes !== undefined ? { vszBytes: st.vszBytes } : {}) });
+      // viewers see this: credentials on command lines never leave the node
+      out.push({ pid: Number(d), comm: st.name, args: args ? redactArgs(args) : `[${st.name}]`, rssBytes: st.rssBytes, ...(st.vszBytes !== undefined ? { vszBytes: st.vszBytes } : {}) });
     } catch {
       // the process exited while we looked: it holds nothing any more
     }

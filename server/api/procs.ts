@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import { PROTOCOL_VERSION, type ProcsResult } from '../../protocol/messages.js';
 import type { AppContext } from '../context.js';
+import { redactArgs } from '../../protocol/redact.js';
 
 const Params = Type.Object({ node: Type.String({ maxLength: 256 }), zone: Type.String({ maxLength: 256 }) });
 const Query = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) });
@@ -23,6 +24,7 @@ export const procsApi = (ctx: AppContext, timeoutMs = 15_000): FastifyPluginAsyn
     if (r === false) return fail(409, `node '${node}' is not connected`);
     if (!r) return fail(504, `no answer from '${node}' within ${timeoutMs / 1000}s`);
     if (!r.ok) return fail(502, `listing the processes of '${zone}' failed on '${node}': ${r.message ?? 'no reason given'}`);
-    return { node, zone, time: Date.now(), ...(r.previous ? { previous: r.previous } : {}), processes: r.procs };
+    // redacted again here: agents older than the redaction send command lines as they are
+    return { node, zone, time: Date.now(), ...(r.previous ? { previous: r.previous } : {}), processes: r.procs.map((p) => ({ ...p, args: redactArgs(p.args) })) };
   });
 };

@@ -24,6 +24,9 @@ describe('zonescope CLI', () => {
     [['agent', '--token', 't'], /--server URL is required/],
     [['agent', '--server', 'http://x', '--token', 't', '--interval', 'soon'], /--interval: 'soon' is not a duration/],
     [['agent', '--server', 'http://x', '--token', 't', '--platform', 'windows'], /--platform must be linux or illumos/],
+    [['agent', '--server', 'http://x'], /--token-file F is required \(or ZONESCOPE_TOKEN\)/],
+    [['agent', '--server', 'http://x', '--token-file', '/nonexistent/agent.token'], /--token-file \/nonexistent\/agent.token: no such file/],
+    [['token', 'create', '--role', 'viewer', '--node', 'cn1'], /--node is for agent tokens/],
     [['token', 'create', '--role', 'root'], /--role must be one of agent, viewer, operator, admin/],
     [['frobnicate'], /unknown command 'frobnicate'/],
   ])('%j fails with one line and exit 2', async (args, says) => {

@@ -2,6 +2,7 @@
 // server restarted under the agent, the agent killed and restarted.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
+import { existsSync, writeFileSync } from 'node:fs';
 import { freePort, spawnZonescope, stopAll, tempDir, until, zonescope, type Proc } from '../helpers/cli.js';
 
 interface NodeDetail {
@@ -12,6 +13,7 @@ interface NodeDetail {
 
 describe('server and agent on loopback', () => {
   const data = tempDir();
+  const tokenFile = join(tempDir(), 'agent.token');
   const node = `it-node-${process.pid}`;
   let port: number;
   let base: string;
@@ -30,7 +32,8 @@ describe('server and agent on loopback', () => {
     await server.waitFor(/zonescope is up/);
   };
   const startAgent = () => {
-    agent = spawnZonescope(['agent', '--server', base, '--token', agentToken, '--node', node, '--interval', '1']);
+    // the token from a file, as the README says: never on the command line
+    agent = spawnZonescope(['agent', '--server', base, '--token-file', tokenFile, '--node', node, '--interval', '1']);
   };
 
   beforeAll(async () => {
@@ -39,6 +42,7 @@ describe('server and agent on loopback', () => {
     const a = await zonescope(['token', 'create', '--role', 'agent', '--name', 'it-agent', '--data', data]);
     expect(a.exitCode, String(a.stderr)).toBe(0);
     agentToken = String(a.stdout).trim();
+    writeFileSync(tokenFile, `${agentToken}\n`, { mode: 0o600 });
     // the sequence positions this test follows are shown to admins only
     admin = String((await zonescope(['token', 'create', '--role', 'admin', '--data', data])).stdout).trim();
     await startServer();
@@ -98,7 +102,9 @@ describe('server and agent on loopback', () => {
     expect(nodes.filter((n) => n.node === node)).toHaveLength(1);
   }, 40_000);
 
-  it('keeps tokens as hashes only', async () => {
+  it('keeps tokens as hashes only, and `server` writes no agent token it does not use', async () => {
+    expect(existsSync(join(data, 'local-agent.token'))).toBe(false);
+    expect(existsSync(join(data, 'admin.token'))).toBe(true);
     const { default: Database } = await import('better-sqlite3');
     const db = new Database(join(data, 'zonescope.db'), { readonly: true });
     const dump = JSON.stringify(db.prepare('SELECT * FROM tokens').all());

@@ -19,6 +19,8 @@ describe('zone processes', () => {
   let viewer: string;
   let zone: TestZone;
   let holder: ResultPromise | undefined;
+  let secretHolder: ResultPromise | undefined;
+  let agent: string;
   const linuxNode = `it-procs-${process.pid}`;
   const smartNode = `it-procs-sim-${process.pid}`;
   const get = (path: string) => fetch(`${base}${path}`, { headers: { authorization: `Bearer ${viewer}` } });
@@ -40,12 +42,16 @@ describe('zone processes', () => {
     await srv.app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(srv.app.server.address() as { port: number }).port}`;
     viewer = createToken(srv.ctx.store, 'viewer', 'v').token;
-    const agent = createToken(srv.ctx.store, 'agent', 'a').token;
+    agent = createToken(srv.ctx.store, 'agent', 'a').token;
+    // a process whose command line carries credentials the way people write them
+    secretHolder = execa('node', ['-e', 'setInterval(() => {}, 1000)', '--', 'curl', '-H', 'Authorization: Bearer zs_viewer_SECRETVIEWER', 'DB_PASSWORD=hunter2'], { env: TEST_ENV, reject: false, buffer: false });
     spawnZonescope(['agent', '--server', base, '--token', agent, '--node', linuxNode, '--interval', '1']);
     spawnZonescope(['agent', '--server', base, '--token', agent, '--node', smartNode, '--interval', '1', '--platform', 'illumos'], { PATH: `${FAKES}:${process.env.PATH}`, ZONESCOPE_FAKE_STATE: tempDir() });
     await until('both nodes with zones', () => srv.ctx.fleet.nodes.get(linuxNode)?.zones.some((z) => z.name === zone.name) && (srv.ctx.fleet.nodes.get(smartNode)?.zones.length ?? 0) > 1, 30_000);
   }, 60_000);
   afterAll(async () => {
+    secretHolder?.kill('SIGKILL');
+    await secretHolder?.catch(() => undefined);
     holder?.kill('SIGKILL');
     await holder?.catch(() => undefined);
     await stopAll();
@@ -84,5 +90,18 @@ describe('zone processes', () => {
     const u = await get(`/api/nodes/${smartNode}/zones/nope/processes`);
     expect(u.status).toBe(404);
     expect(((await u.json()) as { message: string }).message).toMatch(/unknown zone 'nope'/);
+  });
+
+  it('shows no credential from a command line: the agent\'s own --token, an Authorization header, a password', async () => {
+    const r = await get(`/api/nodes/${linuxNode}/zones/global/processes?limit=1000`);
+    expect(r.status).toBe(200);
+    const { processes } = (await r.json()) as Listing;
+    const text = JSON.stringify(processes);
+    expect(processes.some((p) => p.pid === secretHolder!.pid)).toBe(true);
+    expect(text).not.toContain(agent);
+    expect(text).not.toContain('SECRETVIEWER');
+    expect(text).not.toContain('hunter2');
+    expect(processes.find((p) => p.pid === secretHolder!.pid)!.args).toContain('Authorization: Bearer <redacted> DB_PASSWORD=<redacted>');
+    expect(processes.some((p) => p.args.includes(`--node ${linuxNode}`) && p.args.includes('--token <redacted>'))).toBe(true);
   });
 });
