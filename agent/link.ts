@@ -7,6 +7,7 @@ import WebSocket from 'ws';
 import { decode } from '../protocol/decode.js';
 import { MAX_FRAME_BYTES, PROTOCOL_VERSION, ServerMessages, type AgentMessage, type Hello, type Samples, type ServerMessage, type Zone } from '../protocol/messages.js';
 import type { Log } from './log.js';
+import { explainConnectError } from './tls-trust.js';
 
 /** the server's close code for a connection replaced by a newer one of the same node */
 const REPLACED = 4000;
@@ -22,6 +23,11 @@ export interface LinkOptions {
   maxBufferBytes?: number;
   backoffMinMs?: number;
   backoffMaxMs?: number;
+  /** PEM CA certificate(s) to trust for a wss:// server (a private CA), instead of the system's */
+  ca?: string;
+  /** the server certificate's SHA-256 fingerprint (as X509Certificate.fingerprint256): only that
+   * certificate is accepted, whatever name it holds (the server's own agent in `start`) */
+  pin?: string;
 }
 
 export interface LinkEvents {
@@ -124,7 +130,12 @@ export class Link extends EventEmitter<LinkEvents> {
   }
 
   private connect(): void {
-    const ws = new WebSocket(this.o.url, { headers: { authorization: `Bearer ${this.o.token}` }, maxPayload: MAX_FRAME_BYTES, handshakeTimeout: 10_000 });
+    const tls = {
+      ...(this.o.ca ? { ca: this.o.ca } : {}),
+      // runs only once the chain is trusted, and before any byte (the token) is sent
+      ...(this.o.pin ? { checkServerIdentity: (_host: string, cert: { fingerprint256: string }) => (cert.fingerprint256 === this.o.pin ? undefined : new Error(`the server's certificate is not the one pinned (${cert.fingerprint256})`)) } : {}),
+    };
+    const ws = new WebSocket(this.o.url, { headers: { authorization: `Bearer ${this.o.token}` }, maxPayload: MAX_FRAME_BYTES, handshakeTimeout: 10_000, ...tls });
     this.ws = ws;
     let alive = true;
     let opened = false;
@@ -156,7 +167,11 @@ export class Link extends EventEmitter<LinkEvents> {
     });
     ws.on('error', (err) => {
       // an unreachable server (wrong URL, firewall, server down) must show at the default level
-      if (!opened && !refused && !this.stopped) this.failure('warn', `cannot connect to ${this.o.url}: ${err.message || (err as NodeJS.ErrnoException).code || err.name}; retrying`);
+      // (a certificate that is not trusted is an error: retrying will not fix it by itself)
+      if (!opened && !refused && !this.stopped) {
+        const why = explainConnectError(err);
+        this.failure(why.tls ? 'error' : 'warn', `cannot connect to ${this.o.url}: ${why.message || err.name}; retrying`);
+      }
       else this.o.log.debug(`link error: ${err.message}`);
     });
     ws.on('close', (code, reason) => {

@@ -21,6 +21,9 @@ export interface RunAgentOptions {
   /** serve this node's own /metrics on [HOST]:PORT */
   metricsListen?: string;
   metricsToken?: string;
+  /** TLS trust for a wss:// server: a private CA, and/or the one certificate to accept */
+  ca?: string;
+  pin?: string;
 }
 
 export interface RunningAgent {
@@ -55,6 +58,8 @@ export async function runAgent(o: RunAgentOptions): Promise<RunningAgent> {
   const link = new Link({
     url: agentUrl(o.server),
     token: o.token,
+    ca: o.ca,
+    pin: o.pin,
     log: o.log,
     hello: () => ({
       v: PROTOCOL_VERSION,

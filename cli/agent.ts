@@ -4,6 +4,7 @@ import { makeLog } from '../agent/log.js';
 import { runAgent } from '../agent/run.js';
 import { parse, seconds, UsageError } from './args.js';
 import { parseListen } from '../agent/metrics-listen.js';
+import { loadCa } from '../agent/tls-trust.js';
 
 export const agentHelp = `zonescope agent — run the node agent
 
@@ -17,6 +18,8 @@ export const agentHelp = `zonescope agent — run the node agent
                       stand-ins under test/fakes/illumos/bin when they are first on PATH
   --metrics-listen A  also serve this node's /metrics on [HOST]:PORT (listed by the server's /sd)
   --metrics-token T   require this bearer token on that /metrics
+  --ca FILE           trust the CA certificate(s) in this PEM file for an https:// server
+                      (a private CA), instead of the system's
 `;
 
 export async function agentCommand(argv: string[]) {
@@ -29,6 +32,7 @@ export async function agentCommand(argv: string[]) {
     platform: { type: 'string' },
     'metrics-listen': { type: 'string' },
     'metrics-token': { type: 'string' },
+    ca: { type: 'string' },
   });
   if (values.help) return void process.stdout.write(agentHelp);
   const server = values.server ?? process.env.ZONESCOPE_SERVER;
@@ -51,6 +55,12 @@ export async function agentCommand(argv: string[]) {
   const log = makeLog('agent');
   const token = readToken(values['token-file'], values.token, log);
   if (!token) throw new UsageError('agent: --token-file F is required (or ZONESCOPE_TOKEN)');
+  let ca: string | undefined;
+  try {
+    ca = values.ca === undefined ? undefined : loadCa(values.ca);
+  } catch (e) {
+    throw new UsageError(`agent: ${(e as Error).message}`);
+  }
   const a = await runAgent({
     server,
     token,
@@ -60,6 +70,7 @@ export async function agentCommand(argv: string[]) {
     log,
     metricsListen: values['metrics-listen'],
     metricsToken: values['metrics-token'],
+    ca,
   });
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => void a.stop().then(() => process.exit(0)));
 }

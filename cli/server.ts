@@ -1,6 +1,10 @@
 // `zonescope server` and `zonescope start` (server + local agent in one process).
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
+import { loadCa } from '../agent/tls-trust.js';
 import { buildApp } from '../server/app.js';
 import { bootstrap } from '../server/bootstrap.js';
 import { lockDataDir } from '../server/data-lock.js';
@@ -24,6 +28,9 @@ export const serverHelp = `zonescope server — run the central server
                       (e.g. https://zonescope.example.com): the Origin they must send
   --session-ttl D     a browser session ends this long after login (default 12h)
   --session-idle D    ... or this long after its last request (default 1h)
+  --tls-cert FILE     serve HTTPS (and WSS for agents and browsers) on the same port with
+  --tls-key FILE      this PEM certificate (chain) and key. Without them, on an address
+                      other than loopback, the server warns: tokens travel in clear text
 ${limitsHelp}`;
 
 export const startHelp = `zonescope start — run a server and a local agent in one command
@@ -37,6 +44,9 @@ export const startHelp = `zonescope start — run a server and a local agent in 
   --metrics-token T   require this bearer token on /metrics and /sd
   --always-on S[@Z,…] keep a curated script running, histograms to /metrics (see server --help)
   --public-url URL, --session-ttl D, --session-idle D   as for server (see server --help)
+  --tls-cert FILE, --tls-key FILE                      HTTPS and WSS, as for server
+  --ca FILE           the CA that signed --tls-cert, for the local agent (default: the
+                      certificate itself, which must then be self-signed)
 ${limitsHelp}`;
 
 const common = {
@@ -50,7 +60,41 @@ const common = {
   'session-ttl': { type: 'string' },
   'session-idle': { type: 'string' },
   ...limitFlags,
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
 } as const;
+
+/** --tls-cert/--tls-key read and checked to belong together, so a mistake stops the start
+ * with its reason instead of failing every handshake later. */
+function tlsFiles(certFile: string | undefined, keyFile: string | undefined): { cert: string; key: string } | undefined {
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) throw new UsageError('--tls-cert and --tls-key go together');
+  const read = (flag: string, f: string) => {
+    try {
+      return readFileSync(f, 'utf8');
+    } catch (e) {
+      throw new UsageError(`${flag}: cannot read '${f}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  };
+  const tls = { cert: read('--tls-cert', certFile), key: read('--tls-key', keyFile) };
+  try {
+    createSecureContext(tls);
+  } catch (e) {
+    throw new UsageError(`--tls-cert/--tls-key: '${certFile}' and '${keyFile}' are not a certificate and its key: ${(e as Error).message}`);
+  }
+  return tls;
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+/** Plain HTTP where others can reach it: say what is at stake, once, at start. */
+function plainHttpWarning(host: string, port: number): string {
+  return (
+    `zonescope: WARNING: serving plain HTTP on ${host.includes(':') ? `[${host}]` : host}:${port}, reachable from other hosts. ` +
+    'Agent and user tokens, session cookies and the fleet inventory cross the network in clear text: anyone on the path can read them ' +
+    'and use the tokens. Give --tls-cert and --tls-key (see README, TLS), or bind --host 127.0.0.1 behind a TLS proxy.\n'
+  );
+}
 
 /** --public-url: an http(s) origin, since browsers compare their Origin with it. */
 function publicUrl(text: string | undefined): string | undefined {
@@ -76,6 +120,7 @@ async function serve(v: Record<string, string | boolean | string[] | undefined>,
   };
   const publicOrigin = publicUrl(v['public-url'] as string | undefined);
   const limits = parseLimits(v);
+  const tls = tlsFiles(v['tls-cert'] as string | undefined, v['tls-key'] as string | undefined);
   let alwaysOn;
   try {
     alwaysOn = ((v['always-on'] as unknown as string[] | undefined) ?? []).map(parseAlwaysOn);
@@ -93,14 +138,17 @@ async function serve(v: Record<string, string | boolean | string[] | undefined>,
     alwaysOn,
     sessions,
     publicUrl: publicOrigin,
+    tls,
   });
   const boot = bootstrap(server.ctx.store, dataDir, localAgent);
   await server.app.listen({ port: p, host });
   const addr = server.app.server.address();
   const actual = typeof addr === 'object' && addr ? addr.port : p;
+  if (!tls && !LOOPBACK.test(host)) process.stderr.write(plainHttpWarning(host, actual));
   const shown = host === '0.0.0.0' || host === '::' ? hostname() : host;
-  const url = `http://${shown.includes(':') ? `[${shown}]` : shown}:${actual}`;
-  return { server, boot, url, port: actual, dataDir };
+  const scheme = tls ? 'https' : 'http';
+  const url = `${scheme}://${shown.includes(':') ? `[${shown}]` : shown}:${actual}`;
+  return { server, boot, url, port: actual, dataDir, tls, scheme };
 }
 
 function banner(url: string, boot: { adminToken: string; adminFile: string; created: boolean }) {
@@ -135,15 +183,25 @@ export async function serverCommand(argv: string[]) {
 }
 
 export async function startCommand(argv: string[]) {
-  const { values } = parse('start', argv, { ...common, interval: { type: 'string' }, platform: { type: 'string' }, node: { type: 'string' } });
+  const { values } = parse('start', argv, { ...common, interval: { type: 'string' }, platform: { type: 'string' }, node: { type: 'string' }, ca: { type: 'string' } });
   if (values.help) return void process.stdout.write(startHelp);
   const intervalS = seconds('--interval', values.interval, 10, 3600);
   if (values.platform && !['linux', 'illumos'].includes(values.platform)) throw new UsageError(`start: --platform must be linux or illumos, not '${values.platform}'`);
-  const { server, boot, port: p } = await serve(values, '127.0.0.1', true);
+  let ca: string | undefined;
+  try {
+    ca = values.ca === undefined ? undefined : loadCa(values.ca);
+  } catch (e) {
+    throw new UsageError(`start: ${(e as Error).message}`);
+  }
+  const { server, boot, port: p, tls, scheme } = await serve(values, '127.0.0.1', true);
   const host = values.host ?? '127.0.0.1';
   const local = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host;
-  const agent = await runAgent({ server: `ws://${local}:${p}/agent`, token: boot.agentToken!, node: values.node, intervalS, platform: values.platform, log: makeLog('agent') });
-  banner(`http://${local.includes(':') && !local.startsWith('[') ? `[${local}]` : local}:${p}`, boot);
+  const bracketed = local.includes(':') && !local.startsWith('[') ? `[${local}]` : local;
+  // over TLS the local agent trusts the CA (or the self-signed certificate) and accepts only
+  // this server's certificate, whatever names it holds: it connects by a loopback address
+  const trust = tls && { ca: ca ?? tls.cert, pin: new X509Certificate(tls.cert).fingerprint256 };
+  const agent = await runAgent({ server: `${tls ? 'wss' : 'ws'}://${bracketed}:${p}/agent`, token: boot.agentToken!, node: values.node, intervalS, platform: values.platform, log: makeLog('agent'), ...trust });
+  banner(`${scheme}://${bracketed}:${p}`, boot);
   onSignals(async () => {
     await agent.stop();
     await server.close();

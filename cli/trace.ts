@@ -2,12 +2,14 @@
 // stderr while it runs and prints the result on stdout at the end; exits 1 if it failed.
 import { hostname } from 'node:os';
 import type { TraceRecord } from '../protocol/records.js';
+import { Agent, fetch } from 'undici';
 import { parse, seconds, UsageError } from './args.js';
+import { explainConnectError, loadCa } from '../agent/tls-trust.js';
 
 export const traceHelp = `zonescope trace — run a curated trace on one zone and print the result
 
 Usage: zonescope trace SCRIPT --zone Z [--node N] [--duration 10s] [--param k=v]...
-                       [--format folded|json|text] [--server URL] [--token T]
+                       [--format folded|json|text] [--server URL] [--token T] [--ca FILE]
 
   SCRIPT            a script id (zonescope scripts lists them)
   --zone Z          the zone (global = the whole node)
@@ -18,6 +20,8 @@ Usage: zonescope trace SCRIPT --zone Z [--node N] [--duration 10s] [--param k=v]
                     trace) or text (a table; default for the others)
   --server URL      the zonescope server; env ZONESCOPE_SERVER
   --token T         an operator token; env ZONESCOPE_TOKEN
+  --ca FILE         trust the CA certificate(s) in this PEM file for an https:// server
+                    (a private CA), instead of the system's
 `;
 
 interface Summary {
@@ -47,6 +51,7 @@ export async function traceCommand(argv: string[]) {
       format: { type: 'string' },
       server: { type: 'string' },
       token: { type: 'string' },
+      ca: { type: 'string' },
     },
     true,
   );
@@ -77,14 +82,21 @@ export async function traceCommand(argv: string[]) {
   }
   const durationS = values.duration === undefined ? undefined : Math.ceil(seconds('--duration', values.duration, 10, 3600));
   const node = values.node ?? hostname();
+  let dispatcher: Agent | undefined;
+  try {
+    dispatcher = values.ca === undefined ? undefined : new Agent({ connect: { ca: loadCa(values.ca) } });
+  } catch (e) {
+    throw new UsageError(`trace: ${(e as Error).message}`);
+  }
 
   const api = async (method: string, path: string, body?: unknown, text = false) => {
     const res = await fetch(new URL(path, base), {
       method,
       headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
       body: body ? JSON.stringify(body) : undefined,
+      dispatcher,
     }).catch((e: Error) => {
-      throw new Error(`cannot reach the server at ${base.origin}: ${(e.cause as Error)?.message ?? e.message}`);
+      throw new Error(`cannot reach the server at ${base.origin}: ${explainConnectError(e).message}`);
     });
     if (!res.ok) {
       const err = (await res.json().catch(() => ({}))) as { message?: string };

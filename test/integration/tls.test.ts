@@ -1,0 +1,138 @@
+// TLS end to end with a private CA made by openssl: `zonescope server --tls-cert --tls-key`
+// serves HTTPS and WSS on one port; the agent and `zonescope trace` trust the CA with --ca and
+// refuse a server their CA did not sign, saying so; `start` over TLS connects its own agent;
+// plain HTTP on a non-loopback address warns about what is at stake.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import { Agent, fetch } from 'undici';
+import { createToken } from '../../server/auth.js';
+import { Store } from '../../server/store.js';
+import { FAKES, freePort, spawnZonescope, stopAll, tempDir, until, zonescope, type Proc } from '../helpers/cli.js';
+import { makePki, type TestPki } from '../helpers/tls-ca.js';
+
+const NODE = `tls-node-${process.pid}`;
+
+describe('TLS with a private CA', () => {
+  let pki: TestPki;
+  let port: number;
+  let base: string;
+  let server: Proc;
+  let tokens: { agent: string; operator: string; viewer: string };
+  let trusted: Agent;
+  const fakeEnv = () => ({ PATH: `${FAKES}:${process.env.PATH}`, ZONESCOPE_FAKE_STATE: tempDir('zs-tls-fake-') });
+
+  const api = async (path: string, token = tokens.viewer, init: { method?: string; body?: string; headers?: Record<string, string> } = {}) => {
+    const r = await fetch(`${base}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...init.headers }, dispatcher: trusted });
+    return { status: r.status, headers: r.headers, json: (await r.json().catch(() => undefined)) as any };
+  };
+
+  beforeAll(async () => {
+    pki = await makePki();
+    trusted = new Agent({ connect: { ca: readFileSync(pki.ca, 'utf8') } });
+    const data = tempDir('zs-tls-data-');
+    const store = new Store(data);
+    tokens = {
+      agent: createToken(store, 'agent', 'tls-agent').token,
+      operator: createToken(store, 'operator', 'tls-op').token,
+      viewer: createToken(store, 'viewer', 'tls-viewer').token,
+    };
+    store.close();
+    port = await freePort();
+    base = `https://127.0.0.1:${port}`;
+    server = spawnZonescope(['server', '--host', '127.0.0.1', '--port', String(port), '--data', data, '--tls-cert', pki.cert, '--tls-key', pki.key]);
+    await server.waitFor(new RegExp(`zonescope is up: https://127\\.0\\.0\\.1:${port}/`));
+  });
+  afterAll(async () => {
+    await stopAll();
+    await trusted?.close();
+  });
+
+  it('connects an agent over WSS with --ca, and its node shows over HTTPS', async () => {
+    spawnZonescope(['agent', '--server', base, '--ca', pki.ca, '--token', tokens.agent, '--node', NODE, '--platform', 'illumos', '--interval', '1'], fakeEnv());
+    const nodes = await until('the agent over TLS', async () => {
+      const r = await api('/api/nodes');
+      return (r.json as { node: string; up: boolean }[]).some((n) => n.node === NODE && n.up) && r.json;
+    });
+    expect(nodes.find((n: { node: string }) => n.node === NODE)).toMatchObject({ up: true, simulated: true });
+    // the same port does not answer plain HTTP
+    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+  });
+
+  it('refuses a server its CA did not sign, saying so and how to fix it', async () => {
+    const wrong = spawnZonescope(['agent', '--server', base, '--ca', pki.wrongCa, '--token', tokens.agent, '--node', `${NODE}-wrong`, '--platform', 'illumos'], fakeEnv());
+    await wrong.waitFor(/cannot connect to wss:\/\/127\.0\.0\.1:\d+\/agent: the server's certificate is not trusted \(\w+: .*\); give --ca FILE with the CA that signed it; retrying/);
+    // the system's CAs do not know a private one either
+    const none = spawnZonescope(['agent', '--server', base, '--token', tokens.agent, '--node', `${NODE}-none`, '--platform', 'illumos'], fakeEnv());
+    await none.waitFor(/the server's certificate is not trusted/);
+    expect((await api('/api/nodes')).json.map((n: { node: string }) => n.node)).not.toContain(`${NODE}-wrong`);
+    await Promise.all([wrong.stop(), none.stop()]);
+  });
+
+  it('runs `zonescope trace` over HTTPS with --ca, and refuses with a wrong CA', async () => {
+    const zone = await until('a running zone', async () => (await api(`/api/nodes/${NODE}/zones`)).json?.find((z: { name: string; state: string }) => z.name !== 'global' && z.state === 'running')?.name);
+    const env = { ZONESCOPE_SERVER: base, ZONESCOPE_TOKEN: tokens.operator };
+    const ok = await zonescope(['trace', 'cpu-profile', '--zone', zone, '--node', NODE, '--duration', '2s', '--ca', pki.ca], env);
+    expect(ok.exitCode, String(ok.stderr)).toBe(0);
+    expect(String(ok.stdout)).toMatch(/zonescope_hot_spin \d+/);
+    const bad = await zonescope(['trace', 'cpu-profile', '--zone', zone, '--node', NODE, '--duration', '2s', '--ca', pki.wrongCa], env);
+    expect(bad.exitCode).toBe(1);
+    expect(String(bad.stderr).trim()).toMatch(/^zonescope: cannot reach the server at https:\/\/127\.0\.0\.1:\d+: the server's certificate is not trusted \(\w+: .*\); give --ca FILE with the CA that signed it$/);
+    const notPem = await zonescope(['trace', 'cpu-profile', '--zone', zone, '--node', NODE, '--ca', pki.key], env);
+    expect(notPem.exitCode).toBe(2);
+    expect(String(notPem.stderr)).toMatch(/--ca: '.*server\.key' holds no PEM certificate/);
+  });
+
+  it('marks the session cookie Secure and serves /live over WSS to the page\'s own Origin', async () => {
+    const r = await fetch(`${base}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json', origin: base }, body: JSON.stringify({ token: tokens.viewer }), dispatcher: trusted });
+    expect(r.status).toBe(200);
+    const setCookie = r.headers.get('set-cookie') ?? '';
+    expect(setCookie).toMatch(/; HttpOnly; SameSite=Strict; Secure$/);
+    expect(r.headers.get('strict-transport-security')).toMatch(/max-age=\d+/);
+    expect(r.headers.get('content-security-policy')).toMatch(/upgrade-insecure-requests/);
+    const cookie = /zs_session=[^;]*/.exec(setCookie)![0];
+    const ws = new WebSocket(`wss://127.0.0.1:${port}/live`, { headers: { cookie, origin: base }, ca: readFileSync(pki.ca, 'utf8') });
+    const first = await new Promise<{ type: string }>((res, rej) => {
+      ws.once('message', (d) => res(JSON.parse(String(d))));
+      ws.once('error', rej);
+    });
+    expect(first.type).toBe('fleet');
+    ws.terminate();
+  });
+
+  it('runs `start` over TLS: its own agent trusts the CA and connects', async () => {
+    const data = tempDir('zs-tls-start-');
+    const p = await freePort();
+    const start = spawnZonescope(['start', '--port', String(p), '--data', data, '--node', `${NODE}-start`, '--platform', 'illumos', '--interval', '1', '--tls-cert', pki.cert, '--tls-key', pki.key, '--ca', pki.ca], fakeEnv());
+    await start.waitFor(new RegExp(`zonescope is up: https://127\\.0\\.0\\.1:${p}/`));
+    const admin = readFileSync(join(data, 'admin.token'), 'utf8').trim();
+    await until('the local agent over TLS', async () => {
+      const r = await fetch(`https://127.0.0.1:${p}/api/nodes`, { headers: { authorization: `Bearer ${admin}` }, dispatcher: trusted });
+      return ((await r.json()) as { node: string; up: boolean }[]).some((n) => n.node === `${NODE}-start` && n.up);
+    });
+    expect(start.output()).not.toMatch(/not trusted|cannot connect/);
+    await start.stop();
+  });
+
+  it('refuses a certificate without its key, and a key that is not the certificate\'s', async () => {
+    const half = await zonescope(['server', '--port', '0', '--data', tempDir(), '--tls-cert', pki.cert]);
+    expect(half.exitCode).toBe(2);
+    expect(String(half.stderr)).toMatch(/--tls-cert and --tls-key go together/);
+    const other = await zonescope(['server', '--port', '0', '--data', tempDir(), '--tls-cert', pki.cert, '--tls-key', join(pki.dir, 'wrong-ca.key')]);
+    expect(other.exitCode).toBe(2);
+    expect(String(other.stderr)).toMatch(/--tls-cert\/--tls-key: '.*server\.crt' and '.*wrong-ca\.key' are not a certificate and its key/);
+  });
+
+  it('warns when it serves plain HTTP beyond loopback, naming the risk, and not on loopback', async () => {
+    const open = spawnZonescope(['server', '--host', '0.0.0.0', '--port', '0', '--data', tempDir()]);
+    await open.waitFor(/zonescope is up/);
+    expect(open.output()).toMatch(/WARNING: serving plain HTTP on 0\.0\.0\.0:\d+, reachable from other hosts\. Agent and user tokens, session cookies and the fleet inventory cross the network in clear text/);
+    expect(open.output()).toMatch(/--tls-cert and --tls-key/);
+    await open.stop();
+    const local = spawnZonescope(['server', '--host', '127.0.0.1', '--port', '0', '--data', tempDir()]);
+    await local.waitFor(/zonescope is up/);
+    expect(local.output()).not.toMatch(/WARNING/);
+    await local.stop();
+  });
+});
