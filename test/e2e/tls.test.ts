@@ -55,7 +55,8 @@ describe.skipIf(missing.length > 0)('web UI over HTTPS with a private CA', () =>
     server = s;
     viewer = createToken(s.ctx.store, 'viewer', 'e2e-tls-viewer').token;
     const agentToken = createToken(s.ctx.store, 'agent', 'e2e-tls-agent').token;
-    spawnZonescope(['agent', '--server', base, '--ca', pki.ca, '--token', agentToken, '--node', node, '--platform', 'illumos', '--interval', '1'], {
+    spawnZonescope(['agent', '--server', base, '--ca', pki.ca, '--node', node, '--platform', 'illumos', '--interval', '1'], {
+      ZONESCOPE_TOKEN: agentToken,
       PATH: `${FAKES}:${process.env.PATH}`,
       ZONESCOPE_FAKE_STATE: tempDir('zs-e2e-tls-fake-'),
     });

@@ -21,7 +21,8 @@ describe('TLS with a private CA', () => {
   let server: Proc;
   let tokens: { agent: string; operator: string; viewer: string };
   let trusted: Agent;
-  const fakeEnv = () => ({ PATH: `${FAKES}:${process.env.PATH}`, ZONESCOPE_FAKE_STATE: tempDir('zs-tls-fake-') });
+  // the agent's token as the README shows it: in the environment, not on the command line
+  const fakeEnv = () => ({ PATH: `${FAKES}:${process.env.PATH}`, ZONESCOPE_FAKE_STATE: tempDir('zs-tls-fake-'), ZONESCOPE_TOKEN: tokens.agent });
 
   const api = async (path: string, token = tokens.viewer, init: { method?: string; body?: string; headers?: Record<string, string> } = {}) => {
     const r = await fetch(`${base}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...init.headers }, dispatcher: trusted });
@@ -50,7 +51,7 @@ describe('TLS with a private CA', () => {
   });
 
   it('connects an agent over WSS with --ca, and its node shows over HTTPS', async () => {
-    spawnZonescope(['agent', '--server', base, '--ca', pki.ca, '--token', tokens.agent, '--node', NODE, '--platform', 'illumos', '--interval', '1'], fakeEnv());
+    spawnZonescope(['agent', '--server', base, '--ca', pki.ca, '--node', NODE, '--platform', 'illumos', '--interval', '1'], fakeEnv());
     const nodes = await until('the agent over TLS', async () => {
       const r = await api('/api/nodes');
       return (r.json as { node: string; up: boolean }[]).some((n) => n.node === NODE && n.up) && r.json;
@@ -61,10 +62,10 @@ describe('TLS with a private CA', () => {
   });
 
   it('refuses a server its CA did not sign, saying so and how to fix it', async () => {
-    const wrong = spawnZonescope(['agent', '--server', base, '--ca', pki.wrongCa, '--token', tokens.agent, '--node', `${NODE}-wrong`, '--platform', 'illumos'], fakeEnv());
+    const wrong = spawnZonescope(['agent', '--server', base, '--ca', pki.wrongCa, '--node', `${NODE}-wrong`, '--platform', 'illumos'], fakeEnv());
     await wrong.waitFor(/cannot connect to wss:\/\/127\.0\.0\.1:\d+\/agent: the server's certificate is not trusted \(\w+: .*\); give --ca FILE with the CA that signed it; retrying/);
     // the system's CAs do not know a private one either
-    const none = spawnZonescope(['agent', '--server', base, '--token', tokens.agent, '--node', `${NODE}-none`, '--platform', 'illumos'], fakeEnv());
+    const none = spawnZonescope(['agent', '--server', base, '--node', `${NODE}-none`, '--platform', 'illumos'], fakeEnv());
     await none.waitFor(/the server's certificate is not trusted/);
     expect((await api('/api/nodes')).json.map((n: { node: string }) => n.node)).not.toContain(`${NODE}-wrong`);
     await Promise.all([wrong.stop(), none.stop()]);
