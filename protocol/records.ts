@@ -79,6 +79,9 @@ export const TraceEvent = Type.Object({
     Type.Literal('warning'),
     // samples the script's own per-interval counter saw whose stacks or keys did not arrive
     Type.Literal('samples-lost'),
+    // lines of tracer output the agent could not read: skipped, count = lines (the records
+    // around them are kept)
+    Type.Literal('unparsed'),
   ]),
   count: Count(),
   cpu: Type.Optional(SafeInt({ minimum: 0 })),

@@ -20,6 +20,7 @@ export function serverMetrics() {
     liveClients: new Gauge({ name: `${p}live_clients`, help: 'Browsers connected to /live.', registers: [registry] }),
     traceDrops: new Counter({ name: `${p}trace_drops_total`, help: 'Tracer drops reported by agents, by node and kind.', labelNames: ['node', 'kind'], registers: [registry] }),
     traceErrors: new Counter({ name: `${p}trace_errors_total`, help: 'Tracer errors reported by agents, by node.', labelNames: ['node'], registers: [registry] }),
+    traceLinesUnparsed: new Counter({ name: `${p}trace_lines_unparsed_total`, help: 'Lines of tracer output agents could not read and skipped, by node.', labelNames: ['node'], registers: [registry] }),
     agentConnectionsRefused: new Counter({ name: `${p}agent_connections_refused_total`, help: 'Agent connections refused before any frame, by reason (connection-cap).', labelNames: ['reason'], registers: [registry] }),
     storeErrors: new Counter({ name: `${p}store_errors_total`, help: 'Store operations on the agent path that failed (full or damaged disk); the data is kept in memory.', labelNames: ['op'], registers: [registry] }),
     tracesStarted: new Counter({ name: `${p}traces_started_total`, help: 'Traces started, by script.', labelNames: ['script'], registers: [registry] }),
@@ -28,7 +29,7 @@ export function serverMetrics() {
 
 /** A node left the fleet: its per-node series of the server's own metrics go with it. */
 export async function forgetNodeSeries(m: ReturnType<typeof serverMetrics>, node: string): Promise<void> {
-  for (const c of [m.samplerErrors, m.traceDrops, m.traceErrors]) {
+  for (const c of [m.samplerErrors, m.traceDrops, m.traceErrors, m.traceLinesUnparsed]) {
     for (const v of (await c.get()).values) if (v.labels.node === node) c.remove(v.labels as Record<string, string>);
   }
 }

@@ -312,6 +312,8 @@ export class TraceManager {
     } else if (ERROR_KINDS.has(e.kind)) {
       t.errors += e.count;
       this.metrics.traceErrors.inc({ node: t.node }, e.count);
+    } else if (e.kind === 'unparsed') {
+      this.metrics.traceLinesUnparsed.inc({ node: t.node }, e.count);
     }
   }
 

@@ -17,7 +17,7 @@
 // `@a = 1` line, a label line before each histogram). Such lines are skipped and reported with
 // their line numbers, never taken as keys or frames; a block that is aggregation output but
 // cannot be read is an error naming its line, and the records before and after it are kept.
-import type { Bucket, TraceRecord } from '../../protocol/records.js';
+import type { Bucket, TraceEvent, TraceRecord } from '../../protocol/records.js';
 import { toCount, toWire, type Count, type ExactRecord } from './exact.js';
 
 type Key = string | number;
@@ -540,6 +540,26 @@ export function parseDtraceCapture(text: string, names: string[] = [], firstLine
  */
 export function parseDtraceAggregations(text: string, names: string[] = []): TraceRecord[] {
   return parseDtraceCapture(text, names).records.map((r) => toWire(r));
+}
+
+/**
+ * One interval of the agent's DTrace output → its records and what could not be read, as
+ * events: the lines skipped (`unparsed`, counted into zonescope_trace_lines_unparsed_total)
+ * and counts rounded to fit the wire. A bad line costs only itself, never the interval.
+ */
+export function dtraceInterval(text: string, names: string[], firstLine = 1): { records: TraceRecord[]; events: TraceEvent[] } {
+  const c = parseDtraceCapture(text, names, firstLine);
+  const rounded = { n: 0 };
+  const records = c.records.map((r) => toWire(r, rounded));
+  const events: TraceEvent[] = [];
+  const bad = [...c.errors.map((e) => ({ ...e, why: e.message })), ...c.skipped.map((s) => ({ ...s, why: `not aggregation output (${s.why})` }))].sort((a, b) => a.line - b.line);
+  if (bad.length) {
+    const first = bad[0];
+    const message = `${bad.length} line${bad.length === 1 ? '' : 's'} of DTrace output skipped; first, line ${first.line}: ${first.why}: ${first.text.trim()}`;
+    events.push({ kind: 'unparsed', count: bad.length, message: message.slice(0, 4096) });
+  }
+  if (rounded.n) events.push({ kind: 'warning', count: rounded.n, message: `${rounded.n} count${rounded.n === 1 ? '' : 's'} past 2^53 rounded to the nearest number` });
+  return { records, events };
 }
 
 /** One interval's text and the line of the whole output it starts on. */

@@ -103,7 +103,7 @@ export const bpftraceDriver: TracerDriver = {
         r = parseBpftraceLine(l, opts);
       } catch (e) {
         // one bad line costs only itself: the lines around it are still this interval's
-        cur.events.push({ kind: 'warning', count: 1, message: `unparsed tracer output: ${(e as Error).message}`.slice(0, 4096) });
+        cur.events.push({ kind: 'unparsed', count: 1, message: `unparsed tracer output: ${(e as Error).message}`.slice(0, 4096) });
         return;
       }
       if (r.interval) {

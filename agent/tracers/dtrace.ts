@@ -1,8 +1,9 @@
 // DTrace: the script runs with bounded buffers and no destructive actions (-w is never
 // passed); the zone name is $$1. Output is split on the scripts' interval marker and each
-// interval's printa text goes through the aggregation parser.
+// interval's printa text goes through the aggregation parser; a line it cannot read is skipped
+// and counted (an `unparsed` event), never the interval around it.
 import { readFileSync } from 'node:fs';
-import { parseDtraceAggregations, DtraceIntervalSplitter, type IntervalText } from '../parse/dtrace.js';
+import { dtraceInterval, DtraceIntervalSplitter, type IntervalText } from '../parse/dtrace.js';
 import { classifyDtraceDiagnostic } from '../parse/dtrace-diagnostics.js';
 import { DiagnosticReader } from '../parse/diagnostic-lines.js';
 import { AllocJoin } from '../parse/dtrace-events.js';
@@ -30,7 +31,13 @@ export const dtraceDriver: TracerDriver = {
     const split = new DtraceIntervalSplitter();
     const join = meta.join === 'alloc-free' ? new AllocJoin() : undefined;
     // the scripts' own counters (@zs_seen_NAME) are checked against what was printed
-    const parse = (texts: IntervalText[]) => texts.map(({ text }) => (join ? join.interval(text) : checkSeen(parseDtraceAggregations(text, names), meta.unit)));
+    const parse = (texts: IntervalText[]) =>
+      texts.map(({ text, line }) => {
+        if (join) return join.interval(text);
+        const iv = dtraceInterval(text, names, line);
+        const seen = checkSeen(iv.records, meta.unit);
+        return { records: seen.records, events: [...iv.events, ...seen.events] };
+      });
     return { push: (chunk) => parse(split.push(chunk)), end: () => parse(split.end()) };
   },
   stderr: () => new DiagnosticReader(classifyDtraceDiagnostic),

@@ -156,7 +156,7 @@ export class TraceRunner {
       try {
         out = decoder.push(text);
       } catch (e) {
-        this.event(r, { kind: 'warning', count: 1, message: `unparsed tracer output: ${(e as Error).message}`.slice(0, 4096) });
+        this.event(r, { kind: 'unparsed', count: Math.max(1, text.split('\n').length - 1), message: `unparsed tracer output: ${(e as Error).message}`.slice(0, 4096) });
         return;
       }
       if (out.length) bytes = 0;

@@ -35,7 +35,7 @@ describe('bpftrace stdout decoder', () => {
     expect(ms).toBeLessThan(Math.max(2500, baseline * 6));
   });
 
-  it('a malformed JSON line is a warning and costs only itself, not the lines after it in the chunk', () => {
+  it('a malformed JSON line is counted as unparsed and costs only itself, not the lines after it in the chunk', () => {
     const text = map([['\n        a+1\n', 3]]) + '{"type": "map", "data": {"@": {broken\n' + map([['\n        b+1\n', 4]]) + marker + map([['\n        c+1\n', 5]]);
     for (const chunk of [text.length, 7]) {
       const { intervals } = feed(text, chunk);
@@ -43,7 +43,7 @@ describe('bpftrace stdout decoder', () => {
       const names = (iv: Interval) => iv.records.map((r) => (r.kind === 'stack' ? r.stack.join(';') : JSON.stringify(r)));
       expect(names(intervals[0])).toEqual(['a+1', 'b+1']);
       expect(names(intervals[1])).toEqual(['c+1']);
-      expect(intervals[0].events).toEqual([expect.objectContaining({ kind: 'warning', message: expect.stringMatching(/unparsed tracer output: bpftrace: not a JSON line/) })]);
+      expect(intervals[0].events).toEqual([expect.objectContaining({ kind: 'unparsed', message: expect.stringMatching(/unparsed tracer output: bpftrace: not a JSON line/) })]);
     }
   });
 });
