@@ -82,9 +82,12 @@ export class Agent {
     return frame;
   }
 
-  /** Discover zones now; the server hears of them only when they changed. */
+  /** Discover zones now (after a VM action, say); the server hears of them only when they changed. */
   async refreshZones(): Promise<void> {
-    const zones = await this.bounded('zone-discovery', () => this.o.platform.zones());
+    this.setZones(await this.o.platform.zones());
+  }
+
+  private setZones(zones: Zone[]): void {
     const key = JSON.stringify(zones);
     this.zones = zones;
     if (key !== this.zonesKey) {
@@ -97,13 +100,14 @@ export class Agent {
     const errors: SamplerError[] = [];
     const roundStart = Date.now();
     try {
-      await this.refreshZones();
+      this.setZones(await this.bounded('zone-discovery', () => this.o.platform.zones(), roundStart));
     } catch (e) {
       // the last zone list stands; the samplers still run on it
       if (e !== SKIPPED) errors.push(this.fail('zone-discovery', e));
     }
 
-    const time = Date.now();
+    // the round's start is when it sampled, whatever discovery cost: frames stay evenly spaced
+    const time = roundStart;
     const results = await Promise.all(this.o.platform.samplers.map((s) => this.run(s, roundStart)));
     const points: Point[] = [];
     for (const r of results) {
@@ -125,6 +129,7 @@ export class Agent {
     try {
       const ctx = {
         timeoutMs: this.timeoutMs,
+        run: this.o.platform.run,
         unparsed: (what: string) => {
           this.unparsed.set(s.name, (this.unparsed.get(s.name) ?? 0) + 1);
           this.o.log.debug(`${s.name}: could not parse ${what}`);

@@ -6,6 +6,7 @@ import { Agent } from './agent.js';
 import { Link } from './link.js';
 import type { Log } from './log.js';
 import { makePlatform } from './platform/index.js';
+import type { Platform } from './platform/types.js';
 import { TraceRunner } from './tracers/runner.js';
 import { VERSION } from '../protocol/version.js';
 import { listenMetrics } from './metrics-listen.js';
@@ -16,7 +17,12 @@ export interface RunAgentOptions {
   token: string;
   node?: string;
   intervalS: number;
-  platform?: string;
+  /** a platform name (default: detected), or a platform made by the caller (a simulated node) */
+  platform?: string | Platform;
+  /** false: do not look for the tracer (simulated nodes have none) */
+  tracer?: false;
+  /** frames kept while the server is away (default: a day at 10 s) */
+  maxBuffer?: number;
   log: Log;
   /** serve this node's own /metrics on [HOST]:PORT */
   metricsListen?: string;
@@ -49,10 +55,10 @@ export function agentUrl(server: string): string {
 }
 
 export async function runAgent(o: RunAgentOptions): Promise<RunningAgent> {
-  const platform = makePlatform(o.platform);
+  const platform = typeof o.platform === 'object' ? o.platform : makePlatform(o.platform);
   const node = o.node ?? hostname();
-  const tracer = await tracerVersion(platform.tracer);
-  if (!tracer) o.log.warn(`${platform.tracer} not found or not runnable: traces are unavailable on this node`);
+  const tracer = o.tracer === false ? undefined : await tracerVersion(platform.tracer);
+  if (!tracer && o.tracer !== false) o.log.warn(`${platform.tracer} not found or not runnable: traces are unavailable on this node`);
   const epoch = Date.now();
   const own = o.metricsListen ? await listenMetrics(o.metricsListen, hostname(), o.metricsToken) : undefined;
   const link = new Link({
@@ -61,6 +67,7 @@ export async function runAgent(o: RunAgentOptions): Promise<RunningAgent> {
     ca: o.ca,
     pin: o.pin,
     log: o.log,
+    ...(o.maxBuffer ? { maxBuffer: o.maxBuffer } : {}),
     hello: () => ({
       v: PROTOCOL_VERSION,
       type: 'hello',

@@ -15,6 +15,7 @@ Usage: zonescope <command> [flags]     (zonescope <command> --help for its flags
   trace     run a curated trace on one zone and print the result
   fold      fold DTrace/bpftrace stack output into flame graph input
   parse     parse DTrace/bpftrace output into JSON records
+  simulate  run simulated SmartOS nodes (agents) in one process
 `;
 
 type Command = (argv: string[]) => Promise<void>;
@@ -27,6 +28,7 @@ const commands: Record<string, () => Promise<Command>> = {
   trace: async () => (await import('./trace.js')).traceCommand,
   fold: async () => (await import('./fold.js')).foldCommand,
   parse: async () => (await import('./parse.js')).parseCommand,
+  simulate: async () => (await import('./simulate.js')).simulateCommand,
 };
 
 async function main(argv: string[]): Promise<void> {

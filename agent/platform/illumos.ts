@@ -6,7 +6,7 @@ import { vmadmAction } from '../vms/vmadm.js';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { Zone } from '../../protocol/messages.js';
-import { run } from '../exec.js';
+import { run as runCommand } from '../exec.js';
 import { parseVmadmList, VMADM_LIST_FIELDS } from '../parse/vmadm.js';
 import { parseZoneadmList } from '../parse/zoneadm.js';
 import { illumosArcstatsSampler } from '../samplers/arcstats-illumos.js';
@@ -20,7 +20,7 @@ import { kstatZoneZfsSampler } from '../samplers/kstat-zone-zfs.js';
 import { kstatZonesSampler } from '../samplers/kstat-zones.js';
 import { zfsDatasetsSampler } from '../samplers/zfs-datasets.js';
 import { zpoolSampler } from '../samplers/zpool.js';
-import type { Platform } from './types.js';
+import type { Platform, RunCommand } from './types.js';
 
 const DISCOVERY_TIMEOUT_MS = 10_000;
 
@@ -37,7 +37,7 @@ export function onPath(cmd: string, path = process.env.PATH ?? ''): boolean {
   });
 }
 
-async function parsed<T>(cmd: string, args: string[], parse: (text: string) => T): Promise<T> {
+async function parsed<T>(run: RunCommand, cmd: string, args: string[], parse: (text: string) => T): Promise<T> {
   const text = await run(cmd, args, DISCOVERY_TIMEOUT_MS);
   try {
     return parse(text);
@@ -47,10 +47,10 @@ async function parsed<T>(cmd: string, args: string[], parse: (text: string) => T
 }
 
 /** The node's zones, keyed by name (UUID on SmartOS), never by zone id. */
-export async function illumosZones(): Promise<Zone[]> {
-  const listed = await parsed('zoneadm', ['list', '-cp'], parseZoneadmList);
-  const vms = onPath('vmadm')
-    ? await parsed('vmadm', ['list', '-p', '-o', VMADM_LIST_FIELDS.join(',')], parseVmadmList)
+export async function illumosZones(run: RunCommand = runCommand, hasVmadm = onPath('vmadm')): Promise<Zone[]> {
+  const listed = await parsed(run, 'zoneadm', ['list', '-cp'], parseZoneadmList);
+  const vms = hasVmadm
+    ? await parsed(run, 'vmadm', ['list', '-p', '-o', VMADM_LIST_FIELDS.join(',')], parseVmadmList)
     : [];
   const byUuid = new Map(vms.map((v) => [v.uuid, v]));
   return listed.map(({ zonepath: _p, ipType: _i, ...z }) => {
@@ -66,14 +66,18 @@ export async function illumosZones(): Promise<Zone[]> {
   });
 }
 
-export function illumosPlatform(opts: { simulated: boolean }): Platform {
+/** `run` answers the node's commands: spawned for real by default, or a simulated node's
+ * in-process runner (agent/simulated/), which has vmadm. */
+export function illumosPlatform(opts: { simulated: boolean; run?: RunCommand }): Platform {
+  const run = opts.run ?? runCommand;
   return {
     name: 'illumos',
     simulated: opts.simulated,
     tracer: 'dtrace',
-    zones: illumosZones,
-    vmAction: vmadmAction,
-    processes: illumosProcesses,
+    run,
+    zones: () => illumosZones(run, opts.run ? true : onPath('vmadm')),
+    vmAction: (zone, action) => vmadmAction(zone, action, run),
+    processes: (zone, limit) => illumosProcesses(zone, limit, run),
     samplers: [
       kstatZonesSampler(),
       kstatMemoryCapSampler(),

@@ -16,6 +16,7 @@ import { cgroupCpuSampler } from '../samplers/cgroup-cpu.js';
 import { cgroupMemorySampler } from '../samplers/cgroup-memory.js';
 import { cgroupIoSampler } from '../samplers/cgroup-io.js';
 import { cgroupPidsSampler } from '../samplers/cgroup-pids.js';
+import { run as runCommand } from '../exec.js';
 
 export interface LinuxOptions {
   /** where the cgroup hierarchies are mounted (default /sys/fs/cgroup) */
@@ -47,6 +48,7 @@ export function linuxPlatform(opts: LinuxOptions = {}): Platform & { readonly cg
     name: 'linux',
     simulated: false,
     tracer: 'bpftrace',
+    run: runCommand,
     vmAction: lxcAction,
     processes: (zone, limit) => linuxProcesses(zone, limit, procRoot),
     cgroups,

@@ -12,11 +12,17 @@ export interface Sampler {
   sample(zones: readonly Zone[], ctx: SampleContext): Promise<Point[]>;
 }
 
+/** Runs a node command: stdout, or a CommandError naming the command (agent/exec.ts's run,
+ * or a simulated node answering in-process). */
+export type RunCommand = (cmd: string, args: string[], timeoutMs: number) => Promise<string>;
+
 export interface SampleContext {
   /** count one value that could not be parsed (never exported as 0) */
   unparsed(what: string): void;
   /** per-command timeout for anything the sampler runs */
   timeoutMs: number;
+  /** how the sampler runs a command (the platform's runner) */
+  run: RunCommand;
 }
 
 export interface Platform {
@@ -26,6 +32,8 @@ export interface Platform {
   readonly tracer: 'dtrace' | 'bpftrace';
   zones(): Promise<Zone[]>;
   readonly samplers: readonly Sampler[];
+  /** how its samplers run commands */
+  readonly run: RunCommand;
   /** start, stop or reboot a zone; resolves to the command's message, throws naming what failed */
   vmAction(zone: Zone, action: VmActionName): Promise<string>;
   /** the zone's processes, largest resident memory first */

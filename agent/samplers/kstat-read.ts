@@ -2,7 +2,7 @@
 // grouped, and each per-zone kstat placed on its zone (by the `zonename` statistic, else the
 // 30-character kstat name, else the zone id), labelled `zone` and `alias`.
 import type { Zone } from '../../protocol/messages.js';
-import { CommandError, run } from '../exec.js';
+import { CommandError } from '../exec.js';
 import { groupKstats, kstatNumber, kstatZoneName, parseKstat, type Kstat } from '../parse/kstat.js';
 import type { SampleContext } from '../platform/types.js';
 
@@ -15,7 +15,7 @@ export async function readKstat(args: string[], ctx: SampleContext): Promise<Kst
   const cmd = ['kstat', '-p', ...args].join(' ');
   let text: string;
   try {
-    text = await run('kstat', ['-p', ...args], ctx.timeoutMs);
+    text = await ctx.run('kstat', ['-p', ...args], ctx.timeoutMs);
   } catch (e) {
     if (e instanceof CommandError && e.message === `${cmd}: exit 1`) return [];
     throw e;

@@ -2,7 +2,6 @@
 // name (or UUID) is its second path component — zones/<uuid>, zones/<uuid>/data, and the
 // zones/<uuid>-disk0 volumes of KVM guests; the rest (the pool's own, images) to `global`.
 import type { Zone } from '../../protocol/messages.js';
-import { run } from '../exec.js';
 import { parseZfsList, ZFS_LIST_FIELDS } from '../parse/zfs.js';
 import type { SampleContext, Sampler } from '../platform/types.js';
 import { Points } from './linux-points.js';
@@ -21,7 +20,7 @@ export function zfsDatasetsSampler(): Sampler {
     name: 'zfs',
     async sample(zones: readonly Zone[], ctx: SampleContext) {
       const args = ['list', '-Hp', '-t', 'filesystem,volume', '-o', ZFS_LIST_FIELDS.join(',')];
-      const text = await run('zfs', args, ctx.timeoutMs);
+      const text = await ctx.run('zfs', args, ctx.timeoutMs);
       let rows;
       try {
         rows = parseZfsList(text);

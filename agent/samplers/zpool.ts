@@ -1,7 +1,6 @@
 // ZFS pools from `zpool list -Hp`. A faulted pool prints '-' for its numbers: it keeps its
 // health series and loses the others, rather than reporting a size of 0.
 import type { Zone } from '../../protocol/messages.js';
-import { run } from '../exec.js';
 import { parseZpoolList, ZPOOL_LIST_FIELDS } from '../parse/zfs.js';
 import type { SampleContext, Sampler } from '../platform/types.js';
 import { Points } from './linux-points.js';
@@ -11,7 +10,7 @@ export function zpoolSampler(): Sampler {
     name: 'zpool',
     async sample(_zones: readonly Zone[], ctx: SampleContext) {
       const args = ['list', '-Hp', '-o', ZPOOL_LIST_FIELDS.join(',')];
-      const text = await run('zpool', args, ctx.timeoutMs);
+      const text = await ctx.run('zpool', args, ctx.timeoutMs);
       let rows;
       try {
         rows = parseZpoolList(text);

@@ -11,8 +11,10 @@ import { FAMILIES } from '../../protocol/families.js';
 import { illumosPlatform, illumosZones } from '../../agent/platform/illumos.js';
 import type { SampleContext, Sampler } from '../../agent/platform/types.js';
 import { leftoverProcesses, TEST_ENV } from '../helpers/procs.js';
+import { run } from '../../agent/exec.js';
 
-const FAKES = resolve(__dirname, '..', 'fakes', 'illumos');
+const ROOT_DIR = resolve(__dirname, '..', '..');
+const FAKES = resolve(ROOT_DIR, 'test', 'fakes', 'illumos');
 const BIN = join(FAKES, 'bin');
 const SYSTEM_PATH = process.env.PATH ?? '';
 const scratch = mkdtempSync(join(tmpdir(), 'zonescope-illumos-test-'));
@@ -34,7 +36,7 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 function context(timeoutMs = 10_000) {
   const unparsed: string[] = [];
-  const ctx: SampleContext = { timeoutMs, unparsed: (w) => unparsed.push(w) };
+  const ctx: SampleContext = { timeoutMs, run, unparsed: (w) => unparsed.push(w) };
   return { ctx, unparsed };
 }
 const platform = illumosPlatform({ simulated: true });
@@ -222,7 +224,7 @@ describe('illumos samplers through the stand-ins', () => {
 
 describe('illumos samplers on odd nodes', () => {
   function node(edit: (d: any) => void): void {
-    const data = JSON.parse(readFileSync(join(FAKES, 'data', 'node.json'), 'utf8'));
+    const data = JSON.parse(readFileSync(join(ROOT_DIR, 'agent', 'simulated', 'smartos-node.json'), 'utf8'));
     edit(data);
     const file = join(scratch, `node-${++n}.json`);
     writeFileSync(file, JSON.stringify(data));
