@@ -76,17 +76,17 @@ export async function agentCommand(argv: string[]) {
 }
 
 /** The token from --token-file, ZONESCOPE_TOKEN or (discouraged) --token: never kept in argv. */
-function readToken(file: string | undefined, arg: string | undefined, log: { warn(m: string): void }): string | undefined {
+export function readToken(file: string | undefined, arg: string | undefined, log: { warn(m: string): void }, cmd = 'agent'): string | undefined {
   if (file !== undefined) {
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
     } catch (e) {
-      throw new UsageError(`agent: --token-file ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+      throw new UsageError(`${cmd}: --token-file ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
     }
     if (statSync(file).mode & 0o077) log.warn(`--token-file ${file} is readable by other users: chmod 600 it`);
     const t = text.trim();
-    if (!t) throw new UsageError(`agent: --token-file ${file} is empty`);
+    if (!t) throw new UsageError(`${cmd}: --token-file ${file} is empty`);
     return t;
   }
   if (arg !== undefined) {

@@ -2,13 +2,13 @@
 // (platform, samplers, parsers, link) whose illumos commands are answered in-process by the
 // simulated node (agent/simulated/), the same code the stand-in executables run. For demos,
 // and for measuring a server against many nodes without many machines.
-import { readFileSync } from 'node:fs';
 import { makeLog, type Log } from '../agent/log.js';
 import { illumosPlatform } from '../agent/platform/illumos.js';
 import { runAgent, type RunningAgent } from '../agent/run.js';
 import { simulatedRunner } from '../agent/simulated/commands.js';
 import { fleetNodeData } from '../agent/simulated/fleet.js';
 import { readNodeData, SimNode } from '../agent/simulated/node.js';
+import { readToken } from './agent.js';
 import { parse, seconds, UsageError } from './args.js';
 
 export const simulateHelp = `zonescope simulate — run simulated SmartOS nodes, each a real agent, in one process
@@ -62,20 +62,13 @@ export async function simulateCommand(argv: string[]) {
   const intervalS = seconds('--interval', values.interval, 10, 3600);
   const server = values.server ?? process.env.ZONESCOPE_SERVER;
   if (!server) throw new UsageError('simulate: --server URL is required (or ZONESCOPE_SERVER)');
-  let token = process.env.ZONESCOPE_TOKEN;
-  if (values['token-file']) {
-    try {
-      token = readFileSync(values['token-file'], 'utf8').trim();
-    } catch (e) {
-      throw new UsageError(`simulate: --token-file: ${(e as Error).message}`);
-    }
-  }
+  const out = makeLog('simulate');
+  const token = readToken(values['token-file'], undefined, out, 'simulate');
   if (!token) throw new UsageError('simulate: an agent token is required (--token-file F or ZONESCOPE_TOKEN)');
   const prefix = values.prefix ?? 'sim-';
   if (!/^[A-Za-z0-9_.:@-]{0,200}$/.test(prefix)) throw new UsageError(`simulate: --prefix '${prefix}' may hold only letters, digits and _.:@-`);
   const template = readNodeData(values.data);
 
-  const out = makeLog('simulate');
   const log = fleetLog(out);
   const agents: RunningAgent[] = [];
   let stopping = false;
