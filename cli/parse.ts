@@ -1,9 +1,7 @@
 // `zonescope parse`: a capture → trace records as JSON lines (the model of protocol/records.ts).
 // Counts past 2^53 print as strings of their digits, so nothing is rounded.
-import { createInterface } from 'node:readline';
-import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { parseBpftraceLine } from '../agent/parse/bpftrace.js';
+import { parseBpftraceCapture } from '../agent/parse/bpftrace-text.js';
 import { DtraceIntervalSplitter, parseDtraceCapture, type IntervalText, type LineError, type Skipped } from '../agent/parse/dtrace.js';
 import { exactJson } from '../agent/parse/exact.js';
 import { parse, UsageError } from './args.js';
@@ -17,10 +15,11 @@ Usage: zonescope parse dtrace|bpftrace [FILE|-]
               prompts, dtrace: banners, ^C, probe lines, printf output and prose around
               it are skipped and summed up on stderr; zonescope interval markers split it
               so that only one interval is held in memory
-  bpftrace    -f json output, one JSON object per line
+  bpftrace    text output (the default: maps, hist/lhist, stats, stack keys) or -f json
+              output, told apart line by line; other lines are skipped and summed up
   FILE        the capture to read; - or nothing reads standard input
 
-Exit status: 0 when every block of aggregation output was read; 1 when one could not be
+Exit status: 0 when every block of map or aggregation output was read; 1 when one could not be
 (the line is named, and every record around it is still printed).
 `;
 
@@ -59,11 +58,27 @@ async function parseDtrace(input: AsyncIterable<Buffer>, emit: (r: unknown[]) =>
   for await (const chunk of input) await take(split.push(dec.write(chunk)));
   await take(split.push(dec.end()));
   await take(split.end());
+  report(skipped, errors);
+}
+
+/** What was skipped on stderr; what could not be read makes the command fail, naming its lines. */
+function report(skipped: Skipped[], errors: LineError[]) {
   if (skipped.length) process.stderr.write(summary(skipped));
   if (errors.length) {
     const lines = errors.map((e) => `line ${e.line}: ${e.message}: ${e.text.trim().slice(0, 200)}`);
     throw new Error(`parse: ${errors.length === 1 ? lines[0] : `${errors.length} blocks could not be read:\n  ${lines.join('\n  ')}`}`);
   }
+}
+
+/** bpftrace text (the default) or -f json, told apart line by line; read whole. */
+async function parseBpftrace(input: AsyncIterable<Buffer>, emit: (r: unknown[]) => Promise<void>) {
+  const dec = new StringDecoder('utf8');
+  let text = '';
+  for await (const chunk of input) text += dec.write(chunk);
+  text += dec.end();
+  const c = parseBpftraceCapture(text);
+  await emit(c.records);
+  report(c.skipped.map((s) => ({ ...s, why: 'text' as const })), c.errors);
 }
 
 export async function parseCommand(argv: string[]) {
@@ -76,15 +91,5 @@ export async function parseCommand(argv: string[]) {
   const emit = async (records: unknown[]) => {
     if (records.length) await write(records.map((r) => JSON.stringify(r, exactJson)).join('\n') + '\n');
   };
-  if (from === 'dtrace') return parseDtrace(input, emit);
-  let n = 0;
-  for await (const line of createInterface({ input: Readable.from(input), crlfDelay: Infinity })) {
-    n++;
-    try {
-      const r = parseBpftraceLine(line);
-      await emit(r.records);
-    } catch (e) {
-      throw new Error(`parse: line ${n}: ${(e as Error).message}`);
-    }
-  }
+  return from === 'dtrace' ? parseDtrace(input, emit) : parseBpftrace(input, emit);
 }

@@ -41,3 +41,20 @@ describe('zonescope parse dtrace FILE', () => {
     expect(r.stdout).toContain('"count":"9007199254740993"');
   });
 });
+
+describe('zonescope parse bpftrace FILE', () => {
+  it('reads bpftrace text output (what people paste) and says what it skipped', async () => {
+    const r = await zonescope(['parse', 'bpftrace', join(ROOT, 'test/fixtures/bpftrace/text-capture.txt')]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const rs = records(r.stdout);
+    expect(rs).toHaveLength(20);
+    expect(rs.find((x) => x.agg === 'l').buckets.at(-1)).toEqual({ lo: 50, hi: null, count: 99 });
+    expect(r.stderr).toMatch(/skipped 1 line .*\n.*line 1\)/);
+  });
+
+  it('reads -f json output as before', async () => {
+    const r = await zonescope(['parse', 'bpftrace', join(ROOT, 'test/fixtures/bpftrace/maps-hists.ndjson')]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(records(r.stdout).filter((x) => x.agg === 'mk')[0]).toEqual({ kind: 'scalar', agg: 'mk', keys: ['a', 3], value: 1 });
+  });
+});

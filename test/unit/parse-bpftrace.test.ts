@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, it, expect } from 'vitest';
-import { parseBpftraceLine, parseBpftraceText, splitKey } from '../../agent/parse/bpftrace.js';
+import { parseBpftraceLine, splitKey } from '../../agent/parse/bpftrace.js';
+import { parseBpftraceCapture, parseBpftraceText } from '../../agent/parse/bpftrace-text.js';
 import type { TraceEvent, TraceRecord } from '../../protocol/records.js';
 
 // maps-hists.ndjson and stacks.ndjson are real bpftrace 0.17 output captured on this machine
@@ -136,5 +137,86 @@ describe('parseBpftraceText', () => {
       { kind: 'scalar', agg: 'total', keys: [], value: 905 },
       { kind: 'stats', agg: 's', keys: [], count: 4, avg: 25, total: 100 },
     ]);
+  });
+});
+
+describe('parseBpftraceCapture: bpftrace text output', () => {
+  // text-capture.txt is real bpftrace 0.17 text output captured on this machine
+  const c = parseBpftraceCapture(fx('text-capture.txt'));
+  const of = (agg: string) => c.records.filter((r) => 'agg' in r && r.agg === agg);
+  type Hist = Extract<TraceRecord, { kind: 'hist' }>;
+
+  it('reads a count keyed by a kernel stack and a name, frames leaf first', () => {
+    expect(of('')[0]).toEqual({
+      kind: 'stack',
+      agg: '',
+      keys: ['node'],
+      stack: ['__alloc_frozen_pages_noprof+421', 'alloc_pages_mpol+134', 'vma_alloc_folio_noprof+106'],
+      kernel: 0,
+      value: 1,
+    });
+    expect(of('').slice(2)).toEqual([
+      { kind: 'scalar', agg: '', keys: ['', 'cc1'], value: 55 },
+      { kind: 'scalar', agg: '', keys: ['', 'node'], value: 129 },
+    ]);
+  });
+
+  it.each([
+    ['a hist keyed by a stack', 'h', 0, ['___slab_alloc+1213\n__kmem_cache_alloc_bulk+221'], [{ lo: 256, hi: 512, count: 1 }]],
+    ['a hist keyed by a name and a stack', 'x', 0, ['generic_write_checks+41\next4_generic_write_checks+35', 'node'], [{ lo: 2 * 1024 ** 2, hi: 4 * 1024 ** 2, count: 1 }]],
+    ['an lhist keyed by two keys', 'k', 0, [0, 'swapper/0'], [{ lo: 0, hi: 500, count: 1 }]],
+    ['an lhist with an open upper bucket', 'l', 0, [], [{ lo: 0, hi: 10, count: 18 }, { lo: 10, hi: 20, count: 18 }, { lo: 20, hi: 30, count: 21 }, { lo: 30, hi: 40, count: 19 }, { lo: 40, hi: 50, count: 23 }, { lo: 50, hi: null, count: 99 }]],
+    ['a hist with an open lower bucket', 'neg', 0, [], [{ lo: null, hi: 0, count: 198 }]],
+  ])('%s', (_what, agg, i, keys, buckets) => {
+    const h = of(agg)[i] as Hist;
+    expect(h.kind).toBe('hist');
+    expect(h.keys).toEqual(keys);
+    expect(h.buckets).toEqual(buckets);
+  });
+
+  it('reads single-value rows and K suffixes (powers of 1024) of a hist keyed by an empty stack', () => {
+    const h = of('h')[1] as Hist;
+    expect(h.keys).toEqual(['']);
+    expect(h.buckets.slice(0, 3)).toEqual([
+      { lo: 0, hi: 1, count: 1 },
+      { lo: 1, hi: 2, count: 1 },
+      { lo: 2, hi: 4, count: 0 },
+    ]);
+    expect(h.buckets.at(-1)).toEqual({ lo: 512, hi: 1024, count: 88 });
+  });
+
+  it('reads scalars, multi-key maps, stats keyed or not, and user stacks', () => {
+    expect(of('big')).toEqual([{ kind: 'scalar', agg: 'big', keys: [], value: 990000000000 }]);
+    expect(of('m').map((r) => [(r as { keys: unknown }).keys, (r as { value: number }).value])).toEqual([
+      [['node', 30708], 1],
+      [['kdamond.0', 83], 2],
+    ]);
+    expect(of('s')).toEqual([{ kind: 'stats', agg: 's', keys: [], count: 198, avg: 5, total: 990 }]);
+    expect(of('st')[1]).toEqual({ kind: 'stats', agg: 'st', keys: ['node'], count: 139, avg: 47, total: 6668 });
+    expect(of('us').map((r) => (r as { stack: string[] }).stack)).toEqual([
+      ['Builtins_FindOrderedHashSetEntry+1028', 'Builtins_SetPrototypeHas+55'],
+      ['ix86_function_arg_regno_p(int)+117'],
+      ['0x117f732', '0x7faf6a82d5e8'],
+    ]);
+  });
+
+  it('skips the banner and reports nothing unreadable', () => {
+    expect(c.skipped).toEqual([{ line: 1, text: 'Attaching 2 probes...' }]);
+    expect(c.errors).toEqual([]);
+  });
+
+  it('reads -f json lines, one per line or pretty-printed, in the same capture', () => {
+    const j = parseBpftraceCapture('{"type": "map", "data": {"@a": {"x": 1}}}\n{\n  "type": "hist",\n  "data": {"@h": [{"min": 0, "max": 0, "count": 4}]}\n}\n@c: 3\n');
+    expect(j.records).toEqual([
+      { kind: 'scalar', agg: 'a', keys: ['x'], value: 1 },
+      { kind: 'hist', agg: 'h', keys: [], buckets: [{ lo: 0, hi: 1, count: 4 }] },
+      { kind: 'scalar', agg: 'c', keys: [], value: 3 },
+    ]);
+  });
+
+  it('names a garbled histogram row and keeps the rows around it', () => {
+    const g = parseBpftraceCapture('@h:\n[0, 1)   3 |@@@|\n[1, 2)  x |@|\n[2, 4)   5 |@@@@@|\n');
+    expect(g.errors).toEqual([{ line: 3, text: '[1, 2)  x |@|', message: 'not a histogram row' }]);
+    expect((g.records[0] as Hist).buckets).toEqual([{ lo: 0, hi: 1, count: 3 }, { lo: 2, hi: 4, count: 5 }]);
   });
 });
