@@ -100,13 +100,7 @@ export function parseBpftraceCapture(text: string): BpftraceCapture {
         continue;
       }
       i = j;
-      try {
-        const r = parseBpftraceLine(JSON.stringify(parsed));
-        out.records.push(...r.records);
-        out.events.push(...r.events);
-      } catch (e) {
-        out.errors.push({ line: no, text: line, message: (e as Error).message });
-      }
+      take(parsed, no, line);
       continue;
     }
     if (!t.startsWith('@')) {
