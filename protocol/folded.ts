@@ -28,13 +28,27 @@ export function normalizeFrame(raw: string, keepOffsets = false): string {
   return f.includes(';') ? f.replaceAll(';', ':') : f;
 }
 
+/**
+ * A cleaned frame as the folded frames it stands for, root first: a JVM frame naming the
+ * methods inlined into it (`caller->callee`, perf-map-agent's unfolded form) is the caller
+ * then each callee marked `_[i]`, as stackcollapse.pl splits it. A JVM type descriptor's
+ * leading `L` (`Ljava/lang/Thread;`) is dropped; stackcollapse.pl drops a leading `L` from
+ * every frame, which would turn `LLVM` into `LVM`.
+ */
+export function inlined(frame: string): string[] {
+  if (!frame.includes('->')) return [/^L[A-Za-z_$][\w$]*\//.test(frame) ? frame.slice(1) : frame];
+  return frame.split('->').map((f, i) => {
+    const g = /^L[A-Za-z_$][\w$]*\//.test(f) ? f.slice(1) : f;
+    return i > 0 && !g.endsWith('_[i]') ? `${g}_[i]` : g;
+  });
+}
+
 function foldOne(stack: readonly string[], kernel: number, opts: FoldOptions): string {
-  const parts: string[] = new Array(stack.length);
+  const parts: string[] = [];
   const keep = opts.keepOffsets ?? false;
-  for (let i = 0; i < stack.length; i++) {
-    const f = normalizeFrame(stack[i], keep);
-    // leaf first in the record, root first in the folded line
-    parts[stack.length - 1 - i] = opts.annotateKernel && i < kernel ? `${f}_[k]` : f;
+  // leaf first in the record, root first in the folded line
+  for (let i = stack.length - 1; i >= 0; i--) {
+    for (const f of inlined(normalizeFrame(stack[i], keep))) parts.push(opts.annotateKernel && i < kernel ? `${f}_[k]` : f);
   }
   return parts.join(';');
 }

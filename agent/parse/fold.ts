@@ -2,11 +2,16 @@
 // stackcollapse.pl prints (the format and frame clean-up are protocol/folded.ts).
 import { StringDecoder } from 'node:string_decoder';
 import type { TraceRecord } from '../../protocol/records.js';
-import { bytewise, foldStacks, normalizeFrame, type FoldOptions } from '../../protocol/folded.js';
+import { bytewise, foldStacks, inlined, normalizeFrame, type FoldOptions } from '../../protocol/folded.js';
 import { isKernelStack } from './dtrace.js';
 import { parseBpftraceLine } from './bpftrace.js';
 
-const HEADER_LINE = /^(?:CPU\s+ID\s+FUNCTION:NAME|\s*\d+\s+\d+\s+\S*:\S*\s*|dtrace: .*|\^C)$/;
+/** a probe line (CPU, ID, FUNCTION:NAME and what trace() printed), when not quiet */
+const PROBE_LINE = /^\d+\s+\d+\s+\S*:\S*(\s.*)?$/;
+/** bytes a line that is no stack output can start with (after its indentation) */
+const NOISY = new Uint8Array(256);
+for (const ch of '#$%>[^dC.') NOISY[ch.charCodeAt(0)] = 1;
+NOISY[0xe2] = 1; // … (U+2026)
 const SPACE = 32;
 const TAB = 9;
 const CR = 13;
@@ -17,6 +22,26 @@ const FNV_SEED = 0x811c9dc5;
 const NONE = 0x7fffffff;
 /** no DTrace frame comes near this; a longer line means the input is something else */
 const MAX_LINE = 1 << 20;
+
+/**
+ * Whether the line at buf[s] (its first byte after indentation is in NOISY) is no stack
+ * output: a `dtrace:` message, `^C`, the probe header, a shell prompt, an elision.
+ */
+function isNoise(buf: Buffer, s: number): boolean {
+  const c = buf[s];
+  if (c === 100) return buf.toString('latin1', s, s + 8) === 'dtrace: ';
+  if (c === 46 && (buf[s + 1] !== 46 || buf[s + 2] !== 46)) return false; // .node.bin`…
+  if (c === 67 && buf.toString('latin1', s, s + 4) !== 'CPU ') return false;
+  let e = buf.indexOf(NL, s);
+  while (e > s && (buf[e - 1] === CR || buf[e - 1] === SPACE || buf[e - 1] === TAB)) e--;
+  const t = buf.toString('utf8', s, e);
+  return (
+    t === '^C' ||
+    /^CPU\s+ID\s+FUNCTION:NAME$/.test(t) ||
+    /^(\.\.\.|\[\.\.\.\]|\u2026|\[\u2026\])$/.test(t) ||
+    /^(\[[^\]]*\])?[#$%>](\s|$)/.test(t)
+  );
+}
 
 /** One distinct stack: its frames as bytes (cleaned, leaf first, '\n' between them). */
 interface Entry {
@@ -37,9 +62,12 @@ interface Entry {
  * stacks). Strings are made once per distinct stack, at the end.
  *
  * stackcollapse.pl skips the first 3 lines (the `CPU ID FUNCTION:NAME` header, the probe
- * line and a blank line of a plain `dtrace -o` capture); by default this skips exactly such
- * leading lines instead, so a capture without that header loses no frames. `headerLines`
- * restores the fixed count.
+ * line and a blank line of a plain `dtrace -o` capture) and takes every other line as a frame
+ * or a count. This skips the lines that are no stack output wherever they are — `dtrace:`
+ * messages, the probe header and probe lines, `^C`, shell prompts, `...` elisions — and
+ * nothing else, so a capture without that header loses no frame and a pasted one gains none.
+ * `headerLines` restores the fixed count. A line of digits is a count, except where it can
+ * only be a frame (an unresolved PC such as `8394670`; see isCount).
  */
 export class DtraceStackFolder {
   private table = new Map<number, Entry>();
@@ -48,7 +76,6 @@ export class DtraceStackFolder {
   private carry: Buffer | null = null;
   private keepOffsets: boolean;
   private skip: number;
-  private inHeader = true;
   // the stack being read: its bytes in scratch, their hash, frames so far, and where the
   // second stack of the key (after a blank line) starts
   private pos = 0;
@@ -56,9 +83,11 @@ export class DtraceStackFolder {
   private frames = 0;
   private seg0 = -1;
   private lastBlank = false;
+  /** where the current stack's frames start (columns), -1 before its first frame */
+  private frameIndent = -1;
 
   constructor(private opts: FoldOptions & { headerLines?: number } = {}) {
-    this.skip = opts.headerLines ?? -1;
+    this.skip = opts.headerLines ?? 0;
     this.keepOffsets = opts.keepOffsets ?? false;
   }
 
@@ -98,21 +127,16 @@ export class DtraceStackFolder {
   /** buf[from, to) holds whole lines (buf[to - 1] is a newline). */
   private lines(buf: Buffer, from: number, to: number): void {
     let i = from;
-    while (i < to && (this.skip > 0 || (this.skip < 0 && this.inHeader))) {
-      const nl = buf.indexOf(NL, i);
-      let line = buf.toString('utf8', i, nl);
-      if (line.endsWith('\r')) line = line.slice(0, -1);
-      if (this.skip > 0) this.skip--;
-      else if (line.trim() !== '' && !HEADER_LINE.test(line)) {
-        this.inHeader = false;
-        break;
-      }
-      i = nl + 1;
+    while (i < to && this.skip > 0) {
+      this.skip--;
+      i = buf.indexOf(NL, i) + 1;
     }
     // where the next ';' and '::' are: frames holding them need the full rules, and they
     // are rare, so they are looked up once per occurrence rather than per frame
     let semi = -1;
     let dcolon = -1;
+    let arrow = -1;
+    let frameIndent = this.frameIndent;
     let sc = this.scratch;
     let pos = this.pos;
     let h = this.h;
@@ -125,6 +149,11 @@ export class DtraceStackFolder {
       let s = i;
       let c = buf[s];
       while (c === SPACE || c === TAB) c = buf[++s];
+      const indent = s - i;
+      if (NOISY[c] === 1 && isNoise(buf, s)) {
+        i = buf.indexOf(NL, s) + 1;
+        continue;
+      }
       // copy the rest of the line to scratch while looking for its end and its last '+'
       const lineStart = pos;
       if (frames > 0) sc[pos++] = NL;
@@ -160,16 +189,24 @@ export class DtraceStackFolder {
           v = v * 10 + c - 48;
           d++;
         }
-        if (d === e) {
+        // a count is ` %16lld` after the frames: right-aligned 3 columns past where they
+        // start; digits at the frames' own indentation ending elsewhere are a PC
+        if (d === e && (frames === 0 || indent !== frameIndent || indent + (e - at) === frameIndent + 3)) {
           this.add(lineStart, h, seg0, e - at > 15 ? Number(sc.toString('latin1', at, e)) : v);
           pos = 0;
           h = FNV_SEED;
           frames = 0;
           seg0 = -1;
+          frameIndent = -1;
           lastBlank = false;
           continue;
         }
+        if (d < e && PROBE_LINE.test(sc.toString('latin1', at, e))) {
+          pos = lineStart;
+          continue;
+        }
       }
+      if (frames === 0) frameIndent = indent;
       if (lastBlank && frames > 0 && seg0 < 0) seg0 = frames;
       lastBlank = false;
       pos = keep || plus < 0 ? e : plus;
@@ -182,10 +219,17 @@ export class DtraceStackFolder {
         const x = buf.indexOf('::', s, 'latin1');
         dcolon = x < 0 ? NONE : x;
       }
-      if (semi < stop || dcolon + 1 < stop || pos === at) {
+      if (arrow < s && arrow !== NONE) {
+        const x = buf.indexOf('->', s, 'latin1');
+        arrow = x < 0 ? NONE : x;
+      }
+      if (semi < stop || dcolon + 1 < stop || arrow + 1 < stop || pos === at || c === 76) {
         // the rare frames that need more than the offset cut go through the full rules
-        // (as UTF-8: a byte of a multi-byte character must not pass for a Unicode blank)
-        const f = Buffer.from(normalizeFrame(sc.toString('utf8', at, pos), true));
+        // (as UTF-8: a byte of a multi-byte character must not pass for a Unicode blank);
+        // a JVM frame with inlined callees becomes several frames, stored leaf first
+        const parts = inlined(normalizeFrame(sc.toString('utf8', at, pos), true));
+        const f = Buffer.from(parts.reverse().join('\n'));
+        frames += parts.length - 1;
         pos = at;
         if (pos + f.length > sc.length) sc = this.grow(pos, pos + f.length);
         for (let x = 0; x < f.length; x++) sc[pos++] = f[x];
@@ -206,6 +250,7 @@ export class DtraceStackFolder {
     this.frames = frames;
     this.seg0 = seg0;
     this.lastBlank = lastBlank;
+    this.frameIndent = frameIndent;
   }
 
   private grow(used: number, need: number): Buffer {

@@ -130,3 +130,36 @@ describe('foldStream --from bpftrace', () => {
     await expect(collect(foldStream(chunks('{"type":"map"}\n{oops\n', 5), 'bpftrace'))).rejects.toThrow(/line 1/);
   });
 });
+
+describe('foldStream --from dtrace: pasted captures (deliberate differences from stackcollapse.pl)', () => {
+  const pasted = dfx('fold-pasted.txt');
+
+  it('skips prompts, dtrace: messages, ^C and elisions wherever they are, keeps a PC of digits as a frame, splits inlined JVM frames', async () => {
+    for (const size of [1, 17, 4096]) {
+      expect(await collect(foldStream(chunks(pasted, size), 'dtrace'))).toBe(
+        'java/lang/Thread.run;8394670;com/acme/Worker.poll;com/acme/Queue.take_[i];java/lang/Thread.sleep;libjvm.so`JVM_Sleep 10\n' +
+          'java/lang/Thread.run;java/lang/Object:.wait;libc.so.1`__pollsys 120\n',
+      );
+    }
+  });
+
+  it('folds the parsed records of the same capture the same way', () => {
+    expect(formatFolded(foldStacks(parseDtraceAggregations(pasted)))).toBe(
+      'java/lang/Thread.run;8394670;com/acme/Worker.poll;com/acme/Queue.take_[i];java/lang/Thread.sleep;libjvm.so`JVM_Sleep 10\n' +
+        'java/lang/Thread.run;java/lang/Object:.wait;libc.so.1`__pollsys 120\n',
+    );
+  });
+
+  it.each([
+    ['a count right-aligned where counts go', '              a`f\n              123\n', 'a`f 123\n'],
+    ['a count indented differently from the frames', '              a`f\n                 7\n', 'a`f 7\n'],
+    ['digits at the frames\' indentation ending elsewhere: a PC', '              a`f\n              8051234\n              b`g\n               5\n', 'b`g;8051234;a`f 5\n'],
+  ])('a line of digits: %s', async (_what, text, want) => {
+    expect(await collect(foldStream(chunks(text, 5), 'dtrace'))).toBe(want);
+  });
+
+  it('keeps a frame that merely starts with L, and one that looks like a prompt but is not', async () => {
+    const text = '              LLVM`run+0x1\n              #pragma_frame\n              .node.bin`main\n               2\n';
+    expect(await collect(foldStream(chunks(text, 7), 'dtrace'))).toBe('.node.bin`main;#pragma_frame;LLVM`run 2\n');
+  });
+});
