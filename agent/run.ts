@@ -1,6 +1,5 @@
 // Wiring of one agent: platform → sampling loop → link → server, plus the server's requests.
 import { hostname } from 'node:os';
-import { execa } from 'execa';
 import { PROTOCOL_VERSION, type Proc, type ProcsRequest, type VmAction } from '../protocol/messages.js';
 import { Agent } from './agent.js';
 import { Link } from './link.js';
@@ -11,6 +10,8 @@ import { TraceRunner } from './tracers/runner.js';
 import { VERSION } from '../protocol/version.js';
 import { listenMetrics } from './metrics-listen.js';
 import { Growth } from './procs/growth.js';
+import { Prerequisites } from './tracers/prerequisites.js';
+import { loadCatalog } from '../scripts/catalog.js';
 
 export interface RunAgentOptions {
   server: string;
@@ -39,13 +40,6 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
-/** Is the tracer there and allowed to run? Checked once at start: a missing one is reported, not fatal. */
-async function tracerVersion(cmd: string): Promise<string | undefined> {
-  const args = cmd === 'dtrace' ? ['-V'] : ['--version'];
-  const r = await execa(cmd, args, { reject: false, timeout: 5000 });
-  return r.exitCode === 0 ? String(r.stdout || r.stderr).trim().split('\n')[0] : undefined;
-}
-
 export function agentUrl(server: string): string {
   const u = new URL(server);
   if (u.protocol === 'http:') u.protocol = 'ws:';
@@ -57,8 +51,17 @@ export function agentUrl(server: string): string {
 export async function runAgent(o: RunAgentOptions): Promise<RunningAgent> {
   const platform = typeof o.platform === 'object' ? o.platform : makePlatform(o.platform);
   const node = o.node ?? hostname();
-  const tracer = o.tracer === false ? undefined : await tracerVersion(platform.tracer);
-  if (!tracer && o.tracer !== false) o.log.warn(`${platform.tracer} not found or not runnable: traces are unavailable on this node`);
+  // what each script needs, checked now (reported in the hello) and before each trace;
+  // a node told not to look for its tracer (simulated) reports every script unavailable
+  const prereq = new Prerequisites({ tracer: platform.tracer, log: o.log });
+  const check = async () =>
+    o.tracer === false ? loadCatalog().map((s) => ({ id: s.id, available: false, reason: `this node does not run ${platform.tracer}` })) : prereq.check(loadCatalog());
+  let scripts = await check();
+  if (!prereq.version && o.tracer !== false) o.log.warn(`${platform.tracer} not found or not runnable: traces are unavailable on this node`);
+  const why = new Map<string, string[]>();
+  for (const s of scripts) if (!s.available && prereq.version) why.set(s.reason ?? '', [...(why.get(s.reason ?? '') ?? []), s.id]);
+  for (const [reason, ids] of why) o.log.warn(`cannot run ${ids.join(', ')} on this node: ${reason}`);
+  const tracerUp = () => !!prereq.version && scripts.some((s) => s.available);
   const epoch = Date.now();
   const own = o.metricsListen ? await listenMetrics(o.metricsListen, hostname(), o.metricsToken) : undefined;
   const link = new Link({
@@ -75,12 +78,14 @@ export async function runAgent(o: RunAgentOptions): Promise<RunningAgent> {
       hostname: hostname(),
       platform: platform.name,
       simulated: platform.simulated,
-      tracer: { name: platform.tracer, available: !!tracer, ...(tracer ? { version: tracer.slice(0, 128) } : {}) },
-      capabilities: ['samples', 'vm', 'procs', ...(tracer ? ['trace'] : [])],
+      // available: at least one script can run (which ones, and why not, is in `scripts`)
+      tracer: { name: platform.tracer, available: tracerUp(), ...(prereq.version ? { version: prereq.version } : {}) },
+      capabilities: ['samples', 'vm', 'procs', ...(tracerUp() ? ['trace'] : [])],
       agentVersion: VERSION,
       epoch,
       intervalS: o.intervalS,
       ...(own ? { metricsUrl: own.url } : {}),
+      scripts,
     }),
   });
   const agent = new Agent({
@@ -125,7 +130,16 @@ export async function runAgent(o: RunAgentOptions): Promise<RunningAgent> {
     }
     await agent.refreshZones().catch(() => undefined);
   };
-  const traces = new TraceRunner({ tracer: platform.tracer, zones: () => platform.zones(), send: (m) => void link.send(m), log: o.log });
+  const traces = new TraceRunner({
+    tracer: platform.tracer,
+    zones: () => platform.zones(),
+    send: (m) => void link.send(m),
+    log: o.log,
+    // the host may have changed since the hello: the next hello carries what is true now
+    prerequisites: async () => (scripts = await check()),
+    watchProcesses: !platform.simulated,
+    knownZones: () => agent.currentZones,
+  });
   link.on('message', (msg) => {
     if (msg.type === 'trace-start') void traces.start(msg);
     else if (msg.type === 'trace-stop') traces.stop(msg.id);

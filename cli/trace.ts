@@ -1,10 +1,10 @@
 // `zonescope trace`: runs a curated script on one zone through the server, shows progress on
-// stderr while it runs and prints the result on stdout at the end; exits 1 if it failed.
+// stderr while it runs and prints the result on stdout at the end; exits 1 if it failed, 3 if
+// it is partial (the result is printed, the reasons go to stderr).
 import { hostname } from 'node:os';
 import type { TraceRecord } from '../protocol/records.js';
-import { Agent, fetch } from 'undici';
 import { parse, seconds, UsageError } from './args.js';
-import { explainConnectError, loadCa } from '../agent/tls-trust.js';
+import { client } from './client.js';
 
 export const traceHelp = `zonescope trace — run a curated trace on one zone and print the result
 
@@ -22,6 +22,9 @@ Usage: zonescope trace SCRIPT --zone Z [--node N] [--duration 10s] [--param k=v]
   --token T         an operator token; env ZONESCOPE_TOKEN
   --ca FILE         trust the CA certificate(s) in this PEM file for an https:// server
                     (a private CA), instead of the system's
+
+Exit status: 0 done or stopped, 1 failed (the tracer's message on stderr), 3 partial (the
+result on stdout, what is missing and why on stderr), 2 bad usage.
 `;
 
 interface Summary {
@@ -31,12 +34,15 @@ interface Summary {
   intervals: number;
   output: string;
   error?: string;
+  reasons?: string[];
+  samplesLost?: number;
+  unit?: string;
   drops: Record<string, number>;
   errors: number;
   records?: TraceRecord[];
 }
 
-const ENDED = new Set(['done', 'stopped', 'failed']);
+const ENDED = new Set(['done', 'partial', 'stopped', 'failed']);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function traceCommand(argv: string[]) {
@@ -60,18 +66,7 @@ export async function traceCommand(argv: string[]) {
   if (!script) throw new UsageError('trace: which script? (zonescope scripts lists them)');
   if (extra.length) throw new UsageError(`trace: one script at a time (got ${positionals.join(', ')})`);
   if (!values.zone) throw new UsageError('trace: --zone Z is required (global = the whole node)');
-  const server = values.server ?? process.env.ZONESCOPE_SERVER;
-  const token = values.token ?? process.env.ZONESCOPE_TOKEN;
-  if (!server) throw new UsageError('trace: --server URL is required (or ZONESCOPE_SERVER)');
-  if (!token) throw new UsageError('trace: --token T is required (or ZONESCOPE_TOKEN)');
-  let base: URL;
-  try {
-    base = new URL(server);
-  } catch {
-    throw new UsageError(`trace: --server '${server}' is not a URL`);
-  }
-  if (base.protocol === 'ws:') base.protocol = 'http:';
-  if (base.protocol === 'wss:') base.protocol = 'https:';
+  const { api, text } = client('trace', values);
   const format = values.format;
   if (format !== undefined && !['folded', 'json', 'text'].includes(format)) throw new UsageError(`trace: --format must be folded, json or text, not '${format}'`);
   const params: Record<string, string> = {};
@@ -82,28 +77,6 @@ export async function traceCommand(argv: string[]) {
   }
   const durationS = values.duration === undefined ? undefined : Math.ceil(seconds('--duration', values.duration, 10, 3600));
   const node = values.node ?? hostname();
-  let dispatcher: Agent | undefined;
-  try {
-    dispatcher = values.ca === undefined ? undefined : new Agent({ connect: { ca: loadCa(values.ca) } });
-  } catch (e) {
-    throw new UsageError(`trace: ${(e as Error).message}`);
-  }
-
-  const api = async (method: string, path: string, body?: unknown, text = false) => {
-    const res = await fetch(new URL(path, base), {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-      dispatcher,
-    }).catch((e: Error) => {
-      throw new Error(`cannot reach the server at ${base.origin}: ${explainConnectError(e).message}`);
-    });
-    if (!res.ok) {
-      const err = (await res.json().catch(() => ({}))) as { message?: string };
-      throw new Error(`${method} ${path}: HTTP ${res.status}${err.message ? `: ${err.message}` : ''}`);
-    }
-    return text ? res.text() : res.json();
-  };
 
   const { id } = (await api('POST', '/api/traces', { node, zone: values.zone, script, params, ...(durationS ? { durationS } : {}) })) as { id: string };
   let stopping = false;
@@ -120,7 +93,7 @@ export async function traceCommand(argv: string[]) {
   for (;;) {
     t = (await api('GET', `/api/traces/${id}`)) as Summary;
     const drops = Object.values(t.drops).reduce((a, b) => a + b, 0);
-    const line = `${script} on ${node}/${values.zone}: ${t.status} ${Math.round(t.progress * 100)}%, ${t.intervals} interval${t.intervals === 1 ? '' : 's'}${drops ? `, ${drops} drops` : ''}${t.errors ? `, ${t.errors} errors` : ''}`;
+    const line = `${script} on ${node}/${values.zone}: ${t.status} ${Math.round(t.progress * 100)}%, ${t.intervals} interval${t.intervals === 1 ? '' : 's'}${t.samplesLost ? `, ${t.samplesLost} ${t.unit ?? 'samples'} lost` : ''}${drops ? `, ${drops} drops` : ''}${t.errors ? `, ${t.errors} errors` : ''}`;
     if (line !== lastLine) process.stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
     lastLine = line;
     if (ENDED.has(t.status)) break;
@@ -129,10 +102,15 @@ export async function traceCommand(argv: string[]) {
   if (tty) process.stderr.write('\n');
   process.off('SIGINT', onInt);
   if (t.status === 'failed') throw new Error(`trace ${id} failed: ${t.error ?? 'no reason given'}`);
+  // what is missing and why, in words: never only a status
+  for (const r of t.reasons ?? []) process.stderr.write(`${t.status}: ${r}\n`);
   const fmt = format ?? (t.output === 'flame' ? 'folded' : 'text');
-  if (fmt === 'json') return void process.stdout.write(`${JSON.stringify(t, null, 2)}\n`);
-  if (fmt === 'folded') return void process.stdout.write((await api('GET', `/api/traces/${id}/folded`, undefined, true)) as string);
-  process.stdout.write(textOf(t.records ?? []));
+  if (fmt === 'json') process.stdout.write(`${JSON.stringify(t, null, 2)}\n`);
+  else if (fmt === 'folded') {
+    if (!(t.records ?? []).some((r) => r.kind === 'stack')) throw new Error(`trace ${id} ${t.status} with no stacks: nothing to fold`);
+    process.stdout.write(await text(`/api/traces/${id}/folded`));
+  } else process.stdout.write(textOf(t.records ?? []));
+  if (t.status === 'partial') process.exitCode = 3;
 }
 
 const keyText = (keys: (string | number)[]) => keys.map(String).join('  ') || '(all)';

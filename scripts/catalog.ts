@@ -19,6 +19,10 @@ export const ParamSpec = Type.Object({
 });
 export type ParamSpec = Static<typeof ParamSpec>;
 
+/** A host facility a script needs (see agent/tracers/prerequisites.ts). */
+export const Need = Type.Union([Type.Literal('tracefs'), Type.Literal('uprobes')]);
+export type Need = Static<typeof Need>;
+
 export const ScriptMeta = Type.Object({
   id: Type.String({ pattern: '^[a-z][a-z0-9-]{0,63}$' }),
   title: Type.String(),
@@ -35,6 +39,9 @@ export const ScriptMeta = Type.Object({
   join: Type.Optional(Type.Literal('alloc-free')),
   /** in declaration order they become $3, $4, ... ($1 is the zone, $2 the duration) */
   params: Type.Array(ParamSpec),
+  /** what the host must offer beyond the tracer and its privileges, per tracer (checked by the
+   * agent at start and before each trace): tracefs for tracepoints, uprobes for user probes */
+  needs: Type.Optional(Type.Object({ dtrace: Type.Optional(Type.Array(Need)), bpftrace: Type.Optional(Type.Array(Need)) })),
   /** extra tracer flags per tracer; `{name}` is replaced by that (validated) parameter */
   tracerArgs: Type.Optional(Type.Object({ dtrace: Type.Optional(Type.Array(Type.String())), bpftrace: Type.Optional(Type.Array(Type.String())) })),
 });

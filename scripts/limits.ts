@@ -5,10 +5,13 @@ export const TRACE_LIMITS = {
   perNode: 4,
   /** tracers running at once on one zone */
   perZone: 2,
-  /** seconds a tracer may take beyond its duration (attaching probes, final print) before SIGINT */
-  startupGraceS: 15,
-  /** seconds between SIGINT and SIGKILL */
-  killGraceS: 3,
+  /** seconds a tracer may take to print anything (compiling, attaching probes: uprobes on a big
+   * binary take seconds) before it is stopped as failed to start */
+  startupGraceS: 30,
+  /** seconds past its duration, counted from its first output, before it is sent SIGINT */
+  endGraceS: 10,
+  /** seconds between SIGINT and SIGKILL (up to 3 times as long while it is still printing) */
+  killGraceS: 5,
   /** stdout bytes one interval may produce before the tracer is stopped */
   maxIntervalBytes: 32 * 1024 * 1024,
 };

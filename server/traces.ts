@@ -3,7 +3,7 @@
 // within a memory budget. Requests are checked here against the same catalog and limits the
 // agent enforces, so a bad request is refused with a field name before anything is sent.
 import { randomUUID } from 'node:crypto';
-import { PROTOCOL_VERSION, type TraceEnd, type TraceFrame } from '../protocol/messages.js';
+import { PROTOCOL_VERSION, type Hello, type TraceEnd, type TraceFrame } from '../protocol/messages.js';
 import type { TraceEvent, TraceRecord } from '../protocol/records.js';
 import { findScript, type ScriptMeta } from '../scripts/catalog.js';
 import { TRACE_LIMITS } from '../scripts/limits.js';
@@ -70,6 +70,10 @@ interface Trace {
   endedAt: number | null;
   intervals: number;
   error?: string;
+  /** why a partial (or stopped) trace is incomplete, one sentence each */
+  reasons: string[];
+  /** samples the script counted whose data did not arrive (samples-lost events) */
+  samplesLost: number;
   drops: Record<string, number>;
   errors: number;
   events: TraceEvent[];
@@ -118,6 +122,27 @@ function mergeInto(into: TraceRecord, r: TraceRecord): void {
   }
 }
 
+/** Why a script cannot run on a node, from its hello (older agents: the tracer as a whole). */
+export function unavailable(hello: Hello, script: string): string | undefined {
+  const a = hello.scripts?.find((s) => s.id === script);
+  if (a) return a.available ? undefined : (a.reason ?? 'its prerequisites are missing');
+  if (hello.scripts) return 'the agent does not offer it (an agent of another version?)';
+  return hello.tracer.available ? undefined : `${hello.tracer.name} is not available`;
+}
+
+/** The agent's reasons plus what the server sees itself: intervals it expected but did not
+ * receive, samples reported lost that the agent did not mention. */
+function judge(t: Trace, m: TraceEnd): string[] {
+  const reasons = [...(m.reasons ?? [])];
+  if (m.status === 'done' || m.status === 'partial') {
+    if (t.intervals < t.durationS && !reasons.some((r) => /intervals? arrived/.test(r))) reasons.unshift(`${t.intervals} of ${t.durationS} intervals arrived`);
+    if (t.samplesLost > 0 && !reasons.some((r) => / lost\b/.test(r))) reasons.push(`${t.samplesLost.toLocaleString('en-US')} ${t.unit} lost`);
+    const dropped = Object.values(t.drops).reduce((a, b) => a + b, 0);
+    if (dropped > 0 && !reasons.some((r) => /dropped|drops/.test(r))) reasons.push(`${dropped.toLocaleString('en-US')} events dropped by the tracer`);
+  }
+  return reasons;
+}
+
 export interface TraceHooks {
   /** a trace changed (status, a new interval): pushed to browsers */
   changed(summary: ReturnType<TraceManager['summary']>): void;
@@ -158,7 +183,8 @@ export class TraceManager {
     }
     if (!n.zones.some((z) => z.name === req.zone)) throw new TraceError(400, `zone: no zone '${req.zone}' on node '${req.node}'`);
     if (!n.up || !this.hub.connected(req.node)) throw new TraceError(409, `node: '${req.node}' is not connected`);
-    if (!n.hello.tracer.available) throw new TraceError(409, `node: ${n.hello.tracer.name} is not available on '${req.node}'`);
+    const why = unavailable(n.hello, meta.id);
+    if (why) throw new TraceError(409, `script: ${meta.id} cannot run on node '${req.node}': ${why}`);
     const active = [...this.traces.values()].filter((t) => t.node === req.node && !ENDED.has(t.status));
     if (active.length >= TRACE_LIMITS.perNode) throw new TraceError(429, `node: ${active.length} traces are running on '${req.node}', the limit is ${TRACE_LIMITS.perNode}`);
     const inZone = active.filter((t) => t.zone === req.zone).length;
@@ -178,6 +204,8 @@ export class TraceManager {
       startedAt: null,
       endedAt: null,
       intervals: 0,
+      reasons: [],
+      samplesLost: 0,
       drops: {},
       errors: 0,
       events: [],
@@ -237,6 +265,8 @@ export class TraceManager {
       progress,
       intervals: t.intervals,
       ...(t.error ? { error: t.error } : {}),
+      reasons: t.reasons,
+      samplesLost: t.samplesLost,
       drops: t.drops,
       errors: t.errors,
       truncated: t.truncated,
@@ -269,6 +299,13 @@ export class TraceManager {
     if (t.status === 'starting') {
       t.status = 'running';
       t.startedAt = Date.now();
+    }
+    if (f.interval === 0) {
+      // diagnostics from before the first interval (or of a trace that printed none)
+      for (const e of f.events) this.event(t, e);
+      this.arm(t);
+      this.hooks.changed(this.summary(t));
+      return;
     }
     const last = t.history[t.history.length - 1];
     if (!t.retain) {
@@ -306,7 +343,8 @@ export class TraceManager {
   private event(t: Trace, e: TraceEvent): void {
     t.events.push(e);
     if (t.events.length > TRACE_BUDGET.events) t.events.shift();
-    if (DROP_KINDS.has(e.kind)) {
+    if (e.kind === 'samples-lost') t.samplesLost += e.count;
+    else if (DROP_KINDS.has(e.kind)) {
       t.drops[e.kind] = (t.drops[e.kind] ?? 0) + e.count;
       this.metrics.traceDrops.inc({ node: t.node, kind: e.kind }, e.count);
     } else if (ERROR_KINDS.has(e.kind)) {
@@ -320,14 +358,16 @@ export class TraceManager {
   private onEnd(node: string, m: TraceEnd): void {
     const t = this.traces.get(m.id);
     if (!t || t.node !== node || ENDED.has(t.status)) return;
-    this.finish(t, m.status, m.error);
+    this.finish(t, m.status, m.error, judge(t, m));
   }
 
-  private finish(t: Trace, status: TraceStatus, error?: string): void {
+  private finish(t: Trace, status: TraceStatus, error?: string, reasons: string[] = []): void {
     clearTimeout(t.watchdog);
-    t.status = status;
+    // the agent's word is checked against what reached the server
+    t.status = status === 'done' && reasons.length ? 'partial' : status;
     t.endedAt = Date.now();
     if (error) t.error = error;
+    t.reasons = reasons;
     // the server's own always-on runs are audited once, when configured; their failures are
     // logged and retried with a backoff (one row per failed restart would flood the log)
     if (status === 'failed' && t.retain) this.store.audit('server', 'trace.failed', `${t.node}/${t.zone}`, { id: t.id, error: error ?? '' });
@@ -337,7 +377,7 @@ export class TraceManager {
   /** A trace whose agent goes silent well past its end is failed, not left 'running' forever. */
   private arm(t: Trace): void {
     clearTimeout(t.watchdog);
-    const s = t.durationS + TRACE_LIMITS.startupGraceS + TRACE_LIMITS.killGraceS + TRACE_BUDGET.silenceS;
+    const s = t.durationS + TRACE_LIMITS.startupGraceS + TRACE_LIMITS.endGraceS + 3 * TRACE_LIMITS.killGraceS + TRACE_BUDGET.silenceS;
     t.watchdog = setTimeout(() => !ENDED.has(t.status) && this.finish(t, 'failed', `no word from the agent for ${s}s`), s * 1000);
     t.watchdog.unref();
   }

@@ -48,13 +48,13 @@ export function symbolizer(): Symbolizer {
  */
 export async function finishInterval(iv: Interval, unit: string, sym: Pick<Symbolizer, 'frames'> = symbolizer()): Promise<Interval> {
   for (const r of iv.records) if (r.kind !== 'printf') r.agg = r.agg.replace(/_(even|odd)$/, '');
-  const { records, events } = checkSeen(iv.records, unit);
+  const { records, events, counted } = checkSeen(iv.records, unit);
   for (const r of records) {
     if (r.kind !== 'stack' || typeof r.keys[0] !== 'number' || r.stack.length === r.kernel) continue;
     const user = await sym.frames(r.keys[0], r.stack.slice(r.kernel));
     r.stack = [...r.stack.slice(0, r.kernel), ...user];
   }
-  return { records, events: [...iv.events, ...events] };
+  return { records, events: [...iv.events, ...events], ...(counted !== undefined ? { counted } : {}) };
 }
 
 /** The cgroup v2 id of a zone (the inode number of its directory in the unified hierarchy). */

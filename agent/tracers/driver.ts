@@ -7,6 +7,9 @@ import type { ScriptMeta } from '../../scripts/catalog.js';
 export interface Interval {
   records: TraceRecord[];
   events: TraceEvent[];
+  /** what the script's own per-interval counter saw (samples, calls), when it keeps one: the
+   * base of "N% of samples lost" next to the interval's samples-lost events */
+  counted?: number;
 }
 
 export interface StdoutDecoder {

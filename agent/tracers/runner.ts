@@ -1,11 +1,14 @@
-// Runs curated traces for the server: one tracer process per trace, bounded in number (per
-// node, per zone), in time (the script's own tick counter, then SIGINT, then SIGKILL) and in
-// output, and tied to the agent's life: on Linux the tracer is started through
+// Runs curated traces for the server: one tracer process per trace, checked against the host's
+// prerequisites first, bounded in number (per node, per zone), in time (the script's own tick
+// counter; then SIGINT once the duration has passed since its first output, SIGKILL if it does
+// not exit) and in output, and tied to the agent's life: on Linux the tracer is started through
 // `setpriv --pdeathsig KILL`, so the kernel kills it when the agent dies, even by kill -9.
+// The target process and the zone are watched while it runs; how it ended is judged by
+// outcome.ts from what was seen.
 import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { PROTOCOL_VERSION, type AgentMessage, type TraceEnd, type TraceStart, type Zone } from '../../protocol/messages.js';
+import { PROTOCOL_VERSION, type AgentMessage, type ScriptAvailability, type TraceStart, type Zone } from '../../protocol/messages.js';
 import type { TraceEvent, TraceRecord } from '../../protocol/records.js';
 import type { Log } from '../log.js';
 import { bpftraceDriver } from './bpftrace.js';
@@ -14,6 +17,8 @@ import type { Interval, StderrDecoder, TracerDriver } from './driver.js';
 import { dtraceDriver } from './dtrace.js';
 import { TRACE_LIMITS } from '../../scripts/limits.js';
 import { checkDuration, checkParams, checkZoneName } from '../../scripts/params.js';
+import { traceOutcome, type Outcome, type RunFacts } from './outcome.js';
+import { TraceWatch } from './watch.js';
 
 export interface RunnerOptions {
   tracer: 'dtrace' | 'bpftrace';
@@ -22,6 +27,12 @@ export interface RunnerOptions {
   log: Log;
   limits?: Partial<typeof TRACE_LIMITS>;
   scriptsDir?: string;
+  /** checks the host before each trace (agent/tracers/prerequisites.ts); none: assume all can run */
+  prerequisites?: () => Promise<ScriptAvailability[]>;
+  /** watch a per-process script's target pid in /proc (not for simulated nodes) */
+  watchProcesses?: boolean;
+  /** the zones the agent knows now, for watching zones that have no cgroup directory */
+  knownZones?: () => readonly Zone[];
 }
 
 interface Running {
@@ -30,16 +41,32 @@ interface Running {
   proc?: ResultPromise;
   pid?: number;
   /** why the runner signalled it, if it did */
-  reason?: 'stop' | 'limit' | 'overflow';
+  reason?: RunFacts['ended'];
+  killed: boolean;
+  unit: string;
+  durationS: number;
+  startedAt: number;
+  lastOutput: number;
   timers: NodeJS.Timeout[];
   interval: number;
   events: TraceEvent[];
   extraEvents: number;
   firstError?: string;
+  lastStderr?: string;
+  runErrors: Map<string, number>;
+  lost: number;
+  counted: number;
+  drops: Record<string, number>;
+  gone: string[];
+  watch?: TraceWatch;
   done: Promise<void>;
   /** intervals waiting on the driver's finish(), sent in order */
   chain: Promise<void>;
 }
+
+/** bpftrace tears uprobes down after the last print; failing that costs no data */
+const CLEANUP_NOISE = /failed to detach probe|detach/i;
+const DROP_KINDS = new Set(['drops', 'aggregation-drops', 'dynvar-drops', 'speculation-drops']);
 
 /** Frames stay well under MAX_FRAME_BYTES; a big interval goes out as several frames. */
 const FRAME_BUDGET = 3 * 1024 * 1024;
@@ -92,11 +119,34 @@ export class TraceRunner {
     const inZone = [...this.running.values()].filter((r) => r.zone === msg.zone).length;
     if (inZone >= this.limits.perZone) return fail(`too many traces on zone '${msg.zone}': ${inZone} running, the limit is ${this.limits.perZone}`);
 
-    const r: Running = { id: msg.id, zone: msg.zone, timers: [], interval: 0, events: [], extraEvents: 0, done: Promise.resolve(), chain: Promise.resolve() };
+    const r: Running = {
+      id: msg.id,
+      zone: msg.zone,
+      killed: false,
+      unit: meta.unit,
+      durationS,
+      startedAt: Date.now(),
+      lastOutput: 0,
+      timers: [],
+      interval: 0,
+      events: [],
+      extraEvents: 0,
+      runErrors: new Map(),
+      lost: 0,
+      counted: 0,
+      drops: {},
+      gone: [],
+      done: Promise.resolve(),
+      chain: Promise.resolve(),
+    };
     this.running.set(msg.id, r); // counted from now on, so concurrent starts see it
     let resolveDone!: () => void;
     r.done = new Promise((res) => (resolveDone = res));
     try {
+      if (this.o.prerequisites) {
+        const a = (await this.o.prerequisites().catch((e: Error) => [{ id: meta.id, available: false, reason: `prerequisites: ${e.message}` }])).find((x) => x.id === meta.id);
+        if (a && !a.available) throw new Error(`${meta.id} cannot run on this node: ${a.reason ?? 'its prerequisites are missing'}`);
+      }
       const zones = await this.o.zones();
       const zone = zones.find((z) => z.name === msg.zone) ?? (msg.zone === 'global' ? { name: 'global', brand: 'global', state: 'running' } : undefined);
       if (!zone) throw new Error(`zone: no zone '${msg.zone}' on this node`);
@@ -109,23 +159,42 @@ export class TraceRunner {
       const proc = execa(cmd, args, { env: inv.env, stdin: 'ignore', buffer: false, reject: false, cleanup: true, encoding: 'utf8' });
       r.proc = proc;
       r.pid = proc.pid;
+      r.startedAt = Date.now();
+      const pid = this.o.watchProcesses && meta.params.some((p) => p.name === 'pid') ? Number(values.pid) : undefined;
+      r.watch = new TraceWatch({
+        pid,
+        zone,
+        knownZones: this.o.knownZones,
+        since: r.startedAt,
+        onGone: (why) => {
+          this.o.log.info(`trace ${msg.id}: ${why}`);
+          r.gone.push(why);
+          this.signal(r, 'gone');
+        },
+      });
+      await r.watch.begin();
       this.pump(r, proc, decoder, this.driver.stderr(), meta);
-      r.timers.push(setTimeout(() => this.signal(r, 'limit'), (durationS + this.limits.startupGraceS) * 1000));
+      // attaching probes can take a while (uprobes on a big binary): the duration counts from
+      // the tracer's first output, and it gets a grace for its last print
+      r.timers.push(setTimeout(() => r.lastOutput === 0 && this.signal(r, 'startup'), this.limits.startupGraceS * 1000));
       const result = await proc;
+      r.watch.check();
       for (const iv of decoder.end()) this.deliver(r, meta, iv);
       await r.chain;
-      if (r.events.length || r.extraEvents) this.frame(r, { records: [], events: [] });
+      if (r.events.length || r.extraEvents) this.frame(r, { records: [], events: [] }, false);
       this.end(msg.id, this.outcome(r, result.exitCode, result.signal, result.failed && result.exitCode === undefined && !result.signal ? result.shortMessage : undefined));
     } catch (e) {
       this.end(msg.id, { status: r.reason === 'stop' ? 'stopped' : 'failed', error: (e as Error).message });
     } finally {
+      r.watch?.stop();
       for (const t of r.timers) clearTimeout(t);
       this.running.delete(msg.id);
       resolveDone();
     }
   }
 
-  /** SIGINT: the tracer prints what it has and exits; SIGKILL if it has not after the grace. */
+  /** SIGINT: the tracer prints what it has and exits; SIGKILL if it has not after the grace
+   * (longer while it is still printing: the last interval is worth the wait). */
   stop(id: string): boolean {
     const r = this.running.get(id);
     if (!r) return false;
@@ -144,13 +213,23 @@ export class TraceRunner {
     r.reason = reason;
     if (!r.proc) return;
     r.proc.kill('SIGINT');
-    r.timers.push(setTimeout(() => r.proc?.kill('SIGKILL'), this.limits.killGraceS * 1000));
+    const sent = Date.now();
+    const kill = () => {
+      if (!r.proc || r.proc.exitCode !== null || r.proc.signalCode !== null) return;
+      const printing = Date.now() - r.lastOutput < 1000 && Date.now() - sent < 3 * this.limits.killGraceS * 1000;
+      if (printing) return void r.timers.push(setTimeout(kill, 500));
+      r.killed = true;
+      r.proc.kill('SIGKILL');
+    };
+    r.timers.push(setTimeout(kill, this.limits.killGraceS * 1000));
   }
 
   private pump(r: Running, proc: ResultPromise, decoder: { push(c: string): Interval[] }, stderr: StderrDecoder, meta: ScriptMeta): void {
     let bytes = 0;
     proc.stdout?.on('data', (chunk: string | Buffer) => {
       const text = String(chunk);
+      if (r.lastOutput === 0) r.timers.push(setTimeout(() => this.signal(r, 'limit'), (r.durationS + this.limits.endGraceS) * 1000));
+      r.lastOutput = Date.now();
       bytes += Buffer.byteLength(text);
       let out: Interval[];
       try {
@@ -170,19 +249,35 @@ export class TraceRunner {
     proc.stderr?.on('data', (chunk: string | Buffer) => {
       const lines = (partial + String(chunk)).split('\n');
       partial = lines.pop() ?? '';
-      for (const l of lines) for (const ev of stderr.line(l)) this.stderrEvent(r, ev);
+      for (const l of lines) {
+        if (l.trim()) r.lastStderr = l.trim().slice(0, 1024);
+        for (const ev of stderr.line(l)) this.stderrEvent(r, ev);
+      }
     });
     proc.stderr?.on('end', () => {
+      if (partial.trim()) r.lastStderr = partial.trim().slice(0, 1024);
       for (const ev of [...(partial ? stderr.line(partial) : []), ...stderr.end()]) this.stderrEvent(r, ev);
     });
   }
 
   private stderrEvent(r: Running, ev: TraceEvent): void {
+    if (ev.kind === 'error' && (r.reason || CLEANUP_NOISE.test(ev.message))) {
+      // after the last print (or once told to stop): cleanup trouble, not lost data
+      ev = { ...ev, kind: 'warning', message: `after the trace: ${ev.message}`.slice(0, 4096) };
+    }
     if (!r.firstError && (ev.kind === 'error' || ev.kind === 'compile-error' || ev.kind === 'no-probes')) r.firstError = ev.message;
+    if (ev.kind === 'error') r.runErrors.set(ev.message, (r.runErrors.get(ev.message) ?? 0) + ev.count);
     this.event(r, ev);
   }
 
+  /** what the outcome needs from an event: lost samples and drops */
+  private tally(r: Running, ev: TraceEvent): void {
+    if (ev.kind === 'samples-lost') r.lost += ev.count;
+    else if (DROP_KINDS.has(ev.kind)) r.drops[ev.kind] = (r.drops[ev.kind] ?? 0) + ev.count;
+  }
+
   private event(r: Running, ev: TraceEvent): void {
+    this.tally(r, ev);
     if (r.events.length < MAX_EVENTS) r.events.push(ev);
     else r.extraEvents++;
   }
@@ -202,9 +297,12 @@ export class TraceRunner {
     });
   }
 
-  /** One interval → one or more frames (same interval number); pending stderr events ride along. */
-  private frame(r: Running, iv: Interval): void {
-    const interval = ++r.interval;
+  /** One interval → one or more frames (same interval number); pending stderr events ride along.
+   * Events left at the end go with the last interval's number (`next` false): not a new one. */
+  private frame(r: Running, iv: Interval, next = true): void {
+    const interval = next ? ++r.interval : r.interval;
+    r.counted += iv.counted ?? 0;
+    for (const e of iv.events) this.tally(r, e);
     const events = [...iv.events, ...r.events].slice(0, 1024);
     if (r.extraEvents) events.push({ kind: 'warning', count: r.extraEvents, message: `${r.extraEvents} more tracer diagnostics not forwarded` });
     r.events = [];
@@ -226,19 +324,31 @@ export class TraceRunner {
     flush(true);
   }
 
-  private outcome(r: Running, code: number | undefined, signal: string | undefined, spawnError?: string): Omit<TraceEnd, 'v' | 'type' | 'id'> {
-    const exitCode = code ?? null;
-    if (spawnError) return { status: 'failed', error: spawnError, exitCode };
-    if (r.reason === 'stop') return { status: 'stopped', exitCode };
-    if (r.reason === 'overflow') return { status: 'failed', error: `the tracer produced more than ${this.limits.maxIntervalBytes} bytes in one interval`, exitCode };
-    if (signal === 'SIGKILL' && r.reason === 'limit') return { status: 'failed', error: 'the tracer ran past its duration and did not exit on SIGINT: killed', exitCode };
-    if (code === 0 || (r.reason === 'limit' && signal === 'SIGINT')) return { status: 'done', exitCode };
-    const why = r.firstError ?? (signal ? `${this.driver.name} was killed by ${signal}` : `${this.driver.name} exited with code ${code}`);
-    return { status: 'failed', error: why.slice(0, 4096), exitCode };
+  private outcome(r: Running, code: number | undefined, signal: string | undefined, spawnError?: string): Outcome {
+    return traceOutcome({
+      tracer: this.driver.name,
+      unit: r.unit,
+      durationS: r.durationS,
+      intervals: r.interval,
+      exitCode: code ?? null,
+      signal,
+      spawnError,
+      ended: r.reason,
+      killed: r.killed,
+      firstError: r.firstError,
+      lastStderr: r.lastStderr,
+      runErrors: r.runErrors,
+      lostSamples: r.lost,
+      countedSamples: r.counted,
+      drops: r.drops,
+      gone: r.gone,
+      limits: this.limits,
+    });
   }
 
-  private end(id: string, e: Omit<TraceEnd, 'v' | 'type' | 'id'>): void {
+  private end(id: string, e: Outcome): void {
     if (e.status === 'failed') this.o.log.warn(`trace ${id} failed: ${e.error}`);
+    else if (e.status === 'partial') this.o.log.info(`trace ${id} partial: ${e.reasons?.join('; ')}`);
     this.o.send({ v: PROTOCOL_VERSION, type: 'trace-end', id, ...e });
   }
 }

@@ -21,8 +21,9 @@ function total(r: TraceRecord): number {
   }
 }
 
-/** Drops the counters from the records and reports what they saw that did not arrive. */
-export function checkSeen(records: TraceRecord[], unit: string): { records: TraceRecord[]; events: TraceEvent[] } {
+/** Drops the counters from the records and reports what they saw that did not arrive
+ * (`counted`: what the counters saw, the base of the trace's "N% lost"). */
+export function checkSeen(records: TraceRecord[], unit: string): { records: TraceRecord[]; events: TraceEvent[]; counted?: number } {
   const seen = new Map<string, number>();
   const kept: TraceRecord[] = [];
   for (const r of records) {
@@ -39,5 +40,5 @@ export function checkSeen(records: TraceRecord[], unit: string): { records: Trac
     const pct = want ? ` (${((lost / Math.abs(want)) * 100).toFixed(1)}%)` : '';
     events.push({ kind: 'samples-lost', count: lost, message: `@${agg}: the script saw ${want} ${unit} this interval, ${got} arrived: ${lost} lost${pct}` });
   }
-  return { records: kept, events };
+  return { records: kept, events, ...(seen.size ? { counted: [...seen.values()].reduce((a, b) => a + b, 0) } : {}) };
 }

@@ -14,7 +14,8 @@ export const NodeSummary = Type.Object({
   lastSeen: Type.Union([Type.Number(), Type.Null()]),
   connectedAt: Type.Union([Type.Number(), Type.Null()]),
   agentVersion: Type.String(),
-  tracer: Type.Object({ name: Type.String(), available: Type.Boolean() }),
+  /** available: at least one script can run; scripts: how many of the catalog can */
+  tracer: Type.Object({ name: Type.String(), available: Type.Boolean(), scripts: Type.Optional(Type.Object({ available: Type.Integer(), total: Type.Integer() })) }),
   intervalS: Type.Number(),
   zoneCount: Type.Integer(),
   samplerErrors: Type.Integer(),
@@ -30,7 +31,11 @@ export function nodeSummary(n: NodeState) {
     lastSeen: n.lastSeen,
     connectedAt: n.connectedAt,
     agentVersion: n.hello.agentVersion,
-    tracer: { name: n.hello.tracer.name, available: n.hello.tracer.available },
+    tracer: {
+      name: n.hello.tracer.name,
+      available: n.hello.tracer.available,
+      ...(n.hello.scripts ? { scripts: { available: n.hello.scripts.filter((s) => s.available).length, total: n.hello.scripts.length } } : {}),
+    },
     intervalS: n.hello.intervalS,
     zoneCount: n.zones.length,
     samplerErrors: n.samplerErrors,

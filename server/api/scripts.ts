@@ -1,7 +1,10 @@
-// The curated catalog as the UI and `zonescope scripts` see it.
+// The curated catalog as the UI and `zonescope scripts` see it; with ?node=N, whether each
+// script can run on that node and why not (from the prerequisites its agent checked).
+import Type from 'typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { AppContext } from '../context.js';
 import { loadCatalog, type ScriptMeta } from '../../scripts/catalog.js';
+import { unavailable } from '../traces.js';
 
 export function scriptSummary(s: ScriptMeta) {
   return {
@@ -18,6 +21,17 @@ export function scriptSummary(s: ScriptMeta) {
   };
 }
 
+const Query = Type.Object({ node: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })) });
+
 export const scriptsApi = (ctx: AppContext): FastifyPluginAsync => async (app) => {
-  app.get('/api/scripts', { onRequest: ctx.requireRole('viewer') }, async () => loadCatalog().map(scriptSummary));
+  app.get('/api/scripts', { onRequest: ctx.requireRole('viewer'), schema: { querystring: Query } }, async (req, reply) => {
+    const { node } = req.query as { node?: string };
+    if (node === undefined) return loadCatalog().map(scriptSummary);
+    const n = ctx.fleet.nodes.get(node);
+    if (!n) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `node: unknown node '${node}'` });
+    return loadCatalog().map((s) => {
+      const why = unavailable(n.hello, s.id);
+      return { ...scriptSummary(s), available: !why, ...(why ? { reason: why } : {}) };
+    });
+  });
 };

@@ -57,6 +57,12 @@ export const tracesApi = (ctx: AppContext, traces: TraceManager): FastifyPluginA
     const t = traces.get(id);
     if (!t) return unknown(reply, id);
     const folded = formatFolded(foldStacks(traces.records(t, q.from, q.to), { annotateKernel: q.annotate === '1' }));
+    if (!folded) {
+      // never a 0-byte "export": say why there is nothing
+      const where = q.from !== undefined || q.to !== undefined ? ' in that time range' : '';
+      const why = t.status === 'failed' ? `: it failed: ${t.error ?? 'no reason given'}` : t.status === 'starting' || t.status === 'running' ? ' yet' : '';
+      return fail(reply, 404, `trace '${id}' has no stacks${where}${why}`);
+    }
     return reply.type('text/plain; charset=utf-8').send(folded);
   });
 

@@ -17,7 +17,8 @@ export interface Harness {
   url: string;
   tokens: { operator: string; viewer: string; agent: string };
   api(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; json: any; text: string }>;
-  startAgent(node: string, extra?: { args?: string[]; env?: Record<string, string> }): Promise<ChildProcess>;
+  /** `wrap` runs the agent through a command (e.g. unshare) that ends by exec'ing its arguments */
+  startAgent(node: string, extra?: { args?: string[]; env?: Record<string, string>; wrap?: string[] }): Promise<ChildProcess>;
   waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, ms?: number): Promise<T>;
   close(): Promise<void>;
 }
@@ -51,7 +52,9 @@ export async function startHarness(): Promise<Harness> {
       return { status: res.status, json, text };
     },
     async startAgent(node, extra = {}) {
-      const c = spawn(process.execPath, [MAIN, 'agent', '--server', url, '--token', tokens.agent, '--node', node, '--interval', '1', ...(extra.args ?? [])], {
+      const cmd = [process.execPath, MAIN, 'agent', '--server', url, '--token', tokens.agent, '--node', node, '--interval', '1', ...(extra.args ?? [])];
+      const [bin, ...args] = [...(extra.wrap ?? []), ...cmd];
+      const c = spawn(bin, args, {
         env: { ...process.env, ...TEST_ENV, ZONESCOPE_LOG: 'warn', ...extra.env },
         stdio: ['ignore', 'inherit', 'inherit'],
       });
@@ -72,7 +75,7 @@ export async function startHarness(): Promise<Harness> {
 export async function waitEnded(h: Harness, id: string, ms = 60_000): Promise<any> {
   return h.waitFor(`trace ${id} to end`, async () => {
     const r = await h.api('GET', `/api/traces/${id}`);
-    return ['done', 'stopped', 'failed'].includes(r.json?.status) ? r.json : undefined;
+    return ['done', 'partial', 'stopped', 'failed'].includes(r.json?.status) ? r.json : undefined;
   }, ms);
 }
 

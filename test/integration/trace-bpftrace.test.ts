@@ -114,7 +114,7 @@ describe('traces on real bpftrace', () => {
     const r = await h.api('POST', '/api/traces', { node: NODE, zone: zone.name, script: 'memleak', durationS: 3, params: { pid: leaker.pid } });
     expect(r.status, r.text).toBe(201);
     const t = await waitEnded(h, r.json.id, 30_000);
-    expect(t.status, t.error).toBe('done');
+    expect(t.status, `${t.error} ${t.reasons}`).toBe('done');
     const folded = (await h.api('GET', `/api/traces/${r.json.id}/folded`)).text;
     const held = (fn: string, not?: string) =>
       folded.split('\n').filter((l) => l.includes(fn) && !(not && l.includes(not))).reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);

@@ -22,12 +22,15 @@ describe('zonescope trace', () => {
     await h?.close();
   });
 
-  it('prints folded stacks for a flame script, with progress on stderr', async () => {
+  it('prints folded stacks for a flame script, with progress and what is missing on stderr', async () => {
+    // the stand-in's cpu-profile reports drops and a probe error: partial (exit 3), the reasons
+    // in words on stderr, the stacks it got on stdout
     const r = await trace(['cpu-profile', '--zone', zone, '--duration', '2s']);
-    expect(r.exitCode, String(r.stderr)).toBe(0);
+    expect(r.exitCode, String(r.stderr)).toBe(3);
     expect(String(r.stdout)).toContain('webapp`_start;webapp`main;webapp`zonescope_hot_spin 116');
     expect(String(r.stderr)).toMatch(/cpu-profile/);
-    expect(String(r.stderr)).toMatch(/done/);
+    expect(String(r.stderr)).toContain('partial: 12 events dropped by the tracer (its buffer was full)\n');
+    expect(String(r.stderr)).toMatch(/partial: dtrace error: .*invalid address \(0x0\)/);
     // every stdout line is folded: stack, space, count
     for (const line of String(r.stdout).trim().split('\n')) expect(line).toMatch(/^\S.* \d+$/);
   });
@@ -37,6 +40,7 @@ describe('zonescope trace', () => {
     expect(r.exitCode, String(r.stderr)).toBe(0);
     const t = JSON.parse(String(r.stdout));
     expect(t.status).toBe('done');
+    expect(String(r.stderr)).toMatch(/done/);
     expect(t.records.some((x: { kind: string; keys: unknown[] }) => x.kind === 'hist' && x.keys[0] === 'read')).toBe(true);
   });
 
