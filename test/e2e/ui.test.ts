@@ -304,6 +304,40 @@ describe.skipIf(missing.length > 0)('web UI in Chromium against a real server an
     await page.close();
   }, 90_000);
 
+  it('the node page says which trace scripts can run there', async () => {
+    const page = await newPage();
+    await login(page, viewerToken, `#/node/${node}`);
+    await expect.poll(() => page.textContent('.scripts'), { timeout: 15_000 }).toMatch(/^\d+ of 7 scripts can run on this node/);
+    // whatever cannot run says why, and the fleet's tracer column does not claim more
+    const listed = await page.$$eval('.scripts ul.unavailable li', (els) => els.map((e) => e.textContent ?? ''));
+    for (const l of listed) expect(l).toMatch(/cannot run: \S/);
+    await page.close();
+  });
+
+  it('a trace whose process exits says so ("partial", the reason) and offers no empty export', async () => {
+    const victim = execa(join(dataDir, 'burner'), [], { env: TEST_ENV, reject: false, buffer: false });
+    await zone!.addPid(victim.pid!);
+    const auth = { authorization: `Bearer ${operatorToken}`, 'content-type': 'application/json' };
+    const res = await fetch(`${base}/api/traces`, { method: 'POST', headers: auth, body: JSON.stringify({ node, zone: zoneName, script: 'malloc-sizes', params: { pid: victim.pid }, durationS: 10 }) });
+    expect(res.status, await res.clone().text()).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    const page = await newPage();
+    await login(page, viewerToken, `#/trace/${id}`);
+    await expect.poll(() => page.textContent('h1 .status'), { timeout: 30_000 }).toMatch(/running/);
+    victim.kill('SIGKILL');
+    await victim.catch(() => undefined);
+    await expect.poll(() => page.textContent('h1 .status'), { timeout: 30_000 }).toBe('partial');
+    expect(await page.textContent('.reasons')).toMatch(new RegExp(`process ${victim.pid} exited after \\d+ s`));
+    // nothing was lost, so no "Lost data"; the spinning process never called malloc: no
+    // stacks, so no flame graph to export
+    expect(await page.$('.lost')).toBeNull();
+    await expect.poll(() => page.isVisible('.no-stacks')).toBe(true);
+    expect(await page.textContent('.no-stacks')).toMatch(/No stacks to show or export/);
+    expect(await page.isVisible('.fg-export-folded')).toBe(false);
+    await shot(page, 'trace-partial');
+    await page.close();
+  }, 90_000);
+
   it('logged no page or console errors', () => {
     expect(problems).toEqual([]);
   });

@@ -16,7 +16,8 @@ export interface NodeInfo {
   lastSeen: number | null;
   connectedAt: number | null;
   agentVersion: string;
-  tracer: { name: 'dtrace' | 'bpftrace'; available: boolean };
+  /** available: at least one script can run; scripts: how many of the catalog can (newer agents) */
+  tracer: { name: 'dtrace' | 'bpftrace'; available: boolean; scripts?: { available: number; total: number } };
   intervalS: number;
   zoneCount: number;
 }
@@ -57,6 +58,9 @@ export interface ScriptInfo {
   /** what the result's values count: samples, nanoseconds, bytes, calls */
   unit?: string;
   params: ScriptParam[];
+  /** asked for one node: whether it can run there, and why not */
+  available?: boolean;
+  reason?: string;
 }
 export type TraceStatus = 'starting' | 'running' | 'done' | 'partial' | 'stopped' | 'failed';
 export interface TraceSummary {
@@ -76,6 +80,10 @@ export interface TraceSummary {
   progress: number;
   intervals: number;
   error?: string;
+  /** why a partial (or stopped) trace is incomplete, one sentence each */
+  reasons?: string[];
+  /** samples the script counted whose data did not arrive */
+  samplesLost?: number;
   drops: Record<string, number>;
   errors: number;
   events?: TraceEvent[];
@@ -152,7 +160,7 @@ export const api = {
   zones: (n: string) => call<ZoneInfo[]>('GET', `/api/nodes/${enc(n)}/zones`),
   history: (n: string, z: string, windowS: number) =>
     call<History>('GET', `/api/nodes/${enc(n)}/zones/${enc(z)}/history?window=${windowS}`),
-  scripts: () => call<ScriptInfo[]>('GET', '/api/scripts'),
+  scripts: (node?: string) => call<ScriptInfo[]>('GET', `/api/scripts${node === undefined ? '' : `?node=${enc(node)}`}`),
   processes: (n: string, z: string, limit = 15) =>
     call<{ time: number; previous?: number; processes: ProcInfo[] }>('GET', `/api/nodes/${enc(n)}/zones/${enc(z)}/processes?limit=${limit}`),
   vmAction: (n: string, z: string, action: 'start' | 'stop' | 'reboot') =>

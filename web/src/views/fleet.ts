@@ -21,6 +21,14 @@ export function memCell(used?: number, limit?: number): HTMLElement {
   );
 }
 
+/** "bpftrace ✓" only when every script can run; otherwise how many can (the node page says why). */
+function tracerText(n: NodeInfo): string {
+  const s = n.tracer.scripts;
+  if (!n.tracer.available) return `${n.tracer.name} (unavailable)`;
+  return s && s.available < s.total ? `${n.tracer.name} ✓ ${s.available}/${s.total} scripts` : `${n.tracer.name} ✓`;
+}
+const tracerTitle = (n: NodeInfo): string => (n.tracer.scripts ? `${n.tracer.scripts.available} of ${n.tracer.scripts.total} trace scripts can run on this node` : '');
+
 function nodeCols(): ConstructorParameters<typeof SortTable<NodeInfo>>[0] {
   return [
     { label: 'Node', sort: (n) => n.node, cell: (n) => h('a', { href: `#/node/${enc(n.node)}` }, n.node) },
@@ -35,7 +43,7 @@ function nodeCols(): ConstructorParameters<typeof SortTable<NodeInfo>>[0] {
     {
       label: 'Tracer',
       sort: (n) => (n.tracer.available ? 1 : 0),
-      cell: (n) => h(n.tracer.available ? 'span' : 'span.dim', `${n.tracer.name} ${n.tracer.available ? '✓' : '(unavailable)'}`),
+      cell: (n) => h(n.tracer.available ? 'span' : 'span.dim', { title: tracerTitle(n) }, tracerText(n)),
     },
     { label: 'Zones', sort: (n) => n.zoneCount, cell: (n) => String(n.zoneCount), cls: 'num' },
     { label: 'Agent', sort: (n) => n.agentVersion, cell: (n) => n.agentVersion },
@@ -134,7 +142,24 @@ export const fleetView: View = (app, _p, el) => {
 export const nodeView: View = (app, { node }, el) => {
   const head = h('div');
   const zones = new SortTable<ZoneRow>(zoneCols(false), () => true, 'This node reports no zones.');
-  el.append(h('p.crumbs', h('a', { href: '#/' }, 'Fleet'), ' › ', node), head, h('h2', 'Zones'), zones.el);
+  const scripts = h('div.scripts');
+  el.append(h('p.crumbs', h('a', { href: '#/' }, 'Fleet'), ' › ', node), head, h('h2', 'Zones'), zones.el, h('h2', 'Trace scripts'), scripts);
+  // which curated scripts can run here and, for those that cannot, why (the agent's checks)
+  let scriptsKey = '';
+  let connectedAt: number | null = null;
+  const loadScripts = (): void => {
+    api.scripts(node).then((list) => {
+      const key = JSON.stringify(list.map((s) => [s.id, s.available, s.reason]));
+      if (key === scriptsKey) return;
+      scriptsKey = key;
+      const can = list.filter((s) => s.available !== false);
+      const cannot = list.filter((s) => s.available === false);
+      scripts.replaceChildren(
+        h('p', `${can.length} of ${list.length} scripts can run on this node${can.length ? `: ${can.map((s) => s.id).join(', ')}` : ''}.`),
+      );
+      if (cannot.length) scripts.append(h('ul.unavailable', ...cannot.map((s) => h('li', h('strong', s.id), ' cannot run: ', h('span', s.reason ?? 'no reason given')))));
+    }, (e: Error) => scripts.replaceChildren(h('p.error-text', e.message)));
+  };
   const loader = new ZoneLoader(() => zones.set(loader.all()));
   const show = (n: NodeInfo & { seq?: { gaps: number; received: number } }): void => {
     head.replaceChildren(
@@ -143,7 +168,7 @@ export const nodeView: View = (app, { node }, el) => {
         'dl.facts',
         h('dt', 'Host'), h('dd', n.hostname),
         h('dt', 'Platform'), h('dd', n.platform),
-        h('dt', 'Tracer'), h('dd', `${n.tracer.name} ${n.tracer.available ? 'available' : 'unavailable'}`),
+        h('dt', 'Tracer'), h('dd', n.tracer.scripts ? `${n.tracer.name}: ${n.tracer.scripts.available} of ${n.tracer.scripts.total} scripts can run` : `${n.tracer.name} ${n.tracer.available ? 'available' : 'unavailable'}`),
         h('dt', 'Last seen'), h('dd', fmtAgo(n.lastSeen)),
         h('dt', 'Interval'), h('dd', `${n.intervalS} s`),
         h('dt', 'Agent'), h('dd', n.agentVersion),
@@ -155,6 +180,8 @@ export const nodeView: View = (app, { node }, el) => {
     (n) => {
       show(n);
       loader.load(node, true);
+      connectedAt = n.connectedAt;
+      loadScripts();
     },
     (e: Error) =>
       el.replaceChildren(
@@ -164,7 +191,12 @@ export const nodeView: View = (app, { node }, el) => {
   const off = app.live.on((m) => {
     if (m.type === 'fleet') {
       const n = m.nodes.find((x) => x.node === node);
-      if (n) show(n);
+      if (n) {
+        show(n);
+        // a reconnected agent says again what can run
+        if (n.connectedAt !== connectedAt) loadScripts();
+        connectedAt = n.connectedAt;
+      }
     } else if (m.type === 'samples' && m.node === node) loader.load(node);
   });
   return off;

@@ -81,9 +81,10 @@ export const traceView: View = (app, { id }, el) => {
     },
   }, 'Stop');
   const errOut = h('p.error-text', { role: 'alert' });
+  const reasonsOut = h('div.reasons');
   const warnOut = h('div');
   const title = h('h1');
-  head.append(crumbs, title, h('p.progress-line', bar, ' ', progressText, ' ', stopBtn), errOut, warnOut);
+  head.append(crumbs, title, h('p.progress-line', bar, ' ', progressText, ' ', stopBtn), errOut, reasonsOut, warnOut);
   let headFor = '';
   const plural = (n: number, w: string): string => `${n.toLocaleString('en-US')} ${w}${n === 1 ? '' : 's'}`;
   const secs = (ms: number): string => `${Math.max(0, Math.round(ms / 1000))} s`;
@@ -107,6 +108,8 @@ export const traceView: View = (app, { id }, el) => {
       text = `${(100 * t.progress).toFixed(0)}% of ${t.durationS} s`;
     } else if (t.status === 'done') {
       text = `finished · ${t.durationS} s`;
+    } else if (t.status === 'partial') {
+      text = `partial · ${plural(t.intervals, 'interval')} of ${t.durationS}`;
     } else {
       // a stopped or failed trace did not run its whole duration, whatever progress says
       value = ran !== null ? Math.min(1, ran / 1000 / t.durationS) : 0;
@@ -117,13 +120,25 @@ export const traceView: View = (app, { id }, el) => {
     stopBtn.hidden = !(live && can(app.me, 'operator'));
     errOut.textContent = t.error ?? '';
     errOut.hidden = !t.error;
+    // what is missing and why, in words (the agent's and the server's)
+    const reasons = t.reasons ?? [];
+    reasonsOut.replaceChildren(
+      ...(reasons.length
+        ? [h('p.warn', t.status === 'partial' ? 'Incomplete:' : 'Also:'), h('ul.reasons-list', ...reasons.map((r) => h('li', r)))]
+        : []),
+    );
+    // "lost data" only when something was lost: drops and samples the script counted but
+    // whose stacks did not arrive; tracer errors are their own line, with their messages
     const drops = Object.entries(t.drops ?? {}).filter(([, n]) => n > 0);
+    const lost = [...drops.map(([k, n]) => `${n.toLocaleString('en-US')} ${k}`), ...(t.samplesLost ? [plural(t.samplesLost, 'sample')] : [])];
     warnOut.replaceChildren();
-    if (drops.length || t.errors) {
-      const what = `Lost data: ${drops.map(([k, n]) => `${n.toLocaleString('en-US')} ${k}`).join(', ')}${t.errors ? `${drops.length ? ', ' : ''}${plural(t.errors, 'probe error')}` : ''}`;
+    if (lost.length) warnOut.append(h('p.warn.lost', `Lost data: ${lost.join(', ')}`));
+    if (t.errors) {
+      const what = `Tracer errors: ${plural(t.errors, 'error')}`;
       // the tracer's own messages, deduplicated: "999 probe errors" alone does not say what broke
       const msgs = new Map<string, number>();
       for (const e of t.events ?? []) {
+        if (e.kind !== 'error' && e.kind !== 'compile-error') continue;
         const m = e.message.replace(/\d+/g, 'N');
         msgs.set(m, (msgs.get(m) ?? 0) + (e.count ?? 1));
       }
@@ -142,6 +157,7 @@ export const traceView: View = (app, { id }, el) => {
     try {
       return await api.folded(id, r?.[0], r?.[1]);
     } catch (e) {
+      if (e instanceof ApiError && e.status === 404) return ''; // no stacks (yet, or in that range)
       if (r || !t) throw e;
       // an older server without /folded: fold the merged records here
       return [...foldRecords(t.records)].map(([k, v]) => `${k} ${v}`).join('\n');
@@ -152,6 +168,16 @@ export const traceView: View = (app, { id }, el) => {
     if (!fg) return;
     const folded = await fetchFolded(range);
     if (stopped || !fg) return;
+    // no stacks: no flame graph and so no export of nothing (a 0-byte file says nothing)
+    const empty = folded.trim() === '';
+    const box = body.querySelector<HTMLElement>('.flame');
+    if (box) box.hidden = empty;
+    const note = body.querySelector<HTMLElement>('.no-stacks');
+    if (note) {
+      note.hidden = !empty || !t || t.status === 'starting' || (t.status === 'running' && !range);
+      note.textContent = range ? 'No stacks in this range.' : t?.status === 'failed' ? `No stacks to show or export: the trace failed${t.error ? ` (${t.error})` : ''}.` : 'No stacks to show or export: the trace recorded none.';
+    }
+    if (empty) return;
     fg.setData(folded, baseline?.folded);
     rangeOut.textContent = range
       ? `Showing ${new Date(range[0]).toLocaleTimeString()} – ${new Date(range[1]).toLocaleTimeString()} (whole intervals)`
@@ -179,6 +205,7 @@ export const traceView: View = (app, { id }, el) => {
       h('p.dim', 'Columns are seconds, rows are fractions of a second; drag across cells to see the flame graph of that range.'),
       hmBox,
       h('div.row', h('h2', 'Flame graph'), rangeOut, whole, setBase, clearBase),
+      h('p.dim.no-stacks', { hidden: true }),
       fgBox,
     );
     fg = new FlameGraph(fgBox, { title: `${t!.script}-${id}`, maxHeight: 520, unit: t!.unit, fmtValue: unitFormatter(t!.unit) });
@@ -237,7 +264,7 @@ export const traceView: View = (app, { id }, el) => {
     rec?.replaceChildren(recordsTable(t.records, t.unit));
     if ((kind === 'flame' || kind === 'heatmap') && !ivs.length && t.records.length === 0) {
       body.querySelector('.waiting')?.remove();
-      body.prepend(h('p.dim.waiting', t.status === 'failed' ? 'The trace produced no data.' : 'Waiting for the first interval…'));
+      body.prepend(h('p.dim.waiting', t.status === 'starting' || t.status === 'running' ? 'Waiting for the first interval…' : 'The trace produced no data.'));
     } else body.querySelector('.waiting')?.remove();
   };
 

@@ -53,7 +53,11 @@ function launcher(app: App, node: string, zone: string, scripts: ScriptInfo[], r
     box.append(h('p.dim', 'The server has no curated scripts.'));
     return box;
   }
-  const select = h('select', { id: 'script', 'aria-label': 'script' }, ...scripts.map((s) => h('option', { value: s.id }, `${s.title} (${s.id})`)));
+  const select = h(
+    'select',
+    { id: 'script', 'aria-label': 'script' },
+    ...scripts.map((s) => h('option', { value: s.id, disabled: s.available === false, title: s.reason ?? '' }, `${s.title} (${s.id})${s.available === false ? ' — cannot run on this node' : ''}`)),
+  );
   const detail = h('div.script-detail');
   const err = h('p.error-text', { role: 'alert' });
   const operator = can(app.me, 'operator');
@@ -280,7 +284,7 @@ export const zoneView: View = (app, { node, zone }, el) => {
       loading = false;
     }
   };
-  Promise.all([api.zones(node), api.scripts().catch(() => [] as ScriptInfo[])]).then(
+  Promise.all([api.zones(node), api.scripts(node).catch(() => [] as ScriptInfo[])]).then(
     ([zs, scripts]) => {
       if (stopped) return;
       const z: ZoneInfo | undefined = zs.find((x) => x.name === zone || x.uuid === zone);
