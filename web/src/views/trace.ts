@@ -130,7 +130,7 @@ export const traceView: View = (app, { id }, el) => {
     // "lost data" only when something was lost: drops and samples the script counted but
     // whose stacks did not arrive; tracer errors are their own line, with their messages
     const drops = Object.entries(t.drops ?? {}).filter(([, n]) => n > 0);
-    const lost = [...drops.map(([k, n]) => `${n.toLocaleString('en-US')} ${k}`), ...(t.samplesLost ? [plural(t.samplesLost, 'sample')] : [])];
+    const lost = [...drops.map(([k, n]) => `${n.toLocaleString('en-US')} ${k}`), ...(t.samplesLost ? [`${t.samplesLost.toLocaleString('en-US')} ${t.unit ?? 'samples'}`] : [])];
     warnOut.replaceChildren();
     if (lost.length) warnOut.append(h('p.warn.lost', `Lost data: ${lost.join(', ')}`));
     if (t.errors) {
