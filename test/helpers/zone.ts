@@ -82,6 +82,9 @@ export async function makeTestZone(name: string, opts: { cgroupRoot?: string } =
       for (const d of dirs) await writeFile(join(d, 'cgroup.procs'), `${pid}\n`);
     },
     async destroy() {
+      // a process killed through the first hierarchy is still listed in the others until it is
+      // reaped, and a dying process's environ reads empty: it was checked already
+      const killed = new Set<string>();
       for (const d of dirs) {
         let procs: string[];
         try {
@@ -90,9 +93,11 @@ export async function makeTestZone(name: string, opts: { cgroupRoot?: string } =
           continue;
         }
         for (const pid of procs) {
+          if (killed.has(pid)) continue;
           if (!(await isOurs(pid))) throw new Error(`test zone ${name}: process ${pid} in ${d} was not started by the tests; not killing it`);
           try {
             process.kill(Number(pid), 'SIGKILL');
+            killed.add(pid);
           } catch {
             // exited meanwhile
           }
