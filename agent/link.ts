@@ -34,6 +34,8 @@ export interface LinkEvents {
   message: [msg: ServerMessage];
   connected: [];
   disconnected: [reason: string];
+  /** the server stored a samples frame `ms` after it was sent on this connection */
+  acked: [seq: number, ms: number];
 }
 
 export class Link extends EventEmitter<LinkEvents> {
@@ -45,6 +47,8 @@ export class Link extends EventEmitter<LinkEvents> {
   private keepalive?: NodeJS.Timeout;
   /** unacknowledged frames, serialized once: their text is what is kept and resent */
   private buffer: { seq: number; text: string }[] = [];
+  /** when each frame in flight was sent (for the acked event) */
+  private readonly sentAt = new Map<number, number>();
   private bufferBytes = 0;
   private zones?: Zone[];
   /** when the current connection was welcomed; only a connection that stayed up resets the backoff */
@@ -104,7 +108,10 @@ export class Link extends EventEmitter<LinkEvents> {
       this.bufferBytes -= this.buffer.shift()!.text.length;
       this.dropped++;
     }
-    if (this.ready) this.ws?.send(text);
+    if (this.ready) {
+      this.ws?.send(text);
+      this.sentAt.set(frame.seq, performance.now());
+    }
   }
 
   /** Latest zone list: sent now if connected, and again after every reconnect. */
@@ -175,6 +182,7 @@ export class Link extends EventEmitter<LinkEvents> {
       else this.o.log.debug(`link error: ${err.message}`);
     });
     ws.on('close', (code, reason) => {
+      this.sentAt.clear(); // resent frames are timed afresh
       clearInterval(this.keepalive);
       const was = this.ready;
       this.ready = false;
@@ -221,9 +229,14 @@ export class Link extends EventEmitter<LinkEvents> {
         this.emit('connected');
         break;
       }
-      case 'ack':
+      case 'ack': {
         this.forget(msg.seq);
+        const at = this.sentAt.get(msg.seq);
+        if (at !== undefined) this.emit('acked', msg.seq, performance.now() - at);
+        // acks are cumulative: what was sent before is stored too
+        for (const seq of this.sentAt.keys()) if (seq <= msg.seq) this.sentAt.delete(seq);
         break;
+      }
       case 'ping':
         this.write({ v: PROTOCOL_VERSION, type: 'pong', time: msg.time });
         break;

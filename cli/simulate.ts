@@ -3,11 +3,9 @@
 // simulated node (agent/simulated/), the same code the stand-in executables run. For demos,
 // and for measuring a server against many nodes without many machines.
 import { makeLog, type Log } from '../agent/log.js';
-import { illumosPlatform } from '../agent/platform/illumos.js';
-import { runAgent, type RunningAgent } from '../agent/run.js';
-import { simulatedRunner } from '../agent/simulated/commands.js';
-import { fleetNodeData } from '../agent/simulated/fleet.js';
-import { readNodeData, SimNode } from '../agent/simulated/node.js';
+import { startFleet } from '../agent/simulated/fleet-runner.js';
+import { loadCa } from '../agent/tls-trust.js';
+import { readNodeData } from '../agent/simulated/node.js';
 import { readToken } from './agent.js';
 import { parse, seconds, UsageError } from './args.js';
 
@@ -20,6 +18,7 @@ export const simulateHelp = `zonescope simulate — run simulated SmartOS nodes,
   --token-file F       a file holding an agent token; or env ZONESCOPE_TOKEN
   --prefix P           node names P0001, P0002, … (default sim-)
   --data FILE          another node description (default agent/simulated/smartos-node.json)
+  --ca FILE            trust this CA for an https server
 
 Every node connects on its own WebSocket and is marked simulated. Nodes start spread over
 one interval, so their frames do not all arrive at once. Ctrl-C stops them all.
@@ -53,6 +52,7 @@ export async function simulateCommand(argv: string[]) {
     'token-file': { type: 'string' },
     prefix: { type: 'string' },
     data: { type: 'string' },
+    ca: { type: 'string' },
   });
   if (values.help) return void process.stdout.write(simulateHelp);
   const count = values.nodes === undefined ? 10 : Number(values.nodes);
@@ -67,34 +67,21 @@ export async function simulateCommand(argv: string[]) {
   if (!token) throw new UsageError('simulate: an agent token is required (--token-file F or ZONESCOPE_TOKEN)');
   const prefix = values.prefix ?? 'sim-';
   if (!/^[A-Za-z0-9_.:@-]{0,200}$/.test(prefix)) throw new UsageError(`simulate: --prefix '${prefix}' may hold only letters, digits and _.:@-`);
-  const template = readNodeData(values.data);
+  if (values.data) readNodeData(values.data); // a bad file is a clear error before anything starts
 
   const log = fleetLog(out);
-  const agents: RunningAgent[] = [];
+  out.info(`starting ${count} simulated nodes (${zones ?? 'the described'} zones each) against ${server}, every ${intervalS}s`);
+  const fleet = startFleet({ count, server, token, intervalS, log, zonesPerNode: zones, prefix, data: values.data, ca: values.ca === undefined ? undefined : loadCa(values.ca) });
+  const connected = () => fleet.agents.filter((a) => a.link.connected).length;
+  void fleet.started.then(() => out.info(`${fleet.agents.length} simulated nodes running; ${connected()} connected`));
+  const status = setInterval(() => out.info(`${connected()}/${fleet.agents.length} connected; ${log.warnings} warnings`), 60_000);
   let stopping = false;
-  const width = Math.max(4, String(count).length);
-  out.info(`starting ${count} simulated nodes (${zones ?? template.zones.length - 1} zones each) against ${server}, every ${intervalS}s`);
-  for (let i = 1; i <= count && !stopping; i++) {
-    const name = `${prefix}${String(i).padStart(width, '0')}`;
-    const node = new SimNode(fleetNodeData(template, name, zones), undefined, (i * 7.31) % 300);
-    agents.push(await runAgent({
-      server, token, node: name, intervalS, log, tracer: false,
-      platform: illumosPlatform({ simulated: true, run: simulatedRunner(node) }),
-      // a simulated fleet is not worth a day of frames each while the server is away
-      maxBuffer: 60,
-    }));
-    // spread the first frames over one interval
-    if (i < count) await new Promise((r) => setTimeout(r, (intervalS * 1000) / count));
-  }
-  const connected = () => agents.filter((a) => a.link.connected).length;
-  out.info(`${agents.length} simulated nodes running; ${connected()} connected`);
-  const status = setInterval(() => out.info(`${connected()}/${agents.length} connected; ${log.warnings} warnings`), 60_000);
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.on(sig, () => {
       if (stopping) process.exit(1);
       stopping = true;
       clearInterval(status);
-      void Promise.all(agents.map((a) => a.stop())).then(() => process.exit(0));
+      void fleet.stop().then(() => process.exit(0));
     });
   }
 }

@@ -196,6 +196,7 @@ export class Hub extends EventEmitter<HubEvents> {
     };
 
     const onMessage = (data: WebSocket.RawData, isBinary: boolean) => {
+      const receivedAt = performance.now();
       this.alive.add(ws);
       const bytes = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer).byteLength;
       if (bytes > this.opts.maxFrameBytes) return reject('too-large', `frame of ${bytes} bytes is over the ${this.opts.maxFrameBytes}-byte limit`);
@@ -216,7 +217,7 @@ export class Hub extends EventEmitter<HubEvents> {
         return;
       }
       if (!node) return reject('no-hello', `${msg.type}: the first frame must be hello`);
-      this.dispatch(ws, node, msg);
+      this.dispatch(ws, node, msg, receivedAt);
     };
 
     ws.on('message', (data, isBinary) => {
@@ -319,7 +320,7 @@ export class Hub extends EventEmitter<HubEvents> {
     this.log.info({ node: msg.node, platform: msg.platform, simulated: msg.simulated, lastSeq }, 'agent connected');
   }
 
-  private dispatch(ws: WebSocket, node: string, msg: AgentMessage): void {
+  private dispatch(ws: WebSocket, node: string, msg: AgentMessage, receivedAt = performance.now()): void {
     switch (msg.type) {
       case 'zones':
         for (const z of msg.zones) Value.Clean(ZoneSchema, z);
@@ -335,6 +336,7 @@ export class Hub extends EventEmitter<HubEvents> {
           for (const e of msg.errors) this.metrics.samplerErrors.inc({ node, sampler: /^[a-z0-9_-]{1,32}$/.test(e.sampler) ? e.sampler : 'other' });
         }
         this.sendTo(ws, { v: PROTOCOL_VERSION, type: 'ack', seq: msg.seq });
+        this.metrics.samplesStored.observe((performance.now() - receivedAt) / 1000);
         break;
       }
       case 'ping':

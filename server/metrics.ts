@@ -1,5 +1,5 @@
 // The server's own metrics (prom-client): what it received, what it refused, who is connected.
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export function serverMetrics() {
   const registry = new Registry();
@@ -23,6 +23,12 @@ export function serverMetrics() {
     traceLinesUnparsed: new Counter({ name: `${p}trace_lines_unparsed_total`, help: 'Lines of tracer output agents could not read and skipped, by node.', labelNames: ['node'], registers: [registry] }),
     agentConnectionsRefused: new Counter({ name: `${p}agent_connections_refused_total`, help: 'Agent connections refused before any frame, by reason (connection-cap).', labelNames: ['reason'], registers: [registry] }),
     storeErrors: new Counter({ name: `${p}store_errors_total`, help: 'Store operations on the agent path that failed (full or damaged disk); the data is kept in memory.', labelNames: ['op'], registers: [registry] }),
+    samplesStored: new Histogram({
+      name: `${p}agent_samples_store_seconds`,
+      help: 'From a samples frame read off its socket to its ack: checked, in fleet state, its position stored.',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
     tracesStarted: new Counter({ name: `${p}traces_started_total`, help: 'Traces started, by script.', labelNames: ['script'], registers: [registry] }),
   };
 }
