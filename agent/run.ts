@@ -27,6 +27,9 @@ export interface RunAgentOptions {
   log: Log;
   /** serve this node's own /metrics on [HOST]:PORT */
   metricsListen?: string;
+  /** with metricsListen: samples stay here, served at /metrics; the link carries only control
+   * (hello, zones, traces, VM actions), for fleets where Prometheus does the fan-in */
+  controlOnly?: boolean;
   metricsToken?: string;
   /** TLS trust for a wss:// server: a private CA, and/or the one certificate to accept */
   ca?: string;
@@ -49,6 +52,7 @@ export function agentUrl(server: string): string {
 }
 
 export async function runAgent(o: RunAgentOptions): Promise<RunningAgent> {
+  if (o.controlOnly && !o.metricsListen) throw new Error('controlOnly needs metricsListen: the samples must be served somewhere');
   const platform = typeof o.platform === 'object' ? o.platform : makePlatform(o.platform);
   const node = o.node ?? hostname();
   // what each script needs, checked now (reported in the hello) and before each trace;
@@ -80,7 +84,7 @@ export async function runAgent(o: RunAgentOptions): Promise<RunningAgent> {
       simulated: platform.simulated,
       // available: at least one script can run (which ones, and why not, is in `scripts`)
       tracer: { name: platform.tracer, available: tracerUp(), ...(prereq.version ? { version: prereq.version } : {}) },
-      capabilities: ['samples', 'vm', 'procs', ...(tracerUp() ? ['trace'] : [])],
+      capabilities: [...(o.controlOnly ? [] : ['samples']), 'vm', 'procs', ...(tracerUp() ? ['trace'] : [])],
       agentVersion: VERSION,
       epoch,
       intervalS: o.intervalS,
@@ -94,7 +98,7 @@ export async function runAgent(o: RunAgentOptions): Promise<RunningAgent> {
     log: o.log,
     emit: (f) => {
       own?.samples(f);
-      link.sendSamples(f);
+      if (!o.controlOnly) link.sendSamples(f);
     },
     emitZones: (z) => {
       own?.zones(z);

@@ -18,6 +18,9 @@ export const agentHelp = `zonescope agent — run the node agent
                       stand-ins under test/fakes/illumos/bin when they are first on PATH
   --metrics-listen A  also serve this node's /metrics on [HOST]:PORT (listed by the server's /sd)
   --metrics-token T   require this bearer token on that /metrics
+  --control-only      with --metrics-listen: samples stay on this node (Prometheus scrapes
+                      them there, found through the server's /sd); the server gets only
+                      hello, zones, traces and VM actions — for fleets past ~1,000 nodes
   --ca FILE           trust the CA certificate(s) in this PEM file for an https:// server
                       (a private CA), instead of the system's
 `;
@@ -32,6 +35,7 @@ export async function agentCommand(argv: string[]) {
     platform: { type: 'string' },
     'metrics-listen': { type: 'string' },
     'metrics-token': { type: 'string' },
+    'control-only': { type: 'boolean' },
     ca: { type: 'string' },
   });
   if (values.help) return void process.stdout.write(agentHelp);
@@ -61,6 +65,7 @@ export async function agentCommand(argv: string[]) {
   } catch (e) {
     throw new UsageError(`agent: ${(e as Error).message}`);
   }
+  if (values['control-only'] && values['metrics-listen'] === undefined) throw new UsageError('agent: --control-only needs --metrics-listen: the samples must be served somewhere');
   const a = await runAgent({
     server,
     token,
@@ -70,6 +75,7 @@ export async function agentCommand(argv: string[]) {
     log,
     metricsListen: values['metrics-listen'],
     metricsToken: values['metrics-token'],
+    controlOnly: values['control-only'],
     ca,
   });
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => void a.stop().then(() => process.exit(0)));

@@ -2,7 +2,8 @@
 // dir, discovers the fleet through the server's /sd, scrapes it and answers PromQL over its
 // HTTP API. Two servers: one open, with the always-on syscall-latency histogram on the test
 // zone; one behind --metrics-token, whose second agent serves its own /metrics
-// (--metrics-listen), which /sd hands out so Prometheus scrapes that node directly.
+// (--metrics-listen --control-only), which /sd hands out so Prometheus scrapes that node
+// directly while the server carries only its control (the layout for large fleets).
 // The test zone is a real cgroup holding a child that burns about one CPU and makes a steady
 // stream of cheap system calls; every agent samples this same host, so each node shows it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,11 +101,11 @@ describe.skipIf(!existsSync(PROMETHEUS))('a real Prometheus scraping the fleet t
     directAddr = `127.0.0.1:${await freePort()}`;
     spawnZonescope(agentArgs(open, openBase, viaServer));
     authedAgent = spawnZonescope(agentArgs(closed, closedBase, authed));
-    spawnZonescope([...agentArgs(closed, closedBase, direct), '--metrics-listen', directAddr, '--metrics-token', metricsToken]);
-    await until('three nodes sending samples with the test zone', () =>
+    spawnZonescope([...agentArgs(closed, closedBase, direct), '--metrics-listen', directAddr, '--metrics-token', metricsToken, '--control-only']);
+    await until('two nodes sending samples with the test zone, a third its zones only', () =>
       [[open!, viaServer], [closed!, authed], [closed!, direct]].every(([app, node]) => {
         const n = (app as App).ctx.fleet.nodes.get(node as string);
-        return n && n.seq.received >= 1 && n.zones.some((z) => z.name === zone!.name);
+        return n && (node === direct || n.seq.received >= 1) && n.zones.some((z) => z.name === zone!.name);
       }), 30_000);
 
     const dir = tempDir('zonescope-prom-');
@@ -216,6 +217,11 @@ scrape_configs:
     expect(Number(r[0].value[1])).toBeLessThan(2.2);
     const inst = await query(`zonescope_agent_up{node="${direct}"}`);
     expect(inst.map((s) => s.metric.instance)).toEqual([directAddr]);
+    // --control-only: the server never received one of its samples, and says so in its hello
+    const n = closed!.ctx.fleet.nodes.get(direct)!;
+    expect(n.seq.received).toBe(0);
+    expect(n.hello.capabilities).not.toContain('samples');
+    expect(n.zones.some((z) => z.name === zone!.name)).toBe(true);
   });
 
   it('sees a node whose agent stopped keep only zonescope_agent_up 0, its zone series gone stale', async () => {
