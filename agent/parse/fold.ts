@@ -5,6 +5,7 @@ import type { TraceRecord } from '../../protocol/records.js';
 import { bytewise, foldStacks, inlined, normalizeFrame, type FoldOptions } from '../../protocol/folded.js';
 import { isKernelStack } from './dtrace.js';
 import { parseBpftraceLine } from './bpftrace.js';
+import { addCounts, toCount, type Count } from './exact.js';
 
 /** a probe line (CPU, ID, FUNCTION:NAME and what trace() printed), when not quiet */
 const PROBE_LINE = /^\d+\s+\d+\s+\S*:\S*(\s.*)?$/;
@@ -48,7 +49,7 @@ interface Entry {
   bytes: Buffer;
   /** frames before the first blank line inside the record (stack() before ustack()), or -1 */
   seg0: number;
-  count: number;
+  count: Count;
   next: Entry | null;
 }
 
@@ -192,7 +193,7 @@ export class DtraceStackFolder {
         // a count is ` %16lld` after the frames: right-aligned 3 columns past where they
         // start; digits at the frames' own indentation ending elsewhere are a PC
         if (d === e && (frames === 0 || indent !== frameIndent || indent + (e - at) === frameIndent + 3)) {
-          this.add(lineStart, h, seg0, e - at > 15 ? Number(sc.toString('latin1', at, e)) : v);
+          this.add(lineStart, h, seg0, e - at > 15 ? toCount(sc.toString('latin1', at, e)) : v);
           pos = 0;
           h = FNV_SEED;
           frames = 0;
@@ -261,19 +262,20 @@ export class DtraceStackFolder {
   }
 
   /** A stack's count: the stack is scratch[0, len), h its hash. */
-  private add(len: number, h: number, seg0: number, count: number): void {
+  private add(len: number, h: number, seg0: number, count: Count): void {
     h = Math.imul(h ^ (seg0 + 1), 16777619) >>> 0;
     const sc = this.scratch;
     let e = this.table.get(h) ?? null;
     const head = e;
     while (e && !(e.seg0 === seg0 && e.bytes.length === len && sc.compare(e.bytes, 0, len, 0, len) === 0)) e = e.next;
-    if (e) e.count += count;
+    // counts stay exact past 2^53 (bigints then)
+    if (e) e.count = addCounts(e.count, count);
     else this.table.set(h, { bytes: Buffer.from(sc.subarray(0, len)), seg0, count, next: head });
   }
 
   /** The folded stacks (root first, `;`-joined) and their summed counts. */
-  stacks(): Map<string, number> {
-    const m = new Map<string, number>();
+  stacks(): Map<string, Count> {
+    const m = new Map<string, Count>();
     for (const first of this.table.values()) {
       for (let e: Entry | null = first; e; e = e.next) {
         // the bytes are the input's; read them back as the UTF-8 text they are
@@ -285,7 +287,7 @@ export class DtraceStackFolder {
         }
         for (let i = 0; i < kernel; i++) f[i] = `${f[i]}_[k]`;
         const key = f.reverse().join(';');
-        m.set(key, (m.get(key) ?? 0) + e.count);
+        m.set(key, addCounts(m.get(key) ?? 0, e.count));
       }
     }
     return m;
@@ -318,14 +320,14 @@ export async function foldInput(
   input: AsyncIterable<string | Buffer>,
   from: 'dtrace' | 'bpftrace',
   opts: FoldOptions & { headerLines?: number } = {},
-): Promise<Map<string, number>> {
+): Promise<Map<string, Count>> {
   if (from === 'dtrace') {
     const folder = new DtraceStackFolder(opts);
     for await (const chunk of input) folder.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
     folder.close();
     return folder.stacks();
   }
-  const m = new Map<string, number>();
+  const m = new Map<string, Count>();
   let n = 0;
   for await (const line of lines(input)) {
     n++;
@@ -335,7 +337,7 @@ export async function foldInput(
     } catch (e) {
       throw new Error(`bpftrace input line ${n}: ${(e as Error).message}`);
     }
-    for (const [k, v] of foldStacks(parsed.records, opts)) m.set(k, (m.get(k) ?? 0) + v);
+    for (const [k, v] of foldStacks(parsed.records, opts)) m.set(k, addCounts(m.get(k) ?? 0, v));
   }
   return m;
 }

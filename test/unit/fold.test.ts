@@ -163,3 +163,11 @@ describe('foldStream --from dtrace: pasted captures (deliberate differences from
     expect(await collect(foldStream(chunks(text, 7), 'dtrace'))).toBe('.node.bin`main;#pragma_frame;LLVM`run 2\n');
   });
 });
+
+describe('foldStream --from dtrace: counts past 2^53', () => {
+  it('sums them exactly', async () => {
+    const rec = (n: string) => `              unix\`idle+0x114\n              unix\`thread_start+0x8\n   ${n}\n\n`;
+    const text = rec('18446744073709551615') + rec('1') + rec('9007199254740993');
+    expect(await collect(foldStream(chunks(text, 9), 'dtrace'))).toBe('unix`thread_start;unix`idle 18455751272964292609\n');
+  });
+});
