@@ -1,15 +1,18 @@
 // `zonescope parse`: a capture → trace records as JSON lines (the model of protocol/records.ts).
 // Counts past 2^53 print as strings of their digits, so nothing is rounded.
+import { readFile } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { parseBpftraceCapture } from '../agent/parse/bpftrace-text.js';
-import { DtraceIntervalSplitter, parseDtraceCapture, type IntervalText, type LineError, type Skipped } from '../agent/parse/dtrace.js';
+import { DtraceIntervalSplitter, parseDtraceCapture, type AggNames, type IntervalText, type LineError, type Skipped } from '../agent/parse/dtrace.js';
+import { printaNames } from '../agent/tracers/dtrace.js';
 import { exactJson } from '../agent/parse/exact.js';
 import { parse, UsageError } from './args.js';
 import { openInput, write } from './input.js';
 
 export const parseHelp = `zonescope parse — parse tracer output into JSON records, one per line
 
-Usage: zonescope parse dtrace|bpftrace [FILE|-]
+Usage: zonescope parse dtrace [--script X.d] [FILE|-]
+       zonescope parse bpftrace [FILE|-]
 
   dtrace      aggregation output (printa / exit-time printing), as captured or pasted:
               prompts, dtrace: banners, ^C, probe lines, printf output and prose around
@@ -17,6 +20,8 @@ Usage: zonescope parse dtrace|bpftrace [FILE|-]
               so that only one interval is held in memory
   bpftrace    text output (the default: maps, hist/lhist, stats, stack keys) or -f json
               output, told apart line by line; other lines are skipped and summed up
+  --script X.d  the D script that printed the capture: its printa() calls name the
+              aggregations (DTrace prints no names) and say which print side by side
   FILE        the capture to read; - or nothing reads standard input
 
 Exit status: 0 when every block of map or aggregation output was read; 1 when one could not be
@@ -42,14 +47,14 @@ function summary(skipped: Skipped[]): string {
   return `parse: skipped ${skipped.length} line${skipped.length === 1 ? '' : 's'} that are not aggregation output:\n${parts.join('\n')}\n`;
 }
 
-async function parseDtrace(input: AsyncIterable<Buffer>, emit: (r: unknown[]) => Promise<void>) {
+async function parseDtrace(input: AsyncIterable<Buffer>, emit: (r: unknown[]) => Promise<void>, names: AggNames) {
   const split = new DtraceIntervalSplitter();
   const dec = new StringDecoder('utf8');
   const skipped: Skipped[] = [];
   const errors: LineError[] = [];
   const take = async (pieces: IntervalText[]) => {
     for (const { text, line } of pieces) {
-      const c = parseDtraceCapture(text, [], line);
+      const c = parseDtraceCapture(text, names, line);
       await emit(c.records);
       skipped.push(...c.skipped);
       errors.push(...c.errors);
@@ -82,14 +87,23 @@ async function parseBpftrace(input: AsyncIterable<Buffer>, emit: (r: unknown[]) 
 }
 
 export async function parseCommand(argv: string[]) {
-  const { values, positionals } = parse('parse', argv, {}, true);
+  const { values, positionals } = parse('parse', argv, { script: { type: 'string' } }, true);
   if (values.help) return void process.stdout.write(parseHelp);
   const [from, file, ...extra] = positionals;
   if (from !== 'dtrace' && from !== 'bpftrace') throw new UsageError(`parse: the first argument must be dtrace or bpftrace${from ? `, not '${from}'` : ''}`);
   if (extra.length) throw new UsageError(`parse: one input at most`);
+  if (values.script !== undefined && from !== 'dtrace') throw new UsageError('parse: --script is for dtrace captures');
+  let names: AggNames = [];
+  if (values.script !== undefined) {
+    try {
+      names = printaNames(await readFile(values.script, 'utf8'));
+    } catch (e) {
+      throw new UsageError(`parse: cannot read --script '${values.script}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
   const input = await openInput('parse', file);
   const emit = async (records: unknown[]) => {
     if (records.length) await write(records.map((r) => JSON.stringify(r, exactJson)).join('\n') + '\n');
   };
-  return from === 'dtrace' ? parseDtrace(input, emit) : parseBpftrace(input, emit);
+  return from === 'dtrace' ? parseDtrace(input, emit, names) : parseBpftrace(input, emit);
 }

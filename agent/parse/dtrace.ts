@@ -348,6 +348,21 @@ function stackRecord(p: Pending, agg: string, value: Count): ExactRecord {
   return { kind: 'stack', agg, keys: [...p.keys, ...p.trailingKeys], stack: segs.flat(), kernel, value };
 }
 
+/**
+ * The aggregations' names in print order; a group is one printa() of several aggregations
+ * (`printa(@a, @b)`), whose values print side by side after the keys.
+ */
+export type AggNames = (string | string[])[];
+
+/** A line of `printa(@a, @b, ...)`: the last values, one per aggregation; the rest are keys. */
+function sideBySide(r: Extract<ExactRecord, { kind: 'scalar' }>, group: string[]): ExactRecord[] {
+  const extra = group.length - 1;
+  const values = r.keys.slice(r.keys.length - extra);
+  if (values.length < extra || values.some((v) => typeof v !== 'number')) return [{ ...r, agg: group[0] }];
+  const keys = r.keys.slice(0, r.keys.length - extra);
+  return [...values, r.value].map((value, i) => ({ kind: 'scalar' as const, agg: group[i], keys, value: value as Count }));
+}
+
 export interface DtraceCapture {
   records: ExactRecord[];
   /** lines that are not aggregation output (prompts, banners, prose...), in order */
@@ -394,7 +409,7 @@ function toBlocks(text: string, skipped: Skipped[], firstLine: number): Block[] 
  * aggregation names in print order (DTrace does not print them); aggregations past the list
  * get ''. Stack keys on a hist record become one string key, frames leaf first joined by '\n'.
  */
-export function parseDtraceCapture(text: string, names: string[] = [], firstLine = 1): DtraceCapture {
+export function parseDtraceCapture(text: string, names: AggNames = [], firstLine = 1): DtraceCapture {
   const out: ExactRecord[] = [];
   const skipped: Skipped[] = [];
   const errors: LineError[] = [];
@@ -405,7 +420,8 @@ export function parseDtraceCapture(text: string, names: string[] = [], firstLine
   // the current aggregation's key holds two stacks (stack(), ustack()): then a record whose
   // kernel stack is empty shows that stack as one more blank line, not a new aggregation
   let twoStacks = false;
-  const name = () => names[aggIndex] ?? '';
+  const group = () => names[aggIndex] ?? '';
+  const name = () => [group()].flat()[0] ?? '';
   const begin = (shape: string, gap: number, prevScalar: boolean) => {
     if (aggIndex < 0 || gap >= 2 || prevScalar || shape !== prevShape) {
       aggIndex++;
@@ -497,8 +513,11 @@ export function parseDtraceCapture(text: string, names: string[] = [], firstLine
       const first = recs.find((r) => r.kind === 'scalar' && r.agg === '');
       const keyCount = first && 'keys' in first ? first.keys.length : 0;
       begin(`scalar:${keyCount}`, b.gap, prevShape.startsWith('scalar'));
-      for (const r of recs) if (r.kind === 'scalar' && r.agg === '') r.agg = name();
-      out.push(...recs);
+      const g = group();
+      for (const r of recs) {
+        if (r.kind !== 'scalar' || r.agg !== '') out.push(r);
+        else out.push(...(Array.isArray(g) ? sideBySide(r, g) : [{ ...r, agg: g }]));
+      }
       continue;
     }
 
@@ -538,7 +557,7 @@ export function parseDtraceCapture(text: string, names: string[] = [], firstLine
  * The records of one interval's text, for the agent: counts as the wire carries them. Lines
  * that are not aggregation output and unreadable blocks are left out (the capture says which).
  */
-export function parseDtraceAggregations(text: string, names: string[] = []): TraceRecord[] {
+export function parseDtraceAggregations(text: string, names: AggNames = []): TraceRecord[] {
   return parseDtraceCapture(text, names).records.map((r) => toWire(r));
 }
 
@@ -547,7 +566,7 @@ export function parseDtraceAggregations(text: string, names: string[] = []): Tra
  * events: the lines skipped (`unparsed`, counted into zonescope_trace_lines_unparsed_total)
  * and counts rounded to fit the wire. A bad line costs only itself, never the interval.
  */
-export function dtraceInterval(text: string, names: string[], firstLine = 1): { records: TraceRecord[]; events: TraceEvent[] } {
+export function dtraceInterval(text: string, names: AggNames, firstLine = 1): { records: TraceRecord[]; events: TraceEvent[] } {
   const c = parseDtraceCapture(text, names, firstLine);
   const rounded = { n: 0 };
   const records = c.records.map((r) => toWire(r, rounded));

@@ -3,7 +3,7 @@
 // interval's printa text goes through the aggregation parser; a line it cannot read is skipped
 // and counted (an `unparsed` event), never the interval around it.
 import { readFileSync } from 'node:fs';
-import { dtraceInterval, DtraceIntervalSplitter, type IntervalText } from '../parse/dtrace.js';
+import { dtraceInterval, DtraceIntervalSplitter, type AggNames, type IntervalText } from '../parse/dtrace.js';
 import { classifyDtraceDiagnostic } from '../parse/dtrace-diagnostics.js';
 import { DiagnosticReader } from '../parse/diagnostic-lines.js';
 import { AllocJoin } from '../parse/dtrace-events.js';
@@ -15,9 +15,15 @@ import { positional, tracerFlags } from '../../scripts/params.js';
 /** Options that bound what a trace may cost the node (see dtrace(1M) -x). */
 export const DTRACE_OPTIONS = ['bufsize=4m', 'aggsize=4m', 'aggrate=2hz', 'switchrate=4hz', 'dynvarsize=8m', 'strsize=256', 'stackframes=64', 'ustackframes=64', 'cleanrate=101hz'];
 
-/** The aggregations the script prints, in printa order: DTrace does not print their names. */
-export function printaNames(source: string): string[] {
-  return [...source.matchAll(/printa\s*\(\s*(?:"[^"]*"\s*,\s*)?@([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]);
+/**
+ * The aggregations the script prints, in printa order: DTrace does not print their names.
+ * `printa(@a, @b)` prints both on one line per key: that printa gives the group ['a', 'b'].
+ */
+export function printaNames(source: string): AggNames {
+  return [...source.matchAll(/printa\s*\(\s*(?:"[^"]*"\s*,\s*)?(@[A-Za-z_][A-Za-z0-9_]*(?:\s*,\s*@[A-Za-z_][A-Za-z0-9_]*)*)/g)].map((m) => {
+    const group = m[1].split(',').map((n) => n.trim().slice(1));
+    return group.length === 1 ? group[0] : group;
+  });
 }
 
 export const dtraceDriver: TracerDriver = {

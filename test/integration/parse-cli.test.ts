@@ -58,3 +58,22 @@ describe('zonescope parse bpftrace FILE', () => {
     expect(records(r.stdout).filter((x) => x.agg === 'mk')[0]).toEqual({ kind: 'scalar', agg: 'mk', keys: ['a', 3], value: 1 });
   });
 });
+
+describe('zonescope parse dtrace --script', () => {
+  it('names the aggregations from the script, values printed side by side going to each', async () => {
+    const r = await zonescope(['parse', 'dtrace', '--script', fixture('side-by-side.d'), fixture('side-by-side.txt')]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(records(r.stdout)).toEqual([
+      { kind: 'scalar', agg: 'calls', keys: ['bash'], value: 7 },
+      { kind: 'scalar', agg: 'bytes', keys: ['bash'], value: 512 },
+      { kind: 'scalar', agg: 'calls', keys: ['node'], value: 120 },
+      { kind: 'scalar', agg: 'bytes', keys: ['node'], value: 40960 },
+    ]);
+  });
+
+  it('says which script it cannot read', async () => {
+    const r = await zonescope(['parse', 'dtrace', '--script', '/nonexistent.d', fixture('side-by-side.txt')]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain("cannot read --script '/nonexistent.d': ENOENT");
+  });
+});

@@ -2,7 +2,7 @@
 // read keeps every other record, and the line is counted (an `unparsed` event, which the
 // server turns into zonescope_trace_lines_unparsed_total).
 import { describe, expect, it } from 'vitest';
-import { dtraceDriver } from '../../agent/tracers/dtrace.js';
+import { dtraceDriver, printaNames } from '../../agent/tracers/dtrace.js';
 import type { Interval } from '../../agent/tracers/driver.js';
 import { findScript, scriptFile, scriptsDir } from '../../scripts/catalog.js';
 
@@ -50,5 +50,11 @@ describe('DTrace stdout decoder', () => {
       expect(ivs[1].records).toHaveLength(1);
       expect(ivs[1].events).toEqual([]);
     }
+  });
+});
+
+describe('printaNames', () => {
+  it('names the aggregations in print order, several printed together as a group', () => {
+    expect(printaNames('printa(@calls); printa("%-16s %@d\\n", @lat);\nprinta(@a, @b);printa("%s %@d %@d\\n", @c , @d);')).toEqual(['calls', 'lat', ['a', 'b'], ['c', 'd']]);
   });
 });

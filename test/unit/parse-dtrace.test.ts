@@ -334,3 +334,23 @@ describe('parseDtraceCapture: a broken block', () => {
     expect(c.records.map((r) => (r.kind === 'hist' ? r.buckets.map((b) => b.count) : 'value' in r ? r.value : null))).toEqual([5, [0, 5, 9, 0], 2]);
   });
 });
+
+describe('parseDtraceCapture: several aggregations printed on one line', () => {
+  it('gives each value of a printa(@a, @b, @c) line to its aggregation, keyed or not', () => {
+    const keyed = parseDtraceCapture('\n  bash                                                             69        0       12\n  sshd                                                              3        1        0\n', [['calls', 'errors', 'bytes']]);
+    expect(keyed.records).toEqual([
+      { kind: 'scalar', agg: 'calls', keys: ['bash'], value: 69 },
+      { kind: 'scalar', agg: 'errors', keys: ['bash'], value: 0 },
+      { kind: 'scalar', agg: 'bytes', keys: ['bash'], value: 12 },
+      { kind: 'scalar', agg: 'calls', keys: ['sshd'], value: 3 },
+      { kind: 'scalar', agg: 'errors', keys: ['sshd'], value: 1 },
+      { kind: 'scalar', agg: 'bytes', keys: ['sshd'], value: 0 },
+    ]);
+    const unkeyed = parseDtraceCapture('\n               69                0               12\n', [['a', 'b', 'c']]);
+    expect(unkeyed.records.map((r) => [r.kind === 'scalar' && r.agg, r.kind === 'scalar' && r.keys, r.kind === 'scalar' && r.value])).toEqual([
+      ['a', [], 69],
+      ['b', [], 0],
+      ['c', [], 12],
+    ]);
+  });
+});
