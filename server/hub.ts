@@ -187,7 +187,12 @@ export class Hub extends EventEmitter<HubEvents> {
     const helloTimer = setTimeout(() => reject('hello-timeout', `no hello within ${this.opts.helloTimeoutMs / 1000}s of connecting`), this.opts.helloTimeoutMs);
     helloTimer.unref();
 
+    // once a connection is refused, frames already on their way are not read: one rejection
+    // per connection, and nothing a refused agent sent after it is taken
+    let refused = false;
     const reject = (reason: CloseReason, message: string) => {
+      if (refused) return;
+      refused = true;
       // every rejection is counted; the log says it once a minute per reason, with how many
       this.metrics.framesRejected.inc({ reason });
       this.logs.warn(reason, { node, token: tokenName, reason }, `agent frame rejected: ${message}`);
@@ -221,7 +226,7 @@ export class Hub extends EventEmitter<HubEvents> {
     };
 
     ws.on('message', (data, isBinary) => {
-      if (this.closed) return;
+      if (this.closed || refused) return;
       try {
         onMessage(data, isBinary);
       } catch (e) {
