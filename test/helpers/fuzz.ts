@@ -12,6 +12,8 @@ import { frame, frameText, hello } from './fuzz-frames.js';
 
 export interface FuzzReport {
   frames: number;
+  /** frames the server took (zonescope_agent_frames_received_total, all types) */
+  accepted: number;
   connections: number;
   /** close codes the server sent, by code */
   closes: Record<string, number>;
@@ -46,7 +48,7 @@ export async function fuzzServer(opts: { frames: number; seed?: number; parallel
   const started = Date.now();
   const rssBeforeKiB = rss(server.pid);
 
-  const report: FuzzReport = { frames: 0, connections: 0, closes: {}, rejectedConnections: 0, rejected: {}, rejectedTotal: 0, rssBeforeKiB, rssAfterKiB: 0, crashes: 0, promtool: { ok: false, output: '' }, seconds: 0, seed };
+  const report: FuzzReport = { frames: 0, accepted: 0, connections: 0, closes: {}, rejectedConnections: 0, rejected: {}, rejectedTotal: 0, rssBeforeKiB, rssAfterKiB: 0, crashes: 0, promtool: { ok: false, output: '' }, seconds: 0, seed };
   const traceIds: string[] = [];
   const down = () => server.proc.exitCode !== null || server.proc.signalCode !== null;
 
@@ -64,7 +66,8 @@ export async function fuzzServer(opts: { frames: number; seed?: number; parallel
   };
 
   const session = async (worker: number): Promise<void> => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/agent`, { headers: { authorization: `Bearer ${tokens[(worker + report.connections) % tokens.length]}` } });
+    const t = (worker + report.connections) % tokens.length;
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/agent`, { headers: { authorization: `Bearer ${tokens[t]}` } });
     report.connections++;
     const end = new Promise<void>((res) => {
       ws.on('close', (code) => {
@@ -92,11 +95,24 @@ export async function fuzzServer(opts: { frames: number; seed?: number; parallel
       report.frames++;
       return true;
     };
-    // mostly a proper start; sometimes a frame before any hello
-    send(frameText(report.connections % 10 ? nextHello() : next(), traceIds));
+    // mostly a proper start, as one of the token's own nodes; sometimes another token's node,
+    // sometimes a frame before any hello
+    const first = report.connections % 10 ? (nextHello() as { node?: unknown }) : next();
+    if (first && typeof first === 'object' && 'node' in first && typeof first.node === 'string' && /^fz-\d+$/.test(first.node) && report.connections % 7) first.node = `t${t}-${first.node}`;
+    send(frameText(first, traceIds));
+    // each frame is judged before the next goes: a ping is answered after it, or the close comes
+    const judged = () =>
+      new Promise<void>((res) => {
+        if (ws.readyState !== WebSocket.OPEN) return res();
+        const done = () => (ws.off('pong', done), ws.off('close', done), res());
+        ws.on('pong', done);
+        ws.on('close', done);
+        ws.ping();
+      });
+    await judged();
     for (let i = 0; i < perConnection && report.frames < opts.frames; i++) {
-      await new Promise((r) => setImmediate(r));
       if (!send(frameText(next(), traceIds))) break;
+      await judged();
     }
     if (ws.readyState === WebSocket.OPEN) {
       // everything sent has been judged once the server answers a ping; then hang up without a
@@ -122,6 +138,7 @@ export async function fuzzServer(opts: { frames: number; seed?: number; parallel
     const text = await (await fetch(`${base}/metrics`)).text();
     for (const m of text.matchAll(/^zonescope_agent_frames_rejected_total\{reason="([^"]+)"\} (\d+)$/gm)) report.rejected[m[1]] = Number(m[2]);
     report.rejectedTotal = Object.values(report.rejected).reduce((a, b) => a + b, 0);
+    for (const m of text.matchAll(/^zonescope_agent_frames_received_total\{type="[^"]+"\} (\d+)$/gm)) report.accepted += Number(m[1]);
     const lint = await execa('promtool', ['check', 'metrics'], { input: text, reject: false });
     const out = `${lint.stdout}${lint.stderr}`;
     // promtool also lints naming conventions; a parse error is what breaks a scrape

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { fuzzServer } from '../helpers/fuzz.js';
 
-const FRAMES = Number(process.env.FUZZ_FRAMES ?? 3000);
+const FRAMES = Number(process.env.FUZZ_FRAMES ?? 2000);
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined;
 
 describe('agent frame fuzzing', () => {
@@ -16,7 +16,9 @@ describe('agent frame fuzzing', () => {
     expect(r.frames).toBeGreaterThanOrEqual(FRAMES);
     // the fuzzer reached the checks, not only the JSON parser
     expect(Object.keys(r.rejected).length, JSON.stringify(r.rejected)).toBeGreaterThanOrEqual(4);
-    expect(r.rejectedTotal, `seed ${r.seed}: ${JSON.stringify(r)}`).toBe(r.rejectedConnections);
+    // each rejection closed one connection; a close whose frame did not arrive shows as 1006
+    expect(r.rejectedTotal, `seed ${r.seed}: ${JSON.stringify(r)}`).toBeGreaterThanOrEqual(r.rejectedConnections);
+    expect(r.rejectedTotal, `seed ${r.seed}: ${JSON.stringify(r)}`).toBeLessThanOrEqual(r.rejectedConnections + (r.closes[1006] ?? 0));
     expect(r.promtool.ok, r.promtool.output).toBe(true);
   }, Math.max(60_000, FRAMES * 10));
 });
