@@ -94,7 +94,7 @@ export class Hub extends EventEmitter<HubEvents> {
     private readonly store: Store,
     private readonly metrics: ServerMetrics,
     private readonly log: Log,
-    private readonly faults: StoreFaults,
+    readonly faults: StoreFaults,
     opts: Partial<HubOptions> = {},
   ) {
     super();
@@ -113,7 +113,15 @@ export class Hub extends EventEmitter<HubEvents> {
 
   /** Handle an HTTP upgrade to /agent: 401 without a valid agent token, 503 over the cap. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const user = verifyToken(this.store, requestToken(req));
+    let user: TokenRow | undefined;
+    try {
+      user = verifyToken(this.store, requestToken(req));
+    } catch (e) {
+      // a damaged tokens table: no agent can be let in, and the server must not die of it
+      this.faults.note('read token', e);
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\ntoken store unavailable\n');
+      return;
+    }
     if (!user || user.role !== 'agent') {
       this.metrics.authFailures.inc({ route: '/agent', reason: 'token' });
       socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nmissing or invalid agent token\n');
@@ -226,7 +234,8 @@ export class Hub extends EventEmitter<HubEvents> {
     };
 
     ws.on('message', (data, isBinary) => {
-      if (this.closed || refused) return;
+      // a connection being closed (refused, replaced by a newer one, revoked) reads nothing more
+      if (this.closed || refused || ws.readyState !== ws.OPEN) return;
       try {
         onMessage(data, isBinary);
       } catch (e) {

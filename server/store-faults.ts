@@ -33,6 +33,14 @@ export class StoreFaults {
       this.failing.delete(op);
       return r;
     } catch (e) {
+      this.note(op, e);
+      return undefined;
+    }
+  }
+
+  /** Count and (once a minute) log a failed store operation. */
+  note(op: string, e: unknown): void {
+    {
       const error = (e as Error).message;
       this.counter.inc({ op });
       const f = this.failing.get(op);
@@ -43,9 +51,8 @@ export class StoreFaults {
       const now = Date.now();
       if (now - (this.logged.get(op) ?? 0) >= LOG_EVERY_MS) {
         this.logged.set(op, now);
-        this.log.warn({ op, failures: this.failing.get(op)!.count }, `store write failed, kept in memory only: ${error}`);
+        this.log.warn({ op, failures: this.failing.get(op)!.count }, `store operation failed, going on with what is in memory: ${error}`);
       }
-      return undefined;
     }
   }
 

@@ -370,7 +370,8 @@ export class TraceManager {
     t.reasons = reasons;
     // the server's own always-on runs are audited once, when configured; their failures are
     // logged and retried with a backoff (one row per failed restart would flood the log)
-    if (status === 'failed' && t.retain) this.store.audit('server', 'trace.failed', `${t.node}/${t.zone}`, { id: t.id, error: error ?? '' });
+    // also from a timer: a full disk must cost the audit row (counted), not the process
+    if (status === 'failed' && t.retain) this.hub.faults.attempt('write audit', () => this.store.audit('server', 'trace.failed', `${t.node}/${t.zone}`, { id: t.id, error: error ?? '' }));
     this.hooks.changed(this.summary(t));
   }
 

@@ -98,9 +98,8 @@ describe.skipIf(!canMount)('a full disk under the server', () => {
     expect(metrics).toContain('zonescope_node_load1{node="full-1"} 6');
     expect(metrics).toContain('zonescope_node_load1{node="full-2"} 42');
     expect(Number(/zonescope_store_errors_total\{op="write node_seq"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(5);
-    // logged once a minute, not once a frame
-    expect(s.proc.output().match(/store write failed/g)?.length ?? 0).toBeLessThanOrEqual(3);
-    expect(s.proc.output()).toMatch(/zonescope\.db: write node_seq: database or disk is full/);
+    // logged once a minute per operation, not once a frame, naming the file
+    expect(s.proc.output().match(/zonescope\.db: write node_seq: database or disk is full/g)).toHaveLength(1);
     // the agent reconnects (a restart of its link): resumes from memory, not from the stale store
     a.ws.close();
     await closed(a.ws);

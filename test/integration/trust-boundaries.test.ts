@@ -118,6 +118,45 @@ describe('server trust boundaries', () => {
     expect(by.get('sd-bad')!.labels).toMatchObject({ __param_node: 'sd-bad', __meta_zonescope_direct: 'false' });
   });
 
+  it('lists an announced metrics URL in /sd only on the address the agent connected from (no SSRF through Prometheus)', async () => {
+    const t = createToken(srv.ctx.store, 'agent', 'ssrf').token;
+    const announce = async (node: string, metricsUrl: string) => {
+      const w = await ws('/agent', { authorization: `Bearer ${t}` });
+      const welcome = message(w, 'welcome');
+      w.send(JSON.stringify(hello(node, { metricsUrl })));
+      await welcome;
+    };
+    await announce('sd-metadata', 'http://169.254.169.254/latest/meta-data/');
+    await announce('sd-file', 'file:///etc/passwd');
+    await announce('sd-named', 'https://internal.example:9101/metrics');
+    const groups = (await (await fetch(`${http}/sd`)).json()) as { targets: string[]; labels: Record<string, string> }[];
+    const by = new Map(groups.map((g) => [g.labels.__meta_zonescope_node, g]));
+    expect(JSON.stringify(groups)).not.toMatch(/169\.254|internal\.example|etc\/passwd/);
+    // the agent's own address (loopback here), with the port and path it announced
+    expect(by.get('sd-metadata')!.targets).toEqual(['127.0.0.1']);
+    expect(by.get('sd-metadata')!.labels.__metrics_path__).toBe('/latest/meta-data/');
+    expect(by.get('sd-named')!.targets).toEqual(['127.0.0.1:9101']);
+    expect(by.get('sd-named')!.labels.__scheme__).toBe('https');
+    // not http(s): scraped through the server
+    expect(by.get('sd-file')!.labels).toMatchObject({ __param_node: 'sd-file', __meta_zonescope_direct: 'false' });
+  });
+
+  it('lists a host an admin allowed with --sd-allow-hosts as announced', async () => {
+    const other = await buildApp({ dataDir: tempDir(), agents: { sdAllowHosts: ['scrape.example'] } });
+    try {
+      await other.app.listen({ port: 0, host: '127.0.0.1' });
+      const p = (other.app.server.address() as { port: number }).port;
+      const t = createToken(other.ctx.store, 'agent', 'allowed').token;
+      const s2 = new Sockets(() => p);
+      await s2.agent(t, hello('sd-allowed', { metricsUrl: 'http://scrape.example:9101/metrics' }));
+      const groups = (await (await fetch(`http://127.0.0.1:${p}/sd`)).json()) as { targets: string[] }[];
+      expect(groups[0].targets).toEqual(['scrape.example:9101']);
+      s2.closeAll();
+    } finally {
+      await other.close();
+    }
+  });
+
   it('marks the session cookie Secure when the browser reached the server over TLS through a proxy', async () => {
     const viewer = createToken(srv.ctx.store, 'viewer', 'tls').token;
     const login = (headers: Record<string, string>) =>
