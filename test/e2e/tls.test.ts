@@ -18,6 +18,7 @@ describe.skipIf(missing.length > 0)('web UI over HTTPS with a private CA', () =>
   const node = `e2e-tls-${process.pid}`;
   let base = '';
   let viewer = '';
+  let revokeViewer: () => Promise<{ token: string; revoke(): Promise<number> }>;
   let server: { close(): Promise<void> } | null = null;
   const browsers: Browser[] = [];
   let pki: import('../helpers/tls-ca.js').TestPki;
@@ -54,6 +55,16 @@ describe.skipIf(missing.length > 0)('web UI over HTTPS with a private CA', () =>
     await s.app.listen({ port, host: '127.0.0.1' });
     server = s;
     viewer = createToken(s.ctx.store, 'viewer', 'e2e-tls-viewer').token;
+    const admin = createToken(s.ctx.store, 'admin', 'e2e-tls-admin').token;
+    const { Agent, fetch } = await import('undici');
+    const trusted = new Agent({ connect: { ca: readFileSync(pki.ca, 'utf8') } });
+    revokeViewer = async () => {
+      const t = createToken(s.ctx.store, 'viewer', 'e2e-tls-revoked');
+      return {
+        token: t.token,
+        revoke: async () => (await fetch(`${base}/api/tokens/${t.row.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${admin}` }, dispatcher: trusted })).status,
+      };
+    };
     const agentToken = createToken(s.ctx.store, 'agent', 'e2e-tls-agent').token;
     spawnZonescope(['agent', '--server', base, '--ca', pki.ca, '--node', node, '--platform', 'illumos', '--interval', '1'], {
       ZONESCOPE_TOKEN: agentToken,
@@ -103,6 +114,21 @@ describe.skipIf(missing.length > 0)('web UI over HTTPS with a private CA', () =>
     await page.reload();
     await page.waitForSelector('form.login');
     expect(problems).toEqual([]);
+  });
+
+  it('goes back to the login form, saying why, when its token is revoked while the page is open', async () => {
+    const b = browsers[0] ?? (await browserTrusting(pki.ca));
+    const page = await b.newPage();
+    const t = await revokeViewer();
+    await page.goto(base);
+    await page.fill('#token', t.token);
+    await page.click('form.login button[type=submit]');
+    await page.waitForSelector(`a[href="#/node/${node}"]`);
+    expect(await t.revoke()).toBe(200);
+    // no click, no reload: /live is closed by the server and the page notices
+    await page.waitForSelector('form.login', { timeout: 10_000 });
+    expect(await page.textContent('.error-text')).toMatch(/session has ended/);
+    await page.close();
   });
 
   it('is refused by a browser that does not trust the CA', async () => {
