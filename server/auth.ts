@@ -75,6 +75,13 @@ declare module 'fastify' {
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/** The scheme the browser used: https over our own TLS, or behind a TLS-terminating proxy that
+ * says so (a page cannot set that header on a cross-site request, and a spurious https only
+ * makes a plain-http browser drop a Secure cookie or fail the Origin check: safe to honour). */
+export function browserScheme(headers: Headers, encrypted: boolean): 'https' | 'http' {
+  return encrypted || one(headers['x-forwarded-proto'])?.split(',')[0].trim().toLowerCase() === 'https' ? 'https' : 'http';
+}
+
 export interface AuthOptions {
   sessions: SessionLimits;
   /** the origin browsers use to reach the server, when a proxy stands in front (--public-url) */
@@ -121,10 +128,7 @@ export class Auth {
 
   /** The origin this server has for the browser: --public-url, else what the request says. */
   ownOrigin(headers: Headers, encrypted: boolean): string {
-    if (this.publicOrigin) return this.publicOrigin;
-    // behind a TLS-terminating proxy that sets it; a page cannot set it on a cross-site request
-    const proto = encrypted || one(headers['x-forwarded-proto'])?.split(',')[0].trim().toLowerCase() === 'https' ? 'https' : 'http';
-    return `${proto}://${one(headers.host) ?? ''}`;
+    return this.publicOrigin ?? `${browserScheme(headers, encrypted)}://${one(headers.host) ?? ''}`;
   }
 
   /** Why a request must be refused for where it came from, or undefined. A foreign Origin may

@@ -3,7 +3,7 @@
 // same way as the API. Logins are rate-limited per source address; failures are logged and audited.
 import Type from 'typebox';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { SESSION_COOKIE, verifyToken, type Auth } from '../auth.js';
+import { browserScheme, SESSION_COOKIE, verifyToken, type Auth } from '../auth.js';
 import type { AppContext } from '../context.js';
 
 const Me = Type.Object({ name: Type.String(), role: Type.String() });
@@ -16,12 +16,7 @@ export interface LoginLimit {
 export const DEFAULT_LOGIN_LIMIT: LoginLimit = { max: 10, windowMs: 60_000 };
 
 export const sessionApi = (ctx: AppContext, auth: Auth, limit: LoginLimit): FastifyPluginAsync => async (app) => {
-  const secure = (req: FastifyRequest) => {
-    // behind a TLS-terminating proxy the browser speaks https even though we see http; a
-    // spurious Secure only makes a plain-http browser drop the cookie, so the header is safe to honour
-    const proxied = String(req.headers['x-forwarded-proto'] ?? '').split(',')[0].trim().toLowerCase();
-    return req.protocol === 'https' || proxied === 'https' ? '; Secure' : '';
-  };
+  const secure = (req: FastifyRequest) => (browserScheme(req.headers, req.protocol === 'https') === 'https' ? '; Secure' : '');
   const clear = (req: FastifyRequest, reply: FastifyReply) => reply.header('set-cookie', `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${secure(req)}`);
 
   app.post(

@@ -3,8 +3,10 @@
 // refuse a server their CA did not sign, saying so; `start` over TLS connects its own agent;
 // plain HTTP on a non-loopback address warns about what is at stake.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execa } from 'execa';
+import { TEST_ENV } from '../helpers/procs.js';
 import WebSocket from 'ws';
 import { Agent, fetch } from 'undici';
 import { createToken } from '../../server/auth.js';
@@ -100,6 +102,42 @@ describe('TLS with a private CA', () => {
     });
     expect(first.type).toBe('fleet');
     ws.terminate();
+  });
+
+  it.skipIf(!existsSync('/usr/bin/prometheus'))('is scraped by Prometheus over HTTPS with the CA, discovered through /sd over HTTPS', async () => {
+    const dir = tempDir('zs-tls-prom-');
+    const config = join(dir, 'prometheus.yml');
+    writeFileSync(
+      config,
+      `global: {scrape_interval: 1s, scrape_timeout: 1s}
+scrape_configs:
+  - job_name: zonescope-tls
+    scheme: https
+    tls_config: {ca_file: ${pki.ca}}
+    http_sd_configs:
+      - url: ${base}/sd
+        refresh_interval: 1s
+        tls_config: {ca_file: ${pki.ca}}
+`,
+    );
+    const promPort = await freePort();
+    let log = '';
+    const prom = execa('/usr/bin/prometheus', [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`, '--log.level=warn'], {
+      env: TEST_ENV, reject: false, all: true, buffer: false, cwd: dir,
+    });
+    prom.all?.on('data', (d: Buffer) => void (log += d.toString()));
+    try {
+      const target = await until('the node scraped over HTTPS', async () => {
+        const r = (await (await fetch(`http://127.0.0.1:${promPort}/api/v1/targets`)).json()) as { data: { activeTargets: { labels: Record<string, string>; scrapeUrl: string; health: string; lastError: string }[] } };
+        return r.data.activeTargets.find((t) => t.labels.instance === NODE && t.health === 'up');
+      }, 30_000, 500).catch((e) => {
+        throw new Error(`${(e as Error).message}\nprometheus log:\n${log.slice(-2000)}`);
+      });
+      expect(target.scrapeUrl).toBe(`${base}/metrics?node=${NODE}`);
+    } finally {
+      prom.kill('SIGTERM');
+      await prom;
+    }
   });
 
   it('runs `start` over TLS: its own agent trusts the CA and connects', async () => {
