@@ -45,7 +45,7 @@ describe('TLS with a private CA', () => {
     port = await freePort();
     base = `https://127.0.0.1:${port}`;
     server = spawnZonescope(['server', '--host', '127.0.0.1', '--port', String(port), '--data', data, '--tls-cert', pki.cert, '--tls-key', pki.key]);
-    await server.waitFor(new RegExp(`zonescope is up: https://127\\.0\\.0\\.1:${port}/`));
+    await server.waitFor(new RegExp(`zonescope is up: https://127\\.0\\.0\\.1:${port}/`), 45_000);
   });
   afterAll(async () => {
     await stopAll();
@@ -65,10 +65,10 @@ describe('TLS with a private CA', () => {
 
   it('refuses a server its CA did not sign, saying so and how to fix it', async () => {
     const wrong = spawnZonescope(['agent', '--server', base, '--ca', pki.wrongCa, '--node', `${NODE}-wrong`, '--platform', 'illumos'], fakeEnv());
-    await wrong.waitFor(/cannot connect to wss:\/\/127\.0\.0\.1:\d+\/agent: the server's certificate is not trusted \(\w+: .*\); give --ca FILE with the CA that signed it; retrying/);
+    await wrong.waitFor(/cannot connect to wss:\/\/127\.0\.0\.1:\d+\/agent: the server's certificate is not trusted \(\w+: .*\); give --ca FILE with the CA that signed it; retrying/, 45_000);
     // the system's CAs do not know a private one either
     const none = spawnZonescope(['agent', '--server', base, '--node', `${NODE}-none`, '--platform', 'illumos'], fakeEnv());
-    await none.waitFor(/the server's certificate is not trusted/);
+    await none.waitFor(/the server's certificate is not trusted/, 45_000);
     expect((await api('/api/nodes')).json.map((n: { node: string }) => n.node)).not.toContain(`${NODE}-wrong`);
     await Promise.all([wrong.stop(), none.stop()]);
   });
@@ -144,7 +144,7 @@ scrape_configs:
     const data = tempDir('zs-tls-start-');
     const p = await freePort();
     const start = spawnZonescope(['start', '--port', String(p), '--data', data, '--node', `${NODE}-start`, '--platform', 'illumos', '--interval', '1', '--tls-cert', pki.cert, '--tls-key', pki.key, '--ca', pki.ca], fakeEnv());
-    await start.waitFor(new RegExp(`zonescope is up: https://127\\.0\\.0\\.1:${p}/`));
+    await start.waitFor(new RegExp(`zonescope is up: https://127\\.0\\.0\\.1:${p}/`), 45_000);
     const admin = readFileSync(join(data, 'admin.token'), 'utf8').trim();
     await until('the local agent over TLS', async () => {
       const r = await fetch(`https://127.0.0.1:${p}/api/nodes`, { headers: { authorization: `Bearer ${admin}` }, dispatcher: trusted });
@@ -165,12 +165,12 @@ scrape_configs:
 
   it('warns when it serves plain HTTP beyond loopback, naming the risk, and not on loopback', async () => {
     const open = spawnZonescope(['server', '--host', '0.0.0.0', '--port', '0', '--data', tempDir()]);
-    await open.waitFor(/zonescope is up/);
+    await open.waitFor(/zonescope is up/, 45_000);
     expect(open.output()).toMatch(/WARNING: serving plain HTTP on 0\.0\.0\.0:\d+, reachable from other hosts\. Agent and user tokens, session cookies and the fleet inventory cross the network in clear text/);
     expect(open.output()).toMatch(/--tls-cert and --tls-key/);
     await open.stop();
     const local = spawnZonescope(['server', '--host', '127.0.0.1', '--port', '0', '--data', tempDir()]);
-    await local.waitFor(/zonescope is up/);
+    await local.waitFor(/zonescope is up/, 45_000);
     expect(local.output()).not.toMatch(/WARNING/);
     await local.stop();
   });
