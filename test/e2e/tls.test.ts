@@ -42,7 +42,7 @@ describe.skipIf(missing.length > 0)('web UI over HTTPS with a private CA', () =>
   }
 
   beforeAll(async () => {
-    const { tempDir, freePort, spawnZonescope, FAKES, until } = await import('../helpers/cli.js');
+    const { tempDir, freePort, spawnZonescope, until } = await import('../helpers/cli.js');
     const { makePki } = await import('../helpers/tls-ca.js');
     const { buildApp } = await import('../../server/app.js');
     const { createToken } = await import('../../server/auth.js');
@@ -66,11 +66,7 @@ describe.skipIf(missing.length > 0)('web UI over HTTPS with a private CA', () =>
       };
     };
     const agentToken = createToken(s.ctx.store, 'agent', 'e2e-tls-agent').token;
-    spawnZonescope(['agent', '--server', base, '--ca', pki.ca, '--node', node, '--platform', 'illumos', '--interval', '1'], {
-      ZONESCOPE_TOKEN: agentToken,
-      PATH: `${FAKES}:${process.env.PATH}`,
-      ZONESCOPE_FAKE_STATE: tempDir('zs-e2e-tls-fake-'),
-    });
+    spawnZonescope(['agent', '--server', base, '--ca', pki.ca, '--node', node, '--interval', '1'], { ZONESCOPE_TOKEN: agentToken });
     await until('the agent over WSS', () => s.ctx.fleet.nodes.get(node)?.up, 30_000);
   }, 120_000);
 
