@@ -81,8 +81,9 @@ describe('TLS with a private CA', () => {
     const zone = 'global';
     const env = { ZONESCOPE_SERVER: base, ZONESCOPE_TOKEN: tokens.operator };
     const ok = await zonescope(['trace', 'cpu-profile', '--zone', zone, '--node', NODE, '--duration', '2s', '--ca', pki.ca], env);
-    expect(ok.exitCode, String(ok.stderr)).toBe(0);
-    expect(String(ok.stderr)).toMatch(/cpu-profile on .*: done/);
+    // done, or partial (3) when bpftrace lost a few stacks on a busy machine: a result either way
+    expect([0, 3], String(ok.stderr)).toContain(ok.exitCode);
+    expect(String(ok.stderr)).toMatch(/cpu-profile on .*: (done|partial)/);
     // folded stacks came back over HTTPS: frames;frames count
     expect(String(ok.stdout)).toMatch(/^\S+;\S.* \d+$/m);
     const bad = await zonescope(['trace', 'cpu-profile', '--zone', zone, '--node', NODE, '--duration', '2s', '--ca', pki.wrongCa], env);
