@@ -4,7 +4,7 @@
 // the machine's tracefs is never touched); a trace whose target process exits or whose zone
 // goes away ends partial saying so; a stopped cpu-profile keeps its last interval.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,12 +12,31 @@ import { makeTestZone, type TestZone } from '../helpers/zone.js';
 import { buildBurner, startBurner, killAll } from '../helpers/burner.js';
 import { startHarness, waitEnded, childrenNamed, type Harness } from '../helpers/trace-harness.js';
 import { zonescope } from '../helpers/cli.js';
+import { TEST_ENV } from '../helpers/procs.js';
 
 const NODE = `zs-out-${process.pid}`;
 const NO_TRACEFS = `zs-notracefs-${process.pid}`;
 const OWN_NS = `zs-mountns-${process.pid}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const samples = (folded: string) => folded.trim().split('\n').filter(Boolean).reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+// 2^15 distinct allocating stacks (a and b called along the bits of i), more than the 10,240
+// keys a bpftrace map holds: the map fills, the script's own counter still counts
+const MANY_STACKS_C = `
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+volatile unsigned long sink;
+void a(int d, unsigned v);
+void b(int d, unsigned v);
+__attribute__((noinline)) void leaf(void) { void *p = malloc(16); sink += (unsigned long)p; free(p); }
+__attribute__((noinline)) void a(int d, unsigned v) { if (!d) { leaf(); return; } if (v & 1) a(d - 1, v >> 1); else b(d - 1, v >> 1); sink++; }
+__attribute__((noinline)) void b(int d, unsigned v) { if (!d) { leaf(); return; } if (v & 1) a(d - 1, v >> 1); else b(d - 1, v >> 1); sink++; }
+int main(void) {
+  setvbuf(stdout, NULL, _IONBF, 0);
+  printf("ready\\n");
+  for (unsigned i = 0;; i++) { a(15, i & 0x7fff); if ((i & 1023) == 0) usleep(1000); }
+}
+`;
 const tracefsAt = (pid: number) => readFileSync(`/proc/${pid}/mounts`, 'utf8').split('\n').filter((l) => l.split(' ')[2] === 'tracefs').map((l) => l.split(' ')[1]);
 
 describe('trace prerequisites and outcomes on real bpftrace', () => {
@@ -138,6 +157,26 @@ describe('trace prerequisites and outcomes on real bpftrace', () => {
     // ended when the zone went, not at the end of its 10 s
     expect(t.intervals).toBeLessThan(10);
     expect(samples((await h.api('GET', `/api/traces/${r.json.id}/folded`)).text)).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('a trace that lost samples says how many', async () => {
+    const z = await zone('lost');
+    const src = join(dir, 'many-stacks.c');
+    writeFileSync(src, MANY_STACKS_C);
+    execFileSync('gcc', ['-O0', '-g', '-fno-omit-frame-pointer', '-fno-optimize-sibling-calls', '-o', join(dir, 'many-stacks'), src]);
+    const prog = spawn(join(dir, 'many-stacks'), [], { env: { ...process.env, ...TEST_ENV }, stdio: ['ignore', 'pipe', 'inherit'] });
+    kids.push(prog);
+    await new Promise((ok) => prog.stdout!.once('data', ok));
+    await z.addPid(prog.pid!);
+    const r = await h.api('POST', '/api/traces', { node: NODE, zone: z.name, script: 'malloc-sizes', params: { pid: prog.pid }, durationS: 3 });
+    expect(r.status, r.text).toBe(201);
+    const t = await waitEnded(h, r.json.id);
+    killAll([prog]);
+    expect(t.status, t.error).toBe('partial');
+    expect(t.samplesLost).toBeGreaterThan(0);
+    const lost = t.reasons.find((x: string) => / bytes lost /.test(x));
+    expect(lost, t.reasons.join('; ')).toMatch(/^[\d,]+ bytes lost \(\d+\.\d% of the [\d,]+ the script counted\)$/);
+    console.log(`lost: ${lost}`);
   }, 60_000);
 
   it('a stopped cpu-profile keeps its last interval', async () => {
