@@ -46,6 +46,7 @@ interface Running {
   unit: string;
   durationS: number;
   startedAt: number;
+  firstOutput: number;
   lastOutput: number;
   timers: NodeJS.Timeout[];
   interval: number;
@@ -126,6 +127,7 @@ export class TraceRunner {
       unit: meta.unit,
       durationS,
       startedAt: Date.now(),
+      firstOutput: 0,
       lastOutput: 0,
       timers: [],
       interval: 0,
@@ -165,7 +167,8 @@ export class TraceRunner {
         pid,
         zone,
         knownZones: this.o.knownZones,
-        since: r.startedAt,
+        // counted like the duration: from the tracer's first output (probes attached)
+        since: () => r.firstOutput || r.startedAt,
         onGone: (why) => {
           this.o.log.info(`trace ${msg.id}: ${why}`);
           r.gone.push(why);
@@ -176,7 +179,7 @@ export class TraceRunner {
       this.pump(r, proc, decoder, this.driver.stderr(), meta);
       // attaching probes can take a while (uprobes on a big binary): the duration counts from
       // the tracer's first output, and it gets a grace for its last print
-      r.timers.push(setTimeout(() => r.lastOutput === 0 && this.signal(r, 'startup'), this.limits.startupGraceS * 1000));
+      r.timers.push(setTimeout(() => r.firstOutput === 0 && this.signal(r, 'startup'), this.limits.startupGraceS * 1000));
       const result = await proc;
       r.watch.check();
       for (const iv of decoder.end()) this.deliver(r, meta, iv);
@@ -228,7 +231,10 @@ export class TraceRunner {
     let bytes = 0;
     proc.stdout?.on('data', (chunk: string | Buffer) => {
       const text = String(chunk);
-      if (r.lastOutput === 0) r.timers.push(setTimeout(() => this.signal(r, 'limit'), (r.durationS + this.limits.endGraceS) * 1000));
+      if (r.firstOutput === 0) {
+        r.firstOutput = Date.now();
+        r.timers.push(setTimeout(() => this.signal(r, 'limit'), (r.durationS + this.limits.endGraceS) * 1000));
+      }
       r.lastOutput = Date.now();
       bytes += Buffer.byteLength(text);
       let out: Interval[];

@@ -14,7 +14,7 @@ export interface WatchOptions {
   knownZones?: () => readonly Zone[];
   cgroupRoot?: string;
   /** when the trace began (ms), the base of "after N s" */
-  since: number;
+  since: () => number;
   onGone(reason: string): void;
   everyMs?: number;
 }
@@ -53,7 +53,7 @@ export class TraceWatch {
 
   /** Looks once (also called when the tracer exits, which may beat the next tick). */
   check(): void {
-    const after = `${Math.max(0, Math.round((Date.now() - this.o.since) / 1000))} s`;
+    const after = `${Math.max(0, Math.round((Date.now() - this.o.since()) / 1000))} s`;
     const { pid, zone } = this.o;
     if (pid !== undefined && this.start !== undefined && startTime(pid) !== this.start) this.gone('pid', `process ${pid} exited after ${after}`);
     if (zone.name === 'global') return;

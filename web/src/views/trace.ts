@@ -108,10 +108,8 @@ export const traceView: View = (app, { id }, el) => {
       text = `${(100 * t.progress).toFixed(0)}% of ${t.durationS} s`;
     } else if (t.status === 'done') {
       text = `finished · ${t.durationS} s`;
-    } else if (t.status === 'partial') {
-      text = `partial · ${plural(t.intervals, 'interval')} of ${t.durationS}`;
     } else {
-      // a stopped or failed trace did not run its whole duration, whatever progress says
+      // a partial, stopped or failed trace did not run its whole duration, whatever progress says
       value = ran !== null ? Math.min(1, ran / 1000 / t.durationS) : 0;
       text = `${t.status} after ${ran !== null ? secs(ran) : 'less than an interval'} of ${t.durationS} s`;
     }
