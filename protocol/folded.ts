@@ -10,6 +10,21 @@ export interface FoldOptions {
   keepOffsets?: boolean;
   /** suffix kernel frames with `_[k]`, FlameGraph's convention for coloring them */
   annotateKernel?: boolean;
+  /**
+   * root each stack at its process's program name when the record says which process it is
+   * (default true), as FlameGraph's perf and bpftrace collapsers do
+   */
+  processRoot?: boolean;
+}
+
+/**
+ * The process a stack record belongs to: stack maps keyed `[..stacks, pid, comm]` (the
+ * curated bpftrace scripts) leave `keys` = [pid, comm].
+ */
+export function processOf(r: TraceRecord): { pid: number; comm: string } | undefined {
+  if (r.kind !== 'stack' || r.keys.length !== 2) return undefined;
+  const [pid, comm] = r.keys;
+  return typeof pid === 'number' && typeof comm === 'string' ? { pid, comm } : undefined;
 }
 
 /** One frame as stackcollapse.pl cleans it; `;` would split the frame, so it becomes `:`. */
@@ -43,13 +58,15 @@ export function inlined(frame: string): string[] {
   });
 }
 
-function foldOne(stack: readonly string[], kernel: number, opts: FoldOptions): string {
+function foldOne(stack: readonly string[], kernel: number, opts: FoldOptions, root?: string): string {
   const parts: string[] = [];
   const keep = opts.keepOffsets ?? false;
   // leaf first in the record, root first in the folded line
   for (let i = stack.length - 1; i >= 0; i--) {
     for (const f of inlined(normalizeFrame(stack[i], keep))) parts.push(opts.annotateKernel && i < kernel ? `${f}_[k]` : f);
   }
+  // the program name is not a frame: no offset to strip, only `;` to keep out
+  if (root !== undefined) parts.unshift(root.trim().replaceAll(';', ':') || '-');
   return parts.join(';');
 }
 
@@ -58,7 +75,7 @@ export function foldStacks(records: Iterable<TraceRecord>, opts: FoldOptions = {
   const m = new Map<string, number>();
   for (const r of records) {
     if (r.kind !== 'stack') continue;
-    const k = foldOne(r.stack, r.kernel, opts);
+    const k = foldOne(r.stack, r.kernel, opts, opts.processRoot === false ? undefined : processOf(r)?.comm);
     m.set(k, (m.get(k) ?? 0) + r.value);
   }
   return m;

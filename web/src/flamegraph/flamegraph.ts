@@ -6,6 +6,7 @@ import { type Layout, layout, frameAt, firstFrom, pathOf, findPath } from './lay
 import { Palette, MATCH_COLOR, diffColor, isKernel } from './colors.js';
 import { compilePattern, search, type SearchResult } from './search.js';
 import { toFolded, toSpeedscope } from './export.js';
+import { withoutRoot } from './process-root.js';
 import './flamegraph.css';
 
 export interface FlameGraphOptions {
@@ -24,6 +25,8 @@ export interface FlameGraphOptions {
   fmtValue?: (v: number) => string;
   /** listen for `/` and Esc on the whole document (one flame graph per page) */
   globalKeys?: boolean;
+  /** with data whose stacks start at their process: whether that level is shown (default true) */
+  byProcess?: boolean;
 }
 
 export type FlameInput = FoldedInput | FrameTree;
@@ -87,6 +90,11 @@ export class FlameGraph {
   private status: HTMLDivElement;
   private tip: HTMLDivElement;
   private invertBox: HTMLInputElement;
+  private processBox: HTMLInputElement;
+  private processLabel: HTMLLabelElement;
+  /** the stacks' first frame is their process (see setProcessRoots) */
+  private processRoots = false;
+  private data: { input: FlameInput; baseline?: FoldedInput } | null = null;
   private ro: ResizeObserver;
   private onDocKey = (e: KeyboardEvent): void => this.docKey(e);
 
@@ -126,6 +134,14 @@ export class FlameGraph {
     this.invertBox.checked = this.inverted;
     this.invertBox.onchange = () => this.setInverted(this.invertBox.checked);
     inv.append(this.invertBox, ' Icicle');
+    this.processLabel = el('label', 'fg-by-process');
+    this.processLabel.title = 'Root every stack at its process (program name)';
+    this.processLabel.hidden = true;
+    this.processBox = el('input');
+    this.processBox.type = 'checkbox';
+    this.processBox.checked = opts.byProcess ?? true;
+    this.processBox.onchange = () => this.setByProcess(this.processBox.checked);
+    this.processLabel.append(this.processBox, ' By process');
     const exF = el('button', 'fg-export-folded', 'Folded');
     exF.type = 'button';
     exF.title = 'Download folded stacks';
@@ -134,7 +150,7 @@ export class FlameGraph {
     exS.type = 'button';
     exS.title = 'Download speedscope JSON';
     exS.onclick = () => this.download('speedscope');
-    bar.append(reset, this.crumbs, el('span', 'fg-grow'), this.searchInput, this.matchOut, inv, exF, exS);
+    bar.append(reset, this.crumbs, el('span', 'fg-grow'), this.searchInput, this.matchOut, this.processLabel, inv, exF, exS);
 
     this.scroller = el('div', 'fg-scroll');
     this.canvas = el('canvas', 'fg-canvas');
@@ -179,8 +195,26 @@ export class FlameGraph {
 
   /** Sets (or replaces, on a live update) the profile; zoom and search are kept. */
   setData(data: FlameInput, baseline?: FoldedInput): void {
-    const tree = isTree(data) ? (checkTree(data), data) : treeFromFolded(data, baseline);
+    this.data = { input: data, baseline };
+    let tree: FrameTree;
+    if (isTree(data)) tree = (checkTree(data), data);
+    else if (this.processRoots && !this.processBox.checked) tree = treeFromFolded(withoutRoot(data), baseline === undefined ? undefined : withoutRoot(baseline));
+    else tree = treeFromFolded(data, baseline);
     this.setLayout(layout(tree));
+  }
+
+  /** Says whether the folded stacks given to setData start at their process: the "By process" box shows when they do. */
+  setProcessRoots(on: boolean): void {
+    if (on === this.processRoots) return;
+    this.processRoots = on;
+    this.processLabel.hidden = !on;
+    if (this.data) this.setData(this.data.input, this.data.baseline);
+  }
+
+  /** Shows or hides the process level of process-rooted stacks. */
+  setByProcess(on: boolean): void {
+    this.processBox.checked = on;
+    if (this.data && this.processRoots) this.setData(this.data.input, this.data.baseline);
   }
 
   /** For callers that lay out themselves (benchmarks, workers). */

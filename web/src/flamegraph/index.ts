@@ -3,3 +3,4 @@ export { TreeBuilder, treeFromFolded, checkTree, type FrameTree, type FoldedInpu
 export { layout, type Layout } from './layout.js';
 export { toFolded, toSpeedscope } from './export.js';
 export { compilePattern, search } from './search.js';
+export { withoutRoot } from './process-root.js';

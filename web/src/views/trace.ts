@@ -9,6 +9,8 @@ import { FlameGraph } from '../flamegraph/index.js';
 import { Heatmap } from '../heatmap/heatmap.js';
 import { latencyHeatmap, subsecondHeatmap, intervalsCovering } from '../heatmap/build.js';
 import { statusBadge } from './zone.js';
+import { processesPanel } from './trace-processes.js';
+import { processOf } from '../../../protocol/folded.js';
 import type { View } from '../app.js';
 
 /** Folded stacks from stack records (leaf first, kernel frames first), kernel frames marked `_[k]`. */
@@ -176,6 +178,7 @@ export const traceView: View = (app, { id }, el) => {
       note.textContent = range ? 'No stacks in this range.' : t?.status === 'failed' ? `No stacks to show or export: the trace failed${t.error ? ` (${t.error})` : ''}.` : 'No stacks to show or export: the trace recorded none.';
     }
     if (empty) return;
+    fg.setProcessRoots(!!t?.records.some((r) => processOf(r)));
     fg.setData(folded, baseline?.folded);
     rangeOut.textContent = range
       ? `Showing ${new Date(range[0]).toLocaleTimeString()} – ${new Date(range[1]).toLocaleTimeString()} (whole intervals)`
@@ -205,8 +208,10 @@ export const traceView: View = (app, { id }, el) => {
       h('div.row', h('h2', 'Flame graph'), rangeOut, whole, setBase, clearBase),
       h('p.dim.no-stacks', { hidden: true }),
       fgBox,
+      h('div.processes'),
     );
-    fg = new FlameGraph(fgBox, { title: `${t!.script}-${id}`, maxHeight: 520, unit: t!.unit, fmtValue: unitFormatter(t!.unit) });
+    // the global zone mixes every process of the host: its stacks start at their process
+    fg = new FlameGraph(fgBox, { title: `${t!.script}-${id}`, maxHeight: 520, unit: t!.unit, fmtValue: unitFormatter(t!.unit), byProcess: t!.zone === 'global' });
     const imprecise = h('p.warn.imprecise', { hidden: true }, 'This trace reports no subsecond offsets: each interval is drawn as one cell at its end, so ranges select whole intervals only.');
     hmBox.before(imprecise);
     hm = new Heatmap(hmBox, subsecondHeatmap(ivs), {
@@ -258,6 +263,7 @@ export const traceView: View = (app, { id }, el) => {
         await drawFlame();
       } else hm?.setData(latencyHeatmap(ivs, t.unit === 'nanoseconds' ? fmtNs : undefined));
     }
+    body.querySelector('.processes')?.replaceChildren(processesPanel(t.records, t.unit) ?? '');
     const rec = body.querySelector<HTMLElement>('.records');
     rec?.replaceChildren(recordsTable(t.records, t.unit));
     if ((kind === 'flame' || kind === 'heatmap') && !ivs.length && t.records.length === 0) {
