@@ -213,6 +213,45 @@ function mapRecords(type: string, data: unknown, opts: BpftraceParseOptions, eve
   return out;
 }
 
+const TWO_64 = 1n << 64n;
+const TWO_63 = 1n << 63n;
+
+/**
+ * bpftrace prints a sum() that went below zero (memleak's frees outweighing its mallocs in
+ * an interval) as the unsigned 64-bit value, e.g. -4096 as 18446744073709547520, which a
+ * double cannot even hold exactly. Such numbers outside strings are rewritten as the signed
+ * value before JSON.parse sees them (only on lines holding a 19-digit run).
+ */
+export function signedValues(line: string): string {
+  let out = '';
+  let from = 0;
+  let inString = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === '"') {
+      inString = true;
+      continue;
+    }
+    if (c < '0' || c > '9' || (i > 0 && line[i - 1] >= '0' && line[i - 1] <= '9') || line[i - 1] === '-' || line[i - 1] === '.') continue;
+    let j = i;
+    while (j < line.length && line[j] >= '0' && line[j] <= '9') j++;
+    if (j - i >= 19 && line[j] !== '.' && line[j] !== 'e' && line[j] !== 'E') {
+      const v = BigInt(line.slice(i, j));
+      if (v >= TWO_63 && v < TWO_64) {
+        out += line.slice(from, i) + String(v - TWO_64);
+        from = j;
+      }
+    }
+    i = j - 1;
+  }
+  return from ? out + line.slice(from) : line;
+}
+
 /** Parses one line of `bpftrace -f json` output (or one stderr line). */
 export function parseBpftraceLine(line: string, opts: BpftraceParseOptions = {}): BpftraceLineResult {
   const t = line.trim();
@@ -223,7 +262,7 @@ export function parseBpftraceLine(line: string, opts: BpftraceParseOptions = {})
   }
   let msg: { type?: unknown; data?: unknown };
   try {
-    msg = JSON.parse(t);
+    msg = JSON.parse(/\d{19}/.test(t) ? signedValues(t) : t);
   } catch (e) {
     throw new Error(`bpftrace: not a JSON line (${(e as Error).message}): ${t.slice(0, 200)}`);
   }

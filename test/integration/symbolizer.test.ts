@@ -36,15 +36,15 @@ int main(void) {
 }
 `;
 
-const hex = (n: bigint) => `0x${n.toString(16)}`;
+const hex = (n: number) => `0x${n.toString(16)}`;
 
-async function start(bin: string): Promise<{ c: ChildProcess; addrs: bigint[] }> {
+async function start(bin: string): Promise<{ c: ChildProcess; addrs: number[] }> {
   const c = spawn(bin, [], { env: { ...process.env, ...TEST_ENV }, stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     c.once('exit', (code) => reject(new Error(`test program exited (${code})`)));
     c.stdout!.once('data', (d) => resolve(String(d)));
   });
-  return { c, addrs: line.trim().split(' ').map((a) => BigInt(a)) };
+  return { c, addrs: line.trim().split(' ').map((a) => Number(a)) };
 }
 
 describe('agent-side symbolization', () => {
@@ -72,7 +72,7 @@ describe('agent-side symbolization', () => {
     kids.push(c);
     const [hot, draw, rust, jit] = addrs;
     const s = new Symbolizer();
-    const names = await s.frames(c.pid!, [hex(hot + 2n), hex(draw), hex(rust + 1n), hex(jit + 0x48n), 'already_named+4']);
+    const names = await s.frames(c.pid!, [hex(hot + 2), hex(draw), hex(rust + 1), hex(jit + 0x48), 'already_named+4']);
     expect(names[0]).toBe('zs_sym_hot+0x2');
     expect(names[1]).toBe('ns::Widget::draw(int)+0x0');
     expect(names[2]).toMatch(/^core::fmt::write.*\+0x1$/);
@@ -85,10 +85,10 @@ describe('agent-side symbolization', () => {
     kids.push(c);
     const s = new Symbolizer();
     // the ELF header page of the program (its first mapping): no function symbol covers it
-    const base = BigInt(`0x${readFileSync(`/proc/${c.pid}/maps`, 'utf8').split('\n').find((l) => l.endsWith('/zs-sym-prog'))!.split('-')[0]}`);
-    const [far, jitMiss, nowhere] = await s.frames(c.pid!, [hex(base + 0x10n), hex(addrs[3] + 0x800n), '0x10']);
+    const base = parseInt(`${readFileSync(`/proc/${c.pid}/maps`, 'utf8').split('\n').find((l) => l.endsWith('/zs-sym-prog'))!.split('-')[0]}`, 16);
+    const [far, jitMiss, nowhere] = await s.frames(c.pid!, [hex(base + 0x10), hex(addrs[3] + 0x800), '0x10']);
     expect(far).toBe('zs-sym-prog+0x10');
-    expect(jitMiss).toBe(hex(addrs[3] + 0x800n));
+    expect(jitMiss).toBe(hex(addrs[3] + 0x800));
     expect(nowhere).toBe('0x10');
   });
 
@@ -100,10 +100,10 @@ describe('agent-side symbolization', () => {
     await s.frames(a.c.pid!, [hex(a.addrs[0]), hex(a.addrs[1])]);
     const read = s.stats.modulesRead;
     expect(read).toBe(2); // the program and libzsw.so
-    expect(await s.frames(b.c.pid!, [hex(b.addrs[0] + 1n), hex(b.addrs[1] + 1n)])).toEqual(['zs_sym_hot+0x1', 'ns::Widget::draw(int)+0x1']);
+    expect(await s.frames(b.c.pid!, [hex(b.addrs[0] + 1), hex(b.addrs[1] + 1)])).toEqual(['zs_sym_hot+0x1', 'ns::Widget::draw(int)+0x1']);
     expect(s.stats.modulesRead).toBe(read);
     killAll([a.c]);
     await new Promise((r) => a.c.once('exit', r));
-    expect(await s.frames(a.c.pid!, [hex(a.addrs[0] + 3n)])).toEqual(['zs_sym_hot+0x3']);
+    expect(await s.frames(a.c.pid!, [hex(a.addrs[0] + 3)])).toEqual(['zs_sym_hot+0x3']);
   });
 });

@@ -59,3 +59,21 @@ describe('curated bpftrace output', () => {
     expect(out.records.some((r) => r.kind === 'scalar' && r.agg.startsWith('zs_'))).toBe(false);
   });
 });
+
+describe('negative sums', () => {
+  it('reads a sum bpftrace printed as an unsigned 64-bit value as the negative number it is, keys untouched', async () => {
+    const [iv] = decode(
+      line({ type: 'printf', data: '=== zonescope interval 1 ===\n' }) +
+        '{"type": "map", "data": {"@bytes_even": {"\\n    0x401000\\n,18446744073709547520,zs": 18446744073709547520, "\\n    0x401010\\n,7,zs": 65536}}}\n' +
+        '{"type": "map", "data": {"@zs_seen_bytes_even": 18446744073709551516}}\n',
+    );
+    const out = await finishInterval(iv, 'bytes', stub);
+    const stacks = out.records.filter((r): r is StackRecord => r.kind === 'stack');
+    expect(stacks.map((s) => [s.keys, s.value])).toEqual([
+      [['18446744073709547520', 'zs'], -4096],
+      [[7, 'zs'], 65536],
+    ]);
+    // the counter (-100 net) is off by what the two stacks hold: reported as lost
+    expect(out.events[0]).toMatchObject({ kind: 'samples-lost', count: 61540 });
+  });
+});

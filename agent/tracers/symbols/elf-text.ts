@@ -1,12 +1,12 @@
 // What binutils prints about an ELF file → the symbolizer's tables. Pure: elf-tools.ts runs
-// the commands. binutils does the ELF reading (.symtab and .dynsym, C++ and Rust demangling
-// with -C), so no ELF parser lives here.
+// the commands. binutils does the ELF reading (.symtab and .dynsym) and c++filt the C++ and
+// Rust demangling (demangle.ts), so no ELF parser lives here.
 
 /** A loadable segment: file bytes [offset, offset + filesz) are mapped at vaddr. */
 export interface LoadSegment {
-  offset: bigint;
-  vaddr: bigint;
-  filesz: bigint;
+  offset: number;
+  vaddr: number;
+  filesz: number;
 }
 
 export interface ElfHeaders {
@@ -24,7 +24,7 @@ export function parseReadelf(text: string): ElfHeaders {
   for (const line of text.split('\n')) {
     const l = LOAD.exec(line);
     if (l) {
-      out.loads.push({ offset: BigInt(`0x${l[1]}`), vaddr: BigInt(`0x${l[2]}`), filesz: BigInt(`0x${l[3]}`) });
+      out.loads.push({ offset: parseInt(l[1], 16), vaddr: parseInt(l[2], 16), filesz: parseInt(l[3], 16) });
       continue;
     }
     const b = BUILD_ID.exec(line);
@@ -38,49 +38,66 @@ export function parseReadelf(text: string): ElfHeaders {
  * objects is gone once the runtime address is a file offset, and the segment's own
  * offset→vaddr shift is applied. Undefined when no segment holds the offset.
  */
-export function offsetToVaddr(h: ElfHeaders, off: bigint): bigint | undefined {
+export function offsetToVaddr(h: ElfHeaders, off: number): number | undefined {
   for (const s of h.loads) if (off >= s.offset && off < s.offset + s.filesz) return off - s.offset + s.vaddr;
   return undefined;
 }
 
-/** Function symbols, sorted by address; a symbol without a size reaches to the next one. */
+/** Function symbols, sorted by address; a symbol without a size (end NaN) reaches to the next one. */
 export interface SymbolTable {
-  addrs: bigint[];
-  ends: (bigint | undefined)[];
+  addrs: Float64Array;
+  ends: Float64Array;
   names: string[];
 }
 
-// `nm -P -S -C --defined-only`: `NAME TYPE VALUE [SIZE]`; a demangled NAME may hold spaces
+// `nm -P -S --defined-only`: `NAME TYPE VALUE [SIZE]` (with -C a demangled NAME may hold spaces)
 const NM = /^(.+) ([TtWwi]) ([0-9a-f]+)(?: ([0-9a-f]+))?$/;
 // dynamic symbols carry their version: `malloc@@GLIBC_2.2.5`
 const VERSION = /@@?[A-Za-z_][\w.]*$/;
 
-/** Merges the outputs of nm (.symtab, then nm -D: .dynsym) into one table. */
+/**
+ * Merges outputs of nm (.symtab, .dynsym) into one table. Node's 100k symbols take a few
+ * tens of milliseconds: one regex per line, numbers not BigInts, one sort of indices.
+ */
 export function parseNm(...texts: string[]): SymbolTable {
-  const rows = new Map<bigint, { end?: bigint; name: string }>();
+  const addr: number[] = [];
+  const end: number[] = [];
+  const name: string[] = [];
   for (const text of texts) {
-    for (const line of text.split('\n')) {
-      const m = NM.exec(line);
+    let pos = 0;
+    while (pos < text.length) {
+      let nl = text.indexOf('\n', pos);
+      if (nl < 0) nl = text.length;
+      const m = NM.exec(text.slice(pos, nl));
+      pos = nl + 1;
       if (!m) continue;
-      const addr = BigInt(`0x${m[3]}`);
-      if (addr === 0n) continue;
-      const size = m[4] ? BigInt(`0x${m[4]}`) : 0n;
-      const name = m[1].replace(VERSION, '');
-      const had = rows.get(addr);
-      // aliases (one address, several names): the first seen (.symtab's) names it
-      if (had) {
-        if (had.end === undefined && size) had.end = addr + size;
-        continue;
-      }
-      rows.set(addr, { end: size ? addr + size : undefined, name });
+      const a = parseInt(m[3], 16);
+      if (a === 0) continue;
+      const size = m[4] ? parseInt(m[4], 16) : 0;
+      addr.push(a);
+      end.push(size ? a + size : NaN);
+      name.push(m[1].replace(VERSION, ''));
     }
   }
-  const addrs = [...rows.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  return { addrs, ends: addrs.map((a) => rows.get(a)!.end), names: addrs.map((a) => rows.get(a)!.name) };
+  // by address; of aliases (one address, several names) the first seen (.symtab's) names it
+  const order = Array.from(addr.keys()).sort((i, j) => addr[i] - addr[j] || i - j);
+  const out: SymbolTable = { addrs: new Float64Array(order.length), ends: new Float64Array(order.length), names: [] };
+  let n = 0;
+  for (const i of order) {
+    if (n && out.addrs[n - 1] === addr[i]) {
+      if (Number.isNaN(out.ends[n - 1])) out.ends[n - 1] = end[i];
+      continue;
+    }
+    out.addrs[n] = addr[i];
+    out.ends[n] = end[i];
+    out.names.push(name[i]);
+    n++;
+  }
+  return { addrs: out.addrs.subarray(0, n), ends: out.ends.subarray(0, n), names: out.names };
 }
 
-/** `name+0xoff` for the function holding vaddr, if any. */
-export function lookupSymbol(t: SymbolTable, vaddr: bigint): string | undefined {
+/** The function holding vaddr and the offset into it, if any. */
+export function lookupSymbol(t: SymbolTable, vaddr: number): { name: string; offset: number } | undefined {
   let lo = 0;
   let hi = t.addrs.length - 1;
   let best = -1;
@@ -94,7 +111,7 @@ export function lookupSymbol(t: SymbolTable, vaddr: bigint): string | undefined 
   if (best < 0) return undefined;
   const end = t.ends[best];
   // past a sized symbol's end is padding or a stripped local function: not this symbol
-  if (end !== undefined && vaddr >= end) return undefined;
-  if (end === undefined && best + 1 >= t.addrs.length) return undefined;
-  return `${t.names[best]}+0x${(vaddr - t.addrs[best]).toString(16)}`;
+  if (!Number.isNaN(end) && vaddr >= end) return undefined;
+  if (Number.isNaN(end) && best + 1 >= t.addrs.length) return undefined;
+  return { name: t.names[best], offset: vaddr - t.addrs[best] };
 }

@@ -1,17 +1,18 @@
 // /proc/PID/maps text → mappings, and the address arithmetic on them. Pure: the symbolizer
-// (symbolizer.ts) reads the files.
+// (symbolizer.ts) reads the files. Addresses are plain numbers: user space ends below 2^47
+// on x86-64 and aarch64, well inside a double's exact integers (2^53).
 //
 //   7f1c2a400000-7f1c2a428000 r--p 00000000 08:01 1835 /usr/lib/x86_64-linux-gnu/libc.so.6
 //   start-end perms offset dev inode [path]; path may hold spaces, end with " (deleted)",
 //   or be a pseudo name ([heap], [stack], [vdso], [anon:...]) or absent (anonymous memory).
 
 export interface Mapping {
-  start: bigint;
-  end: bigint;
+  start: number;
+  end: number;
   /** whether the mapping may hold code (r-xp) */
   exec: boolean;
   /** offset of `start` in the mapped file */
-  offset: bigint;
+  offset: number;
   dev: string;
   inode: number;
   /** '' for anonymous memory; pseudo names keep their brackets */
@@ -27,20 +28,20 @@ export function parseMaps(text: string): Mapping[] {
     const m = LINE.exec(line);
     if (!m) continue;
     out.push({
-      start: BigInt(`0x${m[1]}`),
-      end: BigInt(`0x${m[2]}`),
+      start: parseInt(m[1], 16),
+      end: parseInt(m[2], 16),
       exec: m[3][2] === 'x',
-      offset: BigInt(`0x${m[4]}`),
+      offset: parseInt(m[4], 16),
       dev: m[5],
       inode: Number(m[6]),
       path: m[7].trim(),
     });
   }
-  return out.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+  return out.sort((a, b) => a.start - b.start);
 }
 
 /** The mapping holding addr (binary search over sorted mappings), if any. */
-export function findMapping(maps: readonly Mapping[], addr: bigint): Mapping | undefined {
+export function findMapping(maps: readonly Mapping[], addr: number): Mapping | undefined {
   let lo = 0;
   let hi = maps.length - 1;
   while (lo <= hi) {
@@ -59,7 +60,7 @@ export function isFileMapping(m: Mapping): boolean {
 }
 
 /** The mapped file's offset of addr (addr must lie in m). */
-export function fileOffset(m: Mapping, addr: bigint): bigint {
+export function fileOffset(m: Mapping, addr: number): number {
   return addr - m.start + m.offset;
 }
 

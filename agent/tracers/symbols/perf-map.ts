@@ -4,23 +4,23 @@
 
 export interface PerfMap {
   /** sorted by start */
-  starts: bigint[];
-  ends: bigint[];
+  starts: number[];
+  ends: number[];
   names: string[];
 }
 
 const LINE = /^(?:0x)?([0-9a-fA-F]+) (?:0x)?([0-9a-fA-F]+) (.+)$/;
 
 export function parsePerfMap(text: string): PerfMap {
-  const rows: { start: bigint; end: bigint; name: string }[] = [];
+  const rows: { start: number; end: number; name: string }[] = [];
   for (const line of text.split('\n')) {
     const m = LINE.exec(line.trimEnd());
     if (!m) continue;
-    const start = BigInt(`0x${m[1]}`);
-    rows.push({ start, end: start + BigInt(`0x${m[2]}`), name: m[3] });
+    const start = parseInt(m[1], 16);
+    rows.push({ start, end: start + parseInt(m[2], 16), name: m[3] });
   }
   // a JIT may move code and write the new place later on: the last line for a start wins
-  rows.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+  rows.sort((a, b) => a.start - b.start);
   const out: PerfMap = { starts: [], ends: [], names: [] };
   for (const r of rows) {
     const n = out.starts.length;
@@ -37,7 +37,7 @@ export function parsePerfMap(text: string): PerfMap {
 }
 
 /** The name of the JIT symbol holding addr, if any. */
-export function lookupPerfMap(pm: PerfMap, addr: bigint): string | undefined {
+export function lookupPerfMap(pm: PerfMap, addr: number): string | undefined {
   let lo = 0;
   let hi = pm.starts.length - 1;
   let best = -1;

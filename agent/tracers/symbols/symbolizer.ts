@@ -17,6 +17,7 @@ import { cleanPath, fileOffset, findMapping, isFileMapping, moduleName, parseMap
 import { lookupPerfMap, parsePerfMap, type PerfMap } from './perf-map.js';
 import { lookupSymbol, offsetToVaddr, type ElfHeaders, type SymbolTable } from './elf-text.js';
 import { readHeaders, readSymbols } from './elf-tools.js';
+import { Demangler } from './demangle.js';
 
 interface Module {
   headers: ElfHeaders;
@@ -26,10 +27,13 @@ interface Module {
 interface Proc {
   maps: Mapping[];
   /** module per mapping start, once looked up (null: not readable) */
-  modules: Map<bigint, Promise<Module | null>>;
+  modules: Map<number, Promise<Module | null>>;
   perf?: { map: PerfMap; size: number };
+  /** where its perf map would be (null: the process could not be read) */
+  perfPath?: string | null;
   /** names already given to this process's addresses */
-  names: Map<bigint, string>;
+  names: Map<number, string>;
+  /** exited (or never readable): what was read stays, nothing is read again */
   gone: boolean;
   /** when the maps were last read: a burst of misses reads them once */
   readAt: number;
@@ -50,18 +54,19 @@ export interface SymbolizerStats {
   perfMapsRead: number;
 }
 
-const HEX = /^0x([0-9a-f]+)$/;
+const HEX = /^0x([0-9a-f]{1,13})$/;
 /** a process's maps are read again on a miss at most this often */
 const REREAD_MS = 200;
 
 export class Symbolizer {
-  private readonly procs = new Map<number, Proc>();
+  private readonly procs = new Map<number, Promise<Proc>>();
   private readonly byIdentity = new Map<string, Promise<Module | null>>();
   private readonly byBuildId = new Map<string, Module>();
   readonly stats: SymbolizerStats = { modulesRead: 0, mapsRead: 0, perfMapsRead: 0 };
   private readonly root: string;
   private readonly maxProcs: number;
   private readonly maxModules: number;
+  private readonly demangler = new Demangler();
 
   constructor(o: SymbolizerOptions = {}) {
     this.root = o.procRoot ?? '/proc';
@@ -69,29 +74,36 @@ export class Symbolizer {
     this.maxModules = o.maxModules ?? 1024;
   }
 
-  /** Names user frames of one process, leaf first; frames that are not `0xADDR` are kept as they are. */
+  /** Names user frames of one process, leaf first; frames that are not `0xADDR` (user space) are kept as they are. */
   async frames(pid: number, frames: readonly string[]): Promise<string[]> {
-    const addrs = frames.map((f) => HEX.exec(f));
-    if (!addrs.some(Boolean)) return [...frames];
     const p = await this.proc(pid);
     // one frame after the other: a module or map read once serves the frames after it
     const out: string[] = [];
-    for (let i = 0; i < frames.length; i++) {
-      const a = addrs[i];
-      if (!a) out.push(frames[i]);
-      else {
-        const addr = BigInt(`0x${a[1]}`);
-        out.push(p?.names.get(addr) ?? (await this.name(pid, p, addr)));
+    for (const f of frames) {
+      const a = HEX.exec(f);
+      if (!a) {
+        out.push(f);
+        continue;
       }
+      const addr = parseInt(a[1], 16);
+      out.push(p.names.get(addr) ?? (await this.name(pid, p, addr)));
     }
     return out;
   }
 
-  private async name(pid: number, p: Proc | undefined, addr: bigint): Promise<string> {
+  /**
+   * Reads the mappings and symbol tables of these processes ahead of their first stacks
+   * (the agent calls it while the tracer starts), so the first interval does not wait on them.
+   */
+  async prefetch(pids: readonly number[]): Promise<void> {
+    for (const pid of pids) {
+      const p = await this.proc(pid);
+      for (const m of p.maps) if (m.exec && isFileMapping(m)) await this.module(pid, p, m);
+    }
+  }
+
+  private async name(pid: number, p: Proc, addr: number): Promise<string> {
     const hex = `0x${addr.toString(16)}`;
-    if (!p) return hex;
-    const known = p.names.get(addr);
-    if (known !== undefined) return known;
     let m = findMapping(p.maps, addr);
     if ((!m || !isFileMapping(m)) && !p.gone) {
       // new code since the maps were read (dlopen, a JIT's new region): read them again once
@@ -108,36 +120,44 @@ export class Symbolizer {
       const mod = await this.module(pid, p, m);
       const vaddr = mod ? offsetToVaddr(mod.headers, off) : undefined;
       const sym = mod && vaddr !== undefined ? lookupSymbol(mod.table, vaddr) : undefined;
-      out = sym ?? `${moduleName(m)}+0x${off.toString(16)}`;
+      out = sym ? `${await this.demangler.demangle(sym.name)}+0x${sym.offset.toString(16)}` : `${moduleName(m)}+0x${off.toString(16)}`;
     }
     return this.remember(p, addr, out);
   }
 
-  private remember(p: Proc, addr: bigint, name: string): string {
+  /** Ends the demangler process (the agent's exit ends it too). */
+  close(): void {
+    this.demangler.close();
+  }
+
+  private remember(p: Proc, addr: number, name: string): string {
     if (p.names.size >= 200_000) p.names.clear();
     p.names.set(addr, name);
     return name;
   }
 
-  private async proc(pid: number): Promise<Proc | undefined> {
-    const had = this.procs.get(pid);
-    if (had) return had;
-    const p: Proc = { maps: [], modules: new Map(), names: new Map(), gone: false, readAt: 0 };
-    await this.refresh(pid, p);
-    if (p.gone && !p.maps.length) return undefined; // exited before we ever saw it: addresses stay
-    this.procs.set(pid, p);
-    if (this.procs.size > this.maxProcs) this.procs.delete(this.procs.keys().next().value!);
+  private proc(pid: number): Promise<Proc> {
+    let p = this.procs.get(pid);
+    if (!p) {
+      p = (async () => {
+        const fresh: Proc = { maps: [], modules: new Map(), names: new Map(), gone: false, readAt: 0 };
+        await this.refresh(pid, fresh);
+        return fresh;
+      })();
+      this.procs.set(pid, p);
+      if (this.procs.size > this.maxProcs) this.procs.delete(this.procs.keys().next().value!);
+    }
     return p;
   }
 
   private async refresh(pid: number, p: Proc): Promise<void> {
-    if (Date.now() - p.readAt < REREAD_MS) return;
+    if (p.gone || Date.now() - p.readAt < REREAD_MS) return;
     p.readAt = Date.now();
     let text: string;
     try {
       text = await readFile(`${this.root}/${pid}/maps`, 'utf8');
     } catch {
-      // exited: what was read before stays usable
+      // exited: what was read before stays usable, and nothing is tried again
       p.gone = true;
       return;
     }
@@ -192,15 +212,16 @@ export class Symbolizer {
     }
   }
 
-  private perfName(p: Proc, addr: bigint): string | undefined {
+  private perfName(p: Proc, addr: number): string | undefined {
     return p.perf && lookupPerfMap(p.perf.map, addr);
   }
 
   /** A JIT frame's name from the process's perf map, re-read when it has grown. */
-  private async perfLookup(pid: number, p: Proc, addr: bigint): Promise<string | undefined> {
+  private async perfLookup(pid: number, p: Proc, addr: number): Promise<string | undefined> {
     const hit = this.perfName(p, addr);
     if (hit || p.gone) return hit;
-    const path = await this.perfMapPath(pid);
+    if (p.perfPath === undefined) p.perfPath = (await this.perfMapPath(pid)) ?? null;
+    const path = p.perfPath;
     if (!path) return undefined;
     try {
       const st = await stat(path);
