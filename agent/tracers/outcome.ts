@@ -2,6 +2,7 @@
 // lost; `partial` with one sentence per reason when something is missing; `failed` with the
 // tracer's own message when nothing usable came back. Pure: the runner gathers the facts.
 import type { TraceEnd } from '../../protocol/messages.js';
+import type { TraceEvent } from '../../protocol/records.js';
 
 export interface RunFacts {
   tracer: 'dtrace' | 'bpftrace';
@@ -45,6 +46,16 @@ const DROPPED: Record<string, string> = {
   'dynvar-drops': 'dynamic variable drops',
   'speculation-drops': 'speculations dropped',
 };
+
+/** bpftrace tears uprobes down after its last print; failing that costs no data */
+const DETACH = /failed to detach probe|detach/i;
+
+/** An error printed while tearing down (or once the tracer was told to stop) is a warning:
+ * trouble worth showing, not data lost. */
+export function cleanupNoise(ev: TraceEvent, signalled: boolean): TraceEvent {
+  if (ev.kind !== 'error' || !(signalled || DETACH.test(ev.message))) return ev;
+  return { ...ev, kind: 'warning', message: `after the trace: ${ev.message}`.slice(0, 4096) };
+}
 
 export function traceOutcome(f: RunFacts): Outcome {
   const exitCode = f.exitCode;

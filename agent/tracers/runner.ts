@@ -17,7 +17,7 @@ import type { Interval, StderrDecoder, TracerDriver } from './driver.js';
 import { dtraceDriver } from './dtrace.js';
 import { TRACE_LIMITS } from '../../scripts/limits.js';
 import { checkDuration, checkParams, checkZoneName } from '../../scripts/params.js';
-import { traceOutcome, type Outcome, type RunFacts } from './outcome.js';
+import { cleanupNoise, traceOutcome, type Outcome, type RunFacts } from './outcome.js';
 import { TraceWatch } from './watch.js';
 
 export interface RunnerOptions {
@@ -65,8 +65,6 @@ interface Running {
   chain: Promise<void>;
 }
 
-/** bpftrace tears uprobes down after the last print; failing that costs no data */
-const CLEANUP_NOISE = /failed to detach probe|detach/i;
 const DROP_KINDS = new Set(['drops', 'aggregation-drops', 'dynvar-drops', 'speculation-drops']);
 
 /** Frames stay well under MAX_FRAME_BYTES; a big interval goes out as several frames. */
@@ -267,10 +265,7 @@ export class TraceRunner {
   }
 
   private stderrEvent(r: Running, ev: TraceEvent): void {
-    if (ev.kind === 'error' && (r.reason || CLEANUP_NOISE.test(ev.message))) {
-      // after the last print (or once told to stop): cleanup trouble, not lost data
-      ev = { ...ev, kind: 'warning', message: `after the trace: ${ev.message}`.slice(0, 4096) };
-    }
+    ev = cleanupNoise(ev, !!r.reason);
     if (!r.firstError && (ev.kind === 'error' || ev.kind === 'compile-error' || ev.kind === 'no-probes')) r.firstError = ev.message;
     if (ev.kind === 'error') r.runErrors.set(ev.message, (r.runErrors.get(ev.message) ?? 0) + ev.count);
     this.event(r, ev);

@@ -1,7 +1,7 @@
 // How a trace's end is told: done only when complete, partial with reasons in words, failed
 // with the tracer's own message; cleanup noise after the end is not loss.
 import { describe, it, expect } from 'vitest';
-import { traceOutcome, type RunFacts } from '../../agent/tracers/outcome.js';
+import { cleanupNoise, traceOutcome, type RunFacts } from '../../agent/tracers/outcome.js';
 import { TRACE_LIMITS } from '../../scripts/limits.js';
 
 const facts = (f: Partial<RunFacts>): RunFacts => ({
@@ -59,6 +59,14 @@ describe('trace outcome', () => {
       '9 of 10 intervals arrived',
       'bpftrace did not exit within 5 s of SIGINT and was killed: its last interval is lost',
     ]);
+  });
+
+  it('uprobe detach failures at the end are warnings, not lost data; other errors stay errors', () => {
+    const detach = { kind: 'error' as const, count: 1, message: 'ERROR: failed to detach probe: uprobe:/lib/x86_64-linux-gnu/libc.so.6:malloc' };
+    expect(cleanupNoise(detach, false)).toEqual({ kind: 'warning', count: 1, message: `after the trace: ${detach.message}` });
+    const map = { kind: 'error' as const, count: 3, message: 'ERROR: map full' };
+    expect(cleanupNoise(map, false)).toBe(map);
+    expect(cleanupNoise(map, true).kind).toBe('warning'); // printed once it was told to stop
   });
 
   it('a stopped trace stays stopped; overflow and start-up failures fail', () => {
