@@ -51,6 +51,10 @@ export const sessionApi = (ctx: AppContext, auth: Auth, limit: LoginLimit): Fast
         return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: 'invalid token (or an agent token, which cannot log in)' });
       }
       ctx.store.audit(`${user.role}:${user.name}`, 'login', 'session', { role: user.role }, req.ip);
+      // a fresh id at every login, and the browser's previous session ends: an id planted or
+      // seen before the login is worth nothing after it
+      const previous = auth.sessionHash(req.headers);
+      if (previous && ctx.store.deleteSession(previous)) ctx.sessionEnded(previous);
       const id = auth.startSession(user);
       reply.header('set-cookie', `${SESSION_COOKIE}=${id}; Path=/; Max-Age=${Math.floor(auth.sessions.ttlMs / 1000)}; HttpOnly; SameSite=Strict${secure(req)}`);
       return { name: user.name, role: user.role };

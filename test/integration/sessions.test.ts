@@ -79,6 +79,14 @@ describe('browser sessions', () => {
     expect(rows.map((x) => x.hash)).not.toContain(id);
   });
 
+  it('makes a new session at every login and ends the one the browser had', async () => {
+    const first = await login(viewer);
+    const second = await login(viewer, { cookie: first.cookie });
+    expect(second.cookie).not.toBe(first.cookie);
+    expect((await asCookie(second.cookie, '/api/me')).status).toBe(200);
+    expect((await asCookie(first.cookie, '/api/me')).status).toBe(401);
+  });
+
   it('ends the session at logout: the old cookie replayed gets 401', async () => {
     const { cookie } = await login(viewer);
     expect((await asCookie(cookie, '/api/nodes')).status).toBe(200);
