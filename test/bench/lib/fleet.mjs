@@ -30,6 +30,10 @@ export async function startServer(extra = []) {
   const data = mkdtempSync(join(tmpdir(), 'zonescope-bench-'));
   const port = await freePort();
   const proc = spawn(process.execPath, [MAIN, 'server', '--data', data, '--port', String(port), '--host', '127.0.0.1', ...extra], { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+  // the server goes with this process, also when it is interrupted
+  const kill = () => proc.kill('SIGKILL');
+  process.once('exit', kill);
+  for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => process.exit(130));
   let out = '';
   proc.stdout.on('data', (d) => (out += d));
   proc.stderr.on('data', (d) => (out += d));
@@ -44,6 +48,7 @@ export async function startServer(extra = []) {
   return {
     url, pid: proc.pid, token, data,
     async stop() {
+      process.off('exit', kill);
       proc.kill('SIGTERM');
       await new Promise((r) => (proc.exitCode !== null ? r() : proc.once('exit', r)));
       rmSync(data, { recursive: true, force: true });
