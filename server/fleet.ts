@@ -3,6 +3,7 @@
 import { EventEmitter } from 'node:events';
 import type { Hello, Point, Samples, Zone } from '../protocol/messages.js';
 import { MAX_SERIES_PER_FAMILY, renderPoints } from '../protocol/exposition.js';
+import { NodeHistory } from './history.js';
 
 export interface SeqState {
   epoch: number;
@@ -27,7 +28,8 @@ export interface NodeState {
   latest: Frame | null;
   /** exposition text of the latest frame, per family, ready to concatenate */
   rendered: Map<string, string>;
-  history: Frame[];
+  /** its zones' points over the retention, compact (server/history.ts) */
+  history: NodeHistory;
   seq: SeqState;
   samplerErrors: number;
 }
@@ -37,7 +39,7 @@ export interface FleetOptions {
   retentionS: number;
   /** most frames of history per node whatever the interval (bounds memory) */
   maxHistoryFrames: number;
-  /** most zone points kept in history across the whole fleet (memory: ~150 bytes each);
+  /** most zone points kept in history across the whole fleet (memory: 12 bytes each);
    * over it, the oldest frames of the largest histories go first */
   maxHistoryPoints: number;
   /** most series one node may expose per family; the rest are counted and dropped */
@@ -53,7 +55,7 @@ export interface FleetOptions {
 export const DEFAULT_FLEET: FleetOptions = {
   retentionS: 3600,
   maxHistoryFrames: 720,
-  maxHistoryPoints: 2_000_000,
+  maxHistoryPoints: 12_000_000,
   maxSeriesPerFamily: MAX_SERIES_PER_FAMILY,
   maxSeriesPerNode: 100_000,
   maxZonesPerNode: 2000,
@@ -89,7 +91,7 @@ export class Fleet extends EventEmitter {
       zones: prev?.zones ?? [],
       latest: prev?.hello.epoch === hello.epoch ? prev.latest : null,
       rendered: prev?.hello.epoch === hello.epoch ? prev.rendered : new Map(),
-      history: prev?.history ?? [],
+      history: prev?.history ?? new NodeHistory(),
       seq,
       samplerErrors: prev?.samplerErrors ?? 0,
     };
@@ -135,9 +137,7 @@ export class Fleet extends EventEmitter {
       st.rendered = this.render(node, frame.points);
     }
     // history serves the zone views: only zone points are kept, within the fleet's budget
-    const kept: Frame = { seq: frame.seq, time: frame.time, points: frame.points.filter((p) => p.l.zone !== undefined) };
-    st.history.push(kept);
-    this.historyPoints += kept.points.length;
+    this.historyPoints += st.history.add(frame.seq, frame.time, frame.points);
     this.trim(st, now);
     if (now - this.lastSweep > 60_000) {
       this.lastSweep = now;
@@ -147,7 +147,7 @@ export class Fleet extends EventEmitter {
       let largest: NodeState | undefined;
       for (const n of this.nodes.values()) if (n.history.length > 1 && (!largest || n.history.length > largest.history.length)) largest = n;
       if (!largest) break;
-      this.historyPoints -= largest.history.shift()!.points.length;
+      this.historyPoints -= largest.history.shift();
     }
     this.emit('samples', node, frame);
     return true;
@@ -159,7 +159,7 @@ export class Fleet extends EventEmitter {
     const before = now - this.opts.forgetAfterS * 1000;
     for (const [name, n] of this.nodes) {
       if (n.up || (n.lastSeen ?? 0) >= before) continue;
-      for (const f of n.history) this.historyPoints -= f.points.length;
+      this.historyPoints -= n.history.clear();
       this.nodes.delete(name);
       gone.push(name);
     }
@@ -170,9 +170,8 @@ export class Fleet extends EventEmitter {
   /** Drop what is older than the retention or over the per-node frame cap. */
   private trim(st: NodeState, now: number): void {
     const keepFrom = now - this.opts.retentionS * 1000;
-    while (st.history.length > this.opts.maxHistoryFrames || (st.history.length && st.history[0].time < keepFrom)) {
-      this.historyPoints -= st.history.shift()!.points.length;
-    }
+    const h = st.history;
+    while (h.length > this.opts.maxHistoryFrames || (h.length && h.frames[0].time < keepFrom)) this.historyPoints -= h.shift();
   }
 
   private render(node: string, points: Point[]): Map<string, string> {

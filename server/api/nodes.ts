@@ -61,7 +61,7 @@ export const nodesApi = (ctx: AppContext): FastifyPluginAsync => async (app) => 
     // the agent run's epoch and sequence positions are what a forged hello would need to pass
     // for the node: admins only (for debugging resume), never viewers
     if (req.user?.role !== 'admin') return summary;
-    return { ...summary, seq: n.seq, history: { ...summary.history, firstSeq: n.history[0]?.seq ?? null, seqs: n.history.map((f) => f.seq) } };
+    return { ...summary, seq: n.seq, history: { ...summary.history, firstSeq: n.history.frames[0]?.seq ?? null, seqs: n.history.frames.map((f) => f.seq) } };
   });
 
   app.get('/api/nodes/:node/zones', { onRequest: viewer, schema: { params: NodeParams } }, async (req, reply) => {

@@ -2,6 +2,7 @@
 // holding only what the zone views use.
 import { describe, expect, it } from 'vitest';
 import { Fleet, DEFAULT_FLEET } from '../../server/fleet.js';
+import { NodeHistory } from '../../server/history.js';
 import { PROTOCOL_VERSION, type Samples } from '../../protocol/messages.js';
 import { helloFrame } from '../helpers/frames.js';
 
@@ -28,10 +29,10 @@ describe('fleet history', () => {
     expect(fleet.historyPoints).toBeLessThanOrEqual(100);
     const a = fleet.nodes.get('a')!.history;
     const b = fleet.nodes.get('b')!.history;
-    expect(a.every((f) => f.points.every((p) => p.l.zone))).toBe(true);
+    expect(a.series.every((s) => s.zone)).toBe(true);
     // the big history gave way, the newest frames stayed, the small one is whole
-    expect(a[a.length - 1].seq).toBe(20);
-    expect(b.map((f) => f.seq)).toEqual([1, 2, 3, 4]);
+    expect(a.frames[a.length - 1].seq).toBe(20);
+    expect(b.frames.map((f) => f.seq)).toEqual([1, 2, 3, 4]);
     expect(fleet.historyPoints).toBe((a.length + b.length) * 5);
   });
 
@@ -45,5 +46,39 @@ describe('fleet history', () => {
     fleet.addSamples('live', frame(1, t0 + 120_000, 3), t0 + 120_000);
     expect(fleet.nodes.get('gone')!.history).toHaveLength(0);
     expect(fleet.historyPoints).toBe(3);
+  });
+});
+
+describe('compact node history', () => {
+  const pts = (v: number, zones: string[]) => zones.flatMap((z) => [
+    { f: 'zone_cpu_seconds_total', l: { zone: z, alias: `a-${z}`, mode: 'user' }, v },
+    { f: 'zone_cpu_seconds_total', l: { zone: z, alias: `a-${z}`, mode: 'system' }, v: v / 2 },
+  ]);
+
+  it('answers a zone\'s columns, with nulls where a frame lacked a series, and sums a family', () => {
+    const h = new NodeHistory();
+    h.add(1, 1000, pts(10, ['web', 'db']));
+    h.add(2, 2000, [...pts(20, ['web']), { f: 'node_load1', l: {}, v: 3 }]);
+    h.add(3, 3000, pts(30, ['web', 'db']));
+    expect(h.points).toBe(10); // node_load1 has no zone: not kept
+    expect(h.columns('db', 0)).toEqual({
+      times: [1000, 2000, 3000],
+      series: { 'zone_cpu_seconds_total{mode="user"}': [10, null, 30], 'zone_cpu_seconds_total{mode="system"}': [5, null, 15] },
+    });
+    expect(h.columns('web', 2000).times).toEqual([2000, 3000]);
+    expect(h.total(h.frames[2], 'web', 'zone_cpu_seconds_total')).toBe(45);
+    expect(h.total(h.frames[1], 'db', 'zone_cpu_seconds_total')).toBeUndefined();
+  });
+
+  it('names series afresh as zones come and go, so the table stays as small as the frames need', () => {
+    const h = new NodeHistory();
+    for (let s = 1; s <= 3000; s++) {
+      h.add(s, s * 1000, pts(s, [`z${s}`, 'steady']));
+      if (h.length > 10) h.shift();
+    }
+    expect(h.series.length).toBeLessThan(1100);
+    // the steady zone reads right across the renumbering, and the newest churned one too
+    expect(h.columns('steady', 0).series['zone_cpu_seconds_total{mode="user"}']).toEqual(Array.from({ length: 10 }, (_, i) => 2991 + i));
+    expect(h.columns('z3000', 0).series['zone_cpu_seconds_total{mode="system"}']).toEqual([...Array(9).fill(null), 1500]);
   });
 });
