@@ -125,9 +125,9 @@ describe('Grafana dashboard server/deploy/grafana/zonescope-zones.json', () => {
   });
 });
 
-describe('server/deploy/prometheus.example.yml', () => {
+describe.each(['prometheus.example.yml', 'prometheus.sharded.example.yml'])('server/deploy/%s', (name) => {
   it('is a valid Prometheus config discovering targets through /sd', async () => {
-    const file = join(DEPLOY, 'prometheus.example.yml');
+    const file = join(DEPLOY, name);
     const r = await execa('promtool', ['check', 'config', file], { reject: false });
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(readFileSync(file, 'utf8')).toMatch(/http_sd_configs:\n\s+- url: http:\/\/\S+\/sd\n/);
