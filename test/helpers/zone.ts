@@ -37,7 +37,10 @@ async function enable(dir: string, available: string[]): Promise<void> {
 
 async function isOurs(pid: string): Promise<boolean> {
   try {
-    await readFile(`/proc/${pid}/stat`);
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    if (/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2))) return true; // exited, not yet reaped
+    // an exiting process has released its memory: its environ reads empty, nothing to kill
+    if ((await readFile(`/proc/${pid}/environ`)).length === 0) return true;
   } catch {
     return true; // already gone
   }

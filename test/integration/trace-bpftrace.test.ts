@@ -14,10 +14,14 @@ import { isTestProcess } from '../helpers/procs.js';
 const NODE = `zs-bt-${process.pid}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+// this file's agent (and so its tracers) carries its own mark: other test files of the same
+// checkout may be running bpftrace at the same time
+const FILE_MARK = `trace-bpftrace-${process.pid}`;
+
 function bpftracePids(): number[] {
   return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
     try {
-      return readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'bpftrace' && isTestProcess(p);
+      return readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'bpftrace' && isTestProcess(p) && readFileSync(`/proc/${p}/environ`, 'utf8').split('\0').includes(`ZONESCOPE_TEST_FILE=${FILE_MARK}`);
     } catch {
       return false;
     }
@@ -37,7 +41,7 @@ describe('traces on real bpftrace', () => {
     cold = buildBurner('zonescope_outside_spin');
     zone = await makeTestZone(`zs-bt-${process.pid}`);
     h = await startHarness();
-    agent = await h.startAgent(NODE);
+    agent = await h.startAgent(NODE, { env: { ZONESCOPE_TEST_FILE: FILE_MARK } });
     await h.waitFor('the test zone to be discovered', () => h.app.ctx.fleet.nodes.get(NODE)?.zones.some((z) => z.name === zone.name));
   });
 
