@@ -474,6 +474,7 @@ export function parseDtraceCapture(text: string, names: AggNames = [], firstLine
 
     if (headerAt >= 0) {
       let keys: Key[] = texts.slice(0, headerAt).flatMap((l) => keyFields(l).map(toKey));
+      const stackKeyed = pending !== null;
       if (pending) {
         keys = [...pending.keys, ...pending.segments.map((s) => s.join('\n')), ...keys];
         pending = null;
@@ -497,14 +498,30 @@ export function parseDtraceCapture(text: string, names: AggNames = [], firstLine
         end = i;
         break;
       }
+      let rest = lines.slice(end);
+      let agg = name();
+      const post: ExactRecord[] = [];
+      const g = group();
+      if (Array.isArray(g) && !stackKeyed && rows.length) {
+        // printa(@a, @h, @b) with @h a histogram: the values of the aggregations before it end
+        // its key line, those after it make the line after its last row
+        const after = rest.length && /^\s*-?\d+(\s+-?\d+)*\s*$/.test(rest[0].text) ? rest[0].text.trim().split(/\s+/) : [];
+        const j = g.length - 1 - after.length;
+        const before = j >= 0 && j <= keys.length ? keys.slice(keys.length - j) : [];
+        if (j >= 0 && before.length === j && before.every((k) => typeof k === 'number')) {
+          keys = keys.slice(0, keys.length - j);
+          before.forEach((v, i) => out.push({ kind: 'scalar', agg: g[i], keys, value: v }));
+          after.forEach((v, i) => post.push({ kind: 'scalar', agg: g[j + 1 + i], keys, value: toCount(v) }));
+          agg = g[j];
+          if (after.length) rest = rest.slice(1);
+        }
+      }
       if (rows.length === 0) {
         errors.push({ line: lines[headerAt].no, text: lines[headerAt].text, message: 'a histogram header with no rows under it' });
       } else {
-        out.push({ kind: 'hist', agg: name(), keys, buckets: histBuckets(rows) });
+        out.push({ kind: 'hist', agg, keys, buckets: histBuckets(rows) }, ...post);
       }
-      if (end < lines.length) {
-        blocks.splice(bi + 1, 0, { lines: lines.slice(end), gap: 0 });
-      }
+      if (rest.length) blocks.splice(bi + 1, 0, { lines: rest, gap: 0 });
       continue;
     }
 

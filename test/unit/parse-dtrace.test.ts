@@ -354,3 +354,25 @@ describe('parseDtraceCapture: several aggregations printed on one line', () => {
     ]);
   });
 });
+
+describe('parseDtraceCapture: a histogram printed inside a line of several aggregations', () => {
+  it('gives the values before and after an lquantize to their aggregations (printa(@a, @lq, @b))', () => {
+    const text = [
+      `  ${'read'.padEnd(50)} ${'69'.padStart(16)}`,
+      '           value  ------------- Distribution ------------- count    ',
+      '             < 0 |                                         0        ',
+      '               0 |@@@@@@@@@@@@@@@@@@@@                     3        ',
+      '              10 |@@@@@@@@@@@@@@@@@@@@                     3        ',
+      '           >= 20 |                                         0        ',
+      `${'0'.padStart(17)}`,
+      '',
+    ].join('\n');
+    const c = parseDtraceCapture(text, [['a', 'lq', 'b']]);
+    expect(c.records).toEqual([
+      { kind: 'scalar', agg: 'a', keys: ['read'], value: 69 },
+      { kind: 'hist', agg: 'lq', keys: ['read'], buckets: [{ lo: null, hi: 0, count: 0 }, { lo: 0, hi: 10, count: 3 }, { lo: 10, hi: 20, count: 3 }, { lo: 20, hi: null, count: 0 }] },
+      { kind: 'scalar', agg: 'b', keys: ['read'], value: 0 },
+    ]);
+    expect(c.errors).toEqual([]);
+  });
+});
