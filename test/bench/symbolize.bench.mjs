@@ -120,7 +120,7 @@ export async function run() {
     const a = median(afterMs);
     console.log(`   zone: node (--perf-basic-prof) + chromium, busy; ${SECONDS} intervals each; load ${load} on ${readFileSync('/proc/cpuinfo', 'utf8').split('\nprocessor').length} CPUs`);
     const lb = missing ? '≥ ' : '';
-    console.log(`   bpftrace naming user frames: print → frame per interval ${beforeMs.map((x) => x.toFixed(0)).join(', ')} ms${missing ? `, ${missing} not printed within ${WALL_MS / 1000} s` : ''}; median ${lb}${b.toFixed(0)} ms`);
+    console.log(`   bpftrace naming user frames: print → frame per interval ${beforeMs.length ? `${beforeMs.map((x) => x.toFixed(0)).join(', ')} ms` : 'none'}${missing ? `, ${missing} not printed within ${WALL_MS / 1000} s` : ''}; median ${lb}${b.toFixed(0)} ms`);
     console.log(`   agent naming them (cache cold at the first): ${afterMs.map((x) => x.toFixed(0)).join(', ')} ms; median ${a.toFixed(0)} ms; ${after.length} of ${SECONDS} intervals`);
     console.log(`   ratio: the agent's path is ${lb}${(b / a).toFixed(0)}x faster per interval (median); first interval ${beforeMs[0]?.toFixed(0) ?? `≥ ${WALL_MS}`} ms vs ${afterMs[0]?.toFixed(0)} ms`);
     console.log(`   agent CPU per interval: median ${median(cpuMs.slice(1)).toFixed(1)} ms (first, reading the symbol tables: ${cpuMs[0]?.toFixed(0)} ms); ${sym.stats.modulesRead} modules read; ${named} of ${frames} user frames named`);
