@@ -6,8 +6,9 @@
 // are named here by the agent's symbolizer (symbols/symbolizer.ts), which reads each binary
 // once per agent life: bpftrace 0.17 re-reads every module on each print of a stack map, and
 // a print meeting node or chromium took seconds while samples piled up to be cleared.
-// Kernel stacks stay with bpftrace: it reads /proc/kallsyms once per run and names them in
-// microseconds (see the benchmark, test/bench/symbolize.bench.mjs).
+// Kernel stacks stay with bpftrace: it reads /proc/kallsyms once per run, and its whole print
+// of a busy zone's stack map, kernel names included, took 1-2 ms in the benchmark
+// (test/bench/symbolize.bench.mjs, the agent's path).
 import { readFileSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
