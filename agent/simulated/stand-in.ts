@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { runTool } from './commands.js';
+import { runTool } from './tools.js';
 import { defaultNodeFile, FileStates, readNodeData, SimNode } from './node.js';
 
 const listEnv = (name: string) => (process.env[name] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
