@@ -31,7 +31,8 @@ export class Live {
     // broadcast would pile up in its send buffer
     this.pinger = setInterval(() => this.heartbeat(), heartbeatMs).unref();
     fleet.on('change', () => this.scheduleFleet());
-    fleet.on('samples', (node: string, frame: { time: number; seq: number }) => this.broadcast({ type: 'samples', node, time: frame.time, seq: frame.seq }));
+    // no sequence number: viewers see no agent sequence internals (see GET /api/nodes/:node)
+    fleet.on('samples', (node: string, frame: { time: number }) => this.broadcast({ type: 'samples', node, time: frame.time }));
   }
 
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {

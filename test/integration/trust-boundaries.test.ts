@@ -1,6 +1,6 @@
 // The server's trust boundaries, against a real server on loopback: malformed
-// cookies, revoked tokens, one node's name claimed by another agent token, a bad metrics URL
-// in a hello, and the session cookie behind a TLS proxy.
+// cookies, revoked tokens, one node's name claimed by another agent token, metrics URLs in a
+// hello (unparsable, or naming someone else's host), and the session cookie behind a TLS proxy.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { connect as tcp } from 'node:net';
