@@ -50,6 +50,16 @@ export class StoreError extends Error {
   }
 }
 
+/** Tighten a mode; a file someone else owns (EPERM) is left as its owner set it, since
+ * refusing to start over it would help nobody (e.g. a directory systemd made 0700 already). */
+function ownerOnly(path: string, mode: number): void {
+  try {
+    chmodSync(path, mode);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') throw e;
+  }
+}
+
 export class Store {
   readonly db: Database.Database;
   readonly path: string;
@@ -61,15 +71,15 @@ export class Store {
     // tokens' hashes and the audit log: for the owner only. The directory is tightened even
     // when it exists, since older versions made it with the umask's permissions.
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    chmodSync(dataDir, 0o700);
+    ownerOnly(dataDir, 0o700);
     // created 0600 before SQLite opens it: SQLite gives its -wal and -shm files the same mode
     if (!existsSync(this.path)) closeSync(openSync(this.path, 'a', 0o600));
-    chmodSync(this.path, 0o600);
+    ownerOnly(this.path, 0o600);
     try {
       this.db = new Database(this.path);
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
-      for (const f of [`${this.path}-wal`, `${this.path}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
+      for (const f of [`${this.path}-wal`, `${this.path}-shm`]) if (existsSync(f)) ownerOnly(f, 0o600);
     } catch (e) {
       throw new StoreError(this.path, 'open', e);
     }
