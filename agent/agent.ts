@@ -23,8 +23,12 @@ export interface AgentOptions {
 const MAX_BACKOFF_MS = 5 * 60_000;
 
 interface Slot {
-  /** the sampler's run still going from an earlier round, if any */
+  /** the sampler's run still going, if any (never two at once) */
   inflight?: Promise<unknown>;
+  /** the run its round stopped waiting for */
+  abandoned?: Promise<unknown>;
+  /** what an abandoned run brought when it finished: the next round's fallback */
+  late?: { value: unknown };
   since: number;
   timeouts: number;
   skipUntil: number;
@@ -100,7 +104,11 @@ export class Agent {
     const errors: SamplerError[] = [];
     const roundStart = Date.now();
     try {
-      this.setZones(await this.bounded('zone-discovery', () => this.o.platform.zones(), roundStart));
+      // zones found late are still taken when they come; until the first list, a round waits
+      // for discovery as long as a command may take
+      const first = this.zonesKey === '';
+      const discover = () => this.o.platform.zones().then((z) => (this.setZones(z), z));
+      await this.bounded('zone-discovery', discover, roundStart, first ? this.timeoutMs + 1000 : this.deadlineMs);
     } catch (e) {
       // the last zone list stands; the samplers still run on it
       if (e !== SKIPPED) errors.push(this.fail('zone-discovery', e));
@@ -145,34 +153,55 @@ export class Agent {
   }
 
   /**
-   * Runs `fn` for this round, answering by the round's deadline. A run still going from an
-   * earlier round is not started again; timeouts in a row make the next tries wait longer.
+   * Runs `fn` for this round, answering by the round's deadline (or `deadlineMs`). A run still
+   * going from an earlier round is waited for, not started again. A run that finishes after its
+   * round gave up is not wasted: the next round falls back on it when its own run is late too,
+   * so a slow sampler delivers every round, one round late. Only a round with nothing at all is
+   * a timeout; timeouts in a row make the next tries wait longer.
    */
-  private async bounded<T>(name: string, fn: () => Promise<T>, roundStart = Date.now()): Promise<T> {
+  private async bounded<T>(name: string, fn: () => Promise<T>, roundStart = Date.now(), deadlineMs = this.deadlineMs): Promise<T> {
     let slot = this.slots.get(name);
     if (!slot) this.slots.set(name, (slot = { since: 0, timeouts: 0, skipUntil: 0 }));
-    const now = Date.now();
-    if (now < slot.skipUntil) throw SKIPPED;
-    if (slot.inflight) throw this.timedOut(name, slot, `${name}: still running from a round ${((now - slot.since) / 1000).toFixed(1)} s ago; not started again`);
     const s = slot;
-    const work = fn();
-    s.inflight = work;
-    s.since = now;
-    // settles the slot whenever the work ends, in this round or a later one
-    void work.then(() => (s.inflight = undefined), () => (s.inflight = undefined));
-    const left = Math.max(0, roundStart + this.deadlineMs - now);
+    const now = Date.now();
+    if (now < s.skipUntil) throw SKIPPED;
+    const resumed = s.inflight !== undefined;
+    if (!s.inflight) {
+      const started = fn();
+      s.inflight = started;
+      s.since = now;
+      // settles the slot whenever the run ends, in this round or a later one
+      void started.then(
+        (value) => {
+          s.inflight = undefined;
+          if (s.abandoned === started) s.late = { value };
+        },
+        () => (s.inflight = undefined),
+      );
+    }
+    const work = s.inflight as Promise<T>;
+    const left = Math.max(0, roundStart + deadlineMs - now);
+    const why = resumed
+      ? `${name}: still running from a round ${((now - s.since) / 1000).toFixed(1)} s ago; not started again`
+      : `${name}: no answer within ${left} ms; abandoned for this round`;
     let timer: NodeJS.Timeout | undefined;
     try {
-      const out = await Promise.race([
-        work,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new RoundTimeout(`${name}: no answer within ${left} ms; abandoned for this round`)), left);
-        }),
-      ]);
+      const out = await Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new RoundTimeout(why)), left)))]);
       s.timeouts = 0;
+      s.late = undefined;
       return out;
     } catch (e) {
-      if (e instanceof RoundTimeout || e instanceof CommandTimeout) throw this.timedOut(name, s, e.message);
+      if (e instanceof RoundTimeout) {
+        s.abandoned = work;
+        if (s.late) {
+          const { value } = s.late;
+          s.late = undefined;
+          s.timeouts = 0;
+          return value as T;
+        }
+        throw this.timedOut(name, s, e.message);
+      }
+      if (e instanceof CommandTimeout) throw this.timedOut(name, s, e.message);
       s.timeouts = 0;
       throw e;
     } finally {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Agent } from '../../agent/agent.js';
+import { CommandTimeout } from '../../agent/exec.js';
 import { illumosPlatform } from '../../agent/platform/illumos.js';
 import { leftoverProcesses, TEST_ENV } from '../helpers/procs.js';
 import type { Platform, Sampler } from '../../agent/platform/types.js';
@@ -62,29 +63,42 @@ describe('sampler rounds', () => {
     expect(started).toBe(1);
   });
 
-  it('backs off a sampler that keeps timing out, and recovers when it answers again', async () => {
+  it('takes a slow sampler\'s answer one round late instead of losing it', async () => {
     let calls = 0;
-    let healthy = false;
     const slow: Sampler = {
       name: 'slow',
-      // answers after the round's deadline (0.4 s) but before the next round: it times out
-      // without piling up
-      sample: () => (calls++, healthy ? Promise.resolve([{ f: 'node_load5', l: {}, v: 5 }]) : new Promise((r) => setTimeout(() => r([]), 450))),
+      // answers after the round's deadline (0.4 s) but before the next round
+      sample: () => new Promise((r) => setTimeout(() => r([{ f: 'node_load5', l: {}, v: ++calls }]), 450)),
     };
-    // healthy again from the 4th round on, while it is still backing off
-    const got = await frames([slow, steady], 8, 0.5, (_f, n) => void (n === 3 && (healthy = true)));
+    const got = await frames([slow, steady], 5, 0.5);
+    expect(errorsOf(got[0], 'slow')[0]).toMatch(/^slow: no answer within \d+ ms; abandoned for this round$/);
+    // from then on every frame has the answer of the run before it, and no error
+    for (let i = 1; i < got.length; i++) {
+      expect(errorsOf(got[i], 'slow')).toEqual([]);
+      expect(got[i].points.find((p) => p.f === 'node_load5')?.v).toBe(i);
+    }
+  });
+
+  it('backs off a sampler that keeps timing out, and recovers when it answers again', async () => {
+    let calls = 0;
+    const slow: Sampler = {
+      name: 'slow',
+      // the first run hangs until its command timeout (1.2 s, as agent/exec.ts would kill it);
+      // later runs answer at once
+      sample: () => (calls++ === 0 ? new Promise((_, no) => setTimeout(() => no(new CommandTimeout('slow: timed out after 1200 ms')), 1200)) : Promise.resolve([{ f: 'node_load5', l: {}, v: 5 }])),
+    };
+    const got = await frames([slow, steady], 7, 0.5);
     expect(errorsOf(got[0], 'slow')[0]).toMatch(/abandoned for this round$/);
-    expect(errorsOf(got[1], 'slow')[0]).toMatch(/abandoned for this round \(timed out 2 rounds in a row: next try in 1\.0 s\)$/);
-    // two intervals of backoff: the next round is sat out, without a new error
+    expect(errorsOf(got[1], 'slow')[0]).toMatch(/not started again \(timed out 2 rounds in a row: next try in 1\.0 s\)$/);
+    // two intervals of backoff: those rounds are sat out, without a new error
     expect(errorsOf(got[2], 'slow')).toEqual([]);
     expect(point(got[2], 'agent_sampler_backoff_seconds', 'slow')).toBeGreaterThan(0);
-    expect(errorsOf(got[3], 'slow')).toEqual([]);
     expect(got.slice(2, 4).some((f) => f.points.some((p) => p.f === 'node_load5'))).toBe(false);
     // tried again once the backoff is over, it answers: data again, no longer backing off
     const last = got[got.length - 1];
     expect(last.points.some((p) => p.f === 'node_load5')).toBe(true);
     expect(point(last, 'agent_sampler_backoff_seconds', 'slow')).toBe(0);
-    expect(calls).toBeLessThan(8);
+    expect(calls).toBe(1 + got.slice(4).filter((f) => f.points.some((p) => p.f === 'node_load5')).length);
   });
 });
 
