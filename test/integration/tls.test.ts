@@ -173,6 +173,8 @@ scrape_configs:
   it('warns when it serves plain HTTP beyond loopback, naming the risk, and not on loopback', async () => {
     const open = spawnZonescope(['server', '--host', '0.0.0.0', '--port', '0', '--data', tempDir()]);
     await open.waitFor(/zonescope is up/, 45_000);
+    // the warning goes to stderr, the banner to stdout: either may be read first
+    await open.waitFor(/WARNING: serving plain HTTP/, 10_000);
     expect(open.output()).toMatch(/WARNING: serving plain HTTP on 0\.0\.0\.0:\d+, reachable from other hosts\. Agent and user tokens, session cookies and the fleet inventory cross the network in clear text/);
     expect(open.output()).toMatch(/--tls-cert and --tls-key/);
     await open.stop();
