@@ -58,8 +58,9 @@ describe('fleet exposition', () => {
     expect(n.samplerErrors).toBeGreaterThan(0);
     const errs = n.latest!.points.filter((p) => p.f === 'agent_sampler_errors_total');
     expect(errs.map((p) => p.l.sampler).join(',')).toMatch(/zpool/);
-    // samplers that do not depend on the broken commands still deliver
-    expect(n.latest!.points.some((p) => p.f.startsWith('zfs_dataset_'))).toBe(true);
+    // samplers that do not depend on the broken commands still deliver (at 1 s rounds on a
+    // busy machine a stand-in may miss one round's deadline: its data then comes a frame later)
+    await until('zfs data from the broken node', () => n.latest!.points.some((p) => p.f.startsWith('zfs_dataset_')), 10_000);
     const m = await (await fetch(`${base}/metrics`)).text();
     expect(m).toMatch(new RegExp(`zonescope_sampler_errors_total\\{node="${brokenNode}",sampler="zpool"\\} [1-9]`));
   });
