@@ -4,7 +4,8 @@
 // a script that cannot run, with the reason) and again before each trace, because a host
 // changes (tracefs unmounted, bpftrace removed). A missing tracefs is mounted when the agent
 // is allowed to; otherwise the reason says what to do.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import type { ScriptAvailability } from '../../protocol/messages.js';
 import type { Need, ScriptMeta } from '../../scripts/catalog.js';
@@ -62,9 +63,26 @@ export interface PrerequisiteOptions {
   tracefs?: string;
 }
 
+/** `path:inode:mtime` of the command found on PATH, or undefined when there is none. */
+function binaryIdentity(cmd: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    try {
+      const st = statSync(join(dir, cmd));
+      if (st.isFile()) return `${join(dir, cmd)}:${st.ino}:${st.mtimeMs}`;
+    } catch {
+      // not in this directory
+    }
+  }
+  return undefined;
+}
+
 export class Prerequisites {
   /** the tracer's version line once it answered */
   version?: string;
+  /** the tracer binary (path, inode, mtime) whose answer `version` is: asked again only when
+   * that changes, so a trace does not wait for `bpftrace --version` (loading LLVM) every time */
+  private versionOf?: string;
   private readonly tracefsPaths: string[];
 
   constructor(private readonly o: PrerequisiteOptions) {
@@ -81,11 +99,16 @@ export class Prerequisites {
   private async facts(wantTracefs: boolean): Promise<HostFacts> {
     const f: HostFacts = {};
     const cmd = this.o.tracer;
-    const r = await execa(cmd, cmd === 'dtrace' ? ['-V'] : ['--version'], { reject: false, timeout: 5000 });
-    if (r.exitCode === 0) this.version = String(r.stdout || r.stderr).trim().split('\n')[0].slice(0, 128);
-    else {
-      this.version = undefined;
-      f.tracer = r.failed && r.code === 'ENOENT' ? `${cmd} is not installed (not found on PATH)` : `${cmd} does not run: ${String(r.stderr || r.shortMessage).trim().split('\n')[0]}`;
+    const binary = binaryIdentity(cmd);
+    if (!binary || binary !== this.versionOf || !this.version) {
+      const r = await execa(cmd, cmd === 'dtrace' ? ['-V'] : ['--version'], { reject: false, timeout: 5000 });
+      if (r.exitCode === 0) {
+        this.version = String(r.stdout || r.stderr).trim().split('\n')[0].slice(0, 128);
+        this.versionOf = binary;
+      } else {
+        this.version = this.versionOf = undefined;
+        f.tracer = r.failed && r.code === 'ENOENT' ? `${cmd} is not installed (not found on PATH)` : `${cmd} does not run: ${String(r.stderr || r.shortMessage).trim().split('\n')[0]}`;
+      }
     }
     // DTrace's privileges and providers are illumos's business; the rest is Linux
     if (cmd === 'dtrace') return f;
