@@ -4,7 +4,11 @@
 import Type, { type Static } from 'typebox';
 import { Count, Finite, SafeInt } from './numbers.js';
 
-const Key = Type.Union([Type.String({ maxLength: 4096 }), Finite()]);
+/** deepest stack the wire takes */
+export const MAX_STACK = 1024;
+/** longest key, stack frame or message the wire takes (a demangled C++ name can be longer) */
+export const MAX_TEXT = 4096;
+const Key = Type.Union([Type.String({ maxLength: MAX_TEXT }), Finite()]);
 
 /** A histogram bucket: values v with lo <= v < hi. null stands for -Inf (lo) or +Inf (hi). */
 export const Bucket = Type.Object({
@@ -38,7 +42,7 @@ export const StackRecord = Type.Object({
   kind: Type.Literal('stack'),
   agg: Type.String({ maxLength: 256 }),
   keys: Type.Array(Key, { maxItems: 16 }),
-  stack: Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 1024 }),
+  stack: Type.Array(Type.String({ maxLength: MAX_TEXT }), { maxItems: MAX_STACK }),
   kernel: SafeInt({ minimum: 0 }),
   value: Finite(),
 });

@@ -19,6 +19,7 @@ import { TRACE_LIMITS } from '../../scripts/limits.js';
 import { checkDuration, checkParams, checkZoneName } from '../../scripts/params.js';
 import { cleanupNoise, traceOutcome, type Outcome, type RunFacts } from './outcome.js';
 import { TraceWatch } from './watch.js';
+import { fitEvents, fitRecord } from './frame-fit.js';
 
 export interface RunnerOptions {
   tracer: 'dtrace' | 'bpftrace';
@@ -304,8 +305,7 @@ export class TraceRunner {
     const interval = next ? ++r.interval : r.interval;
     r.counted += iv.counted ?? 0;
     for (const e of iv.events) this.tally(r, e);
-    const events = [...iv.events, ...r.events].slice(0, 1024);
-    if (r.extraEvents) events.push({ kind: 'warning', count: r.extraEvents, message: `${r.extraEvents} more tracer diagnostics not forwarded` });
+    const events = fitEvents([...iv.events, ...r.events], r.extraEvents);
     r.events = [];
     r.extraEvents = 0;
     const time = Date.now();
@@ -316,7 +316,8 @@ export class TraceRunner {
       batch = [];
       size = 0;
     };
-    for (const rec of iv.records) {
+    for (const raw of iv.records) {
+      const rec = fitRecord(raw);
       const s = JSON.stringify(rec).length;
       if (batch.length && (size + s > FRAME_BUDGET || batch.length >= 100_000)) flush(false);
       batch.push(rec);

@@ -11,7 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 export const ROOT = resolve(here, '../../..');
 const MAIN = join(ROOT, 'dist/cli/main.js');
-const ENV = { ...process.env, ZONESCOPE_TEST: ROOT, ZONESCOPE_LOG: 'warn' };
+const ENV = { ...process.env, ZONESCOPE_LOG: 'warn' };
 
 export function requireBuild() {
   if (!existsSync(MAIN)) throw new Error('run `npm run build` first (dist/cli/main.js is missing)');
