@@ -1,5 +1,7 @@
 // Running a node command for a sampler or discovery: bounded in time and output, and
 // failing with a message that names the command, so a sampler error is actionable.
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 
 export class CommandError extends Error {}
@@ -36,4 +38,18 @@ export async function run(cmd: string, args: string[], timeoutMs = 5000): Promis
     if (e instanceof CommandError) throw e;
     throw new CommandError(`${line}: ${(e as Error).message}`);
   }
+}
+
+/** Where `cmd` is on PATH (an executable), or undefined. */
+export function which(cmd: string, path = process.env.PATH ?? ''): string | undefined {
+  for (const dir of path.split(delimiter)) {
+    if (!dir) continue;
+    try {
+      accessSync(join(dir, cmd), constants.X_OK);
+      return join(dir, cmd);
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
 }

@@ -3,10 +3,8 @@
 // code runs against the stand-ins in test/fakes/illumos/bin (simulated: true).
 import { illumosProcesses } from '../procs/illumos.js';
 import { vmadmAction } from '../vms/vmadm.js';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import type { Zone } from '../../protocol/messages.js';
-import { run as runCommand } from '../exec.js';
+import { run as runCommand, which } from '../exec.js';
 import { parseVmadmList, VMADM_LIST_FIELDS } from '../parse/vmadm.js';
 import { parseZoneadmList } from '../parse/zoneadm.js';
 import { illumosArcstatsSampler } from '../samplers/arcstats-illumos.js';
@@ -26,15 +24,7 @@ const DISCOVERY_TIMEOUT_MS = 10_000;
 
 /** Whether `cmd` is an executable on PATH (vmadm exists on SmartOS only, not on OmniOS & co). */
 export function onPath(cmd: string, path = process.env.PATH ?? ''): boolean {
-  return path.split(delimiter).some((dir) => {
-    if (!dir) return false;
-    try {
-      accessSync(join(dir, cmd), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  return which(cmd, path) !== undefined;
 }
 
 async function parsed<T>(run: RunCommand, cmd: string, args: string[], parse: (text: string) => T): Promise<T> {

@@ -5,11 +5,11 @@
 // changes (tracefs unmounted, bpftrace removed). A missing tracefs is mounted when the agent
 // is allowed to; otherwise the reason says what to do.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import type { ScriptAvailability } from '../../protocol/messages.js';
 import type { Need, ScriptMeta } from '../../scripts/catalog.js';
 import type { Log } from '../log.js';
+import { which } from '../exec.js';
 
 /** Where bpftrace looks for tracefs, in its own order. */
 export const TRACEFS_PATHS = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
@@ -65,16 +65,14 @@ export interface PrerequisiteOptions {
 
 /** `path:inode:mtime` of the command found on PATH, or undefined when there is none. */
 function binaryIdentity(cmd: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    try {
-      const st = statSync(join(dir, cmd));
-      if (st.isFile()) return `${join(dir, cmd)}:${st.ino}:${st.mtimeMs}`;
-    } catch {
-      // not in this directory
-    }
+  const path = which(cmd);
+  if (!path) return undefined;
+  try {
+    const st = statSync(path);
+    return `${path}:${st.ino}:${st.mtimeMs}`;
+  } catch {
+    return undefined;
   }
-  return undefined;
 }
 
 export class Prerequisites {

@@ -5,8 +5,6 @@
 // `setpriv --pdeathsig KILL`, so the kernel kills it when the agent dies, even by kill -9.
 // The target process and the zone are watched while it runs; how it ended is judged by
 // outcome.ts from what was seen.
-import { existsSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { PROTOCOL_VERSION, type AgentMessage, type ScriptAvailability, type TraceStart, type Zone } from '../../protocol/messages.js';
 import type { TraceEvent, TraceRecord } from '../../protocol/records.js';
@@ -20,6 +18,7 @@ import { checkDuration, checkParams, checkZoneName } from '../../scripts/params.
 import { cleanupNoise, traceOutcome, type Outcome, type RunFacts } from './outcome.js';
 import { TraceWatch } from './watch.js';
 import { fitEvents, fitRecord } from './frame-fit.js';
+import { which } from '../exec.js';
 
 export interface RunnerOptions {
   tracer: 'dtrace' | 'bpftrace';
@@ -72,13 +71,6 @@ const DROP_KINDS = new Set(['drops', 'aggregation-drops', 'dynvar-drops', 'specu
 const FRAME_BUDGET = 3 * 1024 * 1024;
 const MAX_EVENTS = 1000;
 
-function which(cmd: string): string | undefined {
-  for (const d of (process.env.PATH ?? '').split(delimiter)) {
-    const p = join(d, cmd);
-    if (d && existsSync(p)) return p;
-  }
-  return undefined;
-}
 
 export class TraceRunner {
   private readonly running = new Map<string, Running>();
