@@ -39,7 +39,7 @@ export interface FleetOptions {
   retentionS: number;
   /** most frames of history per node whatever the interval (bounds memory) */
   maxHistoryFrames: number;
-  /** most zone points kept in history across the whole fleet (memory: 12 bytes each);
+  /** most zone points kept in history across the whole fleet (memory: ≈16 bytes each, measured);
    * over it, the oldest frames of the largest histories go first */
   maxHistoryPoints: number;
   /** most series one node may expose per family; the rest are counted and dropped */

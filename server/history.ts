@@ -1,7 +1,6 @@
 // A node's zone history, compact: each series (family and labels) is named once per node, and
 // a frame is its time and two typed arrays (series ids, values). A point then costs 12 bytes
-// instead of a JS object with its own label object (≈250 bytes), which is what lets an hour of
-// a thousand nodes' zones fit in the server's memory budget.
+// (≈16 measured with frame overhead) instead of a JS object with its own label object.
 import type { Point } from '../protocol/messages.js';
 import { labelString } from '../protocol/exposition.js';
 
