@@ -13,6 +13,7 @@ import { runAgent } from '../agent/run.js';
 import { parse, port, seconds, UsageError } from './args.js';
 import { parseAlwaysOn } from '../server/always-on.js';
 import { limitFlags, limitsHelp, parseLimits } from './server-limits.js';
+import { profileFlags, profilesHelp, parseProfiles } from './profile-flags.js';
 
 export const serverHelp = `zonescope server — run the central server
 
@@ -23,7 +24,8 @@ export const serverHelp = `zonescope server — run the central server
   --retention S       zone history kept per node, seconds (default 3600)
   --always-on S[@Z,…] keep curated script S running on every node (on zones Z; default
                       the global zone) and export its histogram; repeatable.
-                      Scripts: syscall-latency, io-latency
+                      Scripts: syscall-latency, io-latency; and cpu-profile, a 19 Hz
+                      continuous profile of each zone Z, stored per minute
   --public-url URL    the address browsers use when a proxy stands in front
                       (e.g. https://zonescope.example.com): the Origin they must send
   --session-ttl D     a browser session ends this long after login (default 12h)
@@ -31,7 +33,7 @@ export const serverHelp = `zonescope server — run the central server
   --tls-cert FILE     serve HTTPS (and WSS for agents and browsers) on the same port with
   --tls-key FILE      this PEM certificate (chain) and key. Without them, on an address
                       other than loopback, the server warns: tokens travel in clear text
-${limitsHelp}`;
+${profilesHelp}${limitsHelp}`;
 
 export const startHelp = `zonescope start — run a server and a local agent in one command
 
@@ -42,7 +44,9 @@ export const startHelp = `zonescope start — run a server and a local agent in 
   --platform NAME     linux | illumos (default: detected)
   --node NAME         this node's name (default: the host name)
   --metrics-token T   require this bearer token on /metrics and /sd
-  --always-on S[@Z,…] keep a curated script running, histograms to /metrics (see server --help)
+  --always-on S[@Z,…] keep a curated script running: histograms to /metrics, cpu-profile
+                      as continuous profiles (see server --help)
+  --profile-retention D, --profile-budget SIZE         as for server (see server --help)
   --public-url URL, --session-ttl D, --session-idle D   as for server (see server --help)
   --tls-cert FILE, --tls-key FILE                      HTTPS and WSS, as for server
   --ca FILE           the CA that signed --tls-cert, for the local agent (default: the
@@ -60,6 +64,7 @@ const common = {
   'session-ttl': { type: 'string' },
   'session-idle': { type: 'string' },
   ...limitFlags,
+  ...profileFlags,
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
 } as const;
@@ -120,6 +125,7 @@ async function serve(v: Record<string, string | boolean | string[] | undefined>,
   };
   const publicOrigin = publicUrl(v['public-url'] as string | undefined);
   const limits = parseLimits(v);
+  const profiles = parseProfiles(v);
   const tls = tlsFiles(v['tls-cert'] as string | undefined, v['tls-key'] as string | undefined);
   let alwaysOn;
   try {
@@ -136,6 +142,7 @@ async function serve(v: Record<string, string | boolean | string[] | undefined>,
     fleet: { retentionS, ...limits.fleet },
     agents: limits.agents,
     alwaysOn,
+    profiles,
     sessions,
     publicUrl: publicOrigin,
     tls,

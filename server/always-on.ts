@@ -1,7 +1,10 @@
 // Always-on instrumentation: curated scripts the server keeps running on every node (on the
-// zones it names), restarted when they end, whose histograms become Prometheus histograms.
+// zones it names), restarted when they end. Histogram scripts become Prometheus histograms;
+// cpu-profile, run at a low rate, becomes each zone's continuous profile (profile-store.ts).
 // They go through the same TraceManager as any trace: same checks, limits and audit log.
 import type { HistRecord, TraceRecord } from '../protocol/records.js';
+import { foldStacks } from '../protocol/folded.js';
+import type { ProfileStore } from './profile-store.js';
 import type { Fleet } from './fleet.js';
 import type { Hub } from './hub.js';
 import { HistogramFamily } from './histograms.js';
@@ -37,6 +40,12 @@ export const EXPORTS: Record<string, Export> = {
   },
 };
 
+/** Scripts kept running as continuous profiles, and the parameters they run with: a low rate,
+ * so a profile that never stops costs little (measured in the README). */
+export const PROFILES: Record<string, { params: Record<string, number> }> = {
+  'cpu-profile': { params: { hz: 19 } },
+};
+
 export interface AlwaysOnSpec {
   script: string;
   /** zones to cover; ['global'] = the whole host (the default) */
@@ -46,8 +55,8 @@ export interface AlwaysOnSpec {
 /** "syscall-latency" or "syscall-latency@global,web1" */
 export function parseAlwaysOn(text: string): AlwaysOnSpec {
   const [script, zones] = text.split('@');
-  if (!EXPORTS[script] || !findScript(script)) {
-    throw new Error(`--always-on: '${script}' has no Prometheus export (one of: ${Object.keys(EXPORTS).join(', ')})`);
+  if ((!EXPORTS[script] && !PROFILES[script]) || !findScript(script)) {
+    throw new Error(`--always-on: '${script}' cannot run always-on (one of: ${[...Object.keys(EXPORTS), ...Object.keys(PROFILES)].join(', ')})`);
   }
   const list = zones ? zones.split(',').filter(Boolean) : ['global'];
   for (const z of list) if (!/^[A-Za-z0-9_.:@-]{1,256}$/.test(z)) throw new Error(`--always-on: bad zone name '${z}'`);
@@ -84,9 +93,11 @@ export class AlwaysOn {
     private readonly traces: TraceManager,
     private readonly log: { warn(o: object, m: string): void },
     maxSeriesPerNode = 2000,
+    private readonly profiles?: ProfileStore,
   ) {
     for (const s of specs) {
       const e = EXPORTS[s.script];
+      if (!e) continue;
       this.families.set(s.script, new HistogramFamily({ name: e.name, help: e.help, keyLabels: e.keyLabels, scale: e.scale, maxSeriesPerNode }));
     }
     hub.on('trace-frame', (node, f) => {
@@ -103,6 +114,8 @@ export class AlwaysOn {
       if (slot?.node !== node) return;
       if (m.status !== 'failed' || slot.ran) {
         slot.failures = 0;
+        // a profile's next run starts now, not at the next 5 s tick: fewer seconds unprofiled
+        if (PROFILES[slot.spec.script]) setImmediate(() => this.reconcile());
         return;
       }
       slot.failures++;
@@ -124,6 +137,12 @@ export class AlwaysOn {
   }
 
   private take(slot: Slot, records: TraceRecord[]): void {
+    if (PROFILES[slot.spec.script]) {
+      // placed by when the server got it: an agent's clock is not trusted to place data
+      const folded = foldStacks(records);
+      if (folded.size) this.profiles?.add(slot.node, slot.zone, folded);
+      return;
+    }
     const e = EXPORTS[slot.spec.script];
     const fam = this.families.get(slot.spec.script)!;
     const sums = new Map<string, number>();
@@ -156,7 +175,7 @@ export class AlwaysOn {
             const meta = findScript(spec.script)!;
             slot.ran = false;
             if (slot.trace) this.byTrace.delete(slot.trace);
-            slot.trace = this.traces.start({ node: n.node, zone, script: spec.script, params: {}, durationS: meta.maxDurationS, retain: false }, ALWAYS_ON_ACTOR).id;
+            slot.trace = this.traces.start({ node: n.node, zone, script: spec.script, params: PROFILES[spec.script]?.params ?? {}, durationS: meta.maxDurationS, retain: false }, ALWAYS_ON_ACTOR).id;
             this.byTrace.set(slot.trace, slot);
             slot.retryAt = now + 5000;
           } catch (e) {

@@ -32,6 +32,8 @@ import { procsApi } from './api/procs.js';
 import { TraceManager } from './traces.js';
 import { AlwaysOn, type AlwaysOnSpec } from './always-on.js';
 import { sdApi } from './api/sd.js';
+import { profileApi } from './api/profile.js';
+import { ProfileStore, type ProfileStoreOptions } from './profile-store.js';
 import Type from 'typebox';
 
 export interface AppOptions {
@@ -45,6 +47,8 @@ export interface AppOptions {
   agents?: Partial<HubOptions>;
   /** curated scripts kept running on every node, exported as Prometheus histograms */
   alwaysOn?: AlwaysOnSpec[];
+  /** continuous profiles (always-on cpu-profile): bucket length, retention, size budget */
+  profiles?: Partial<ProfileStoreOptions>;
   /** where the built UI is; defaults to dist/web next to the compiled server */
   webDir?: string;
   /** serve HTTPS (and WSS on /agent and /live) on the same port: PEM certificate chain and key */
@@ -205,11 +209,14 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   await app.register(nodesApi(ctx));
   await app.register(tokensApi(ctx));
   const traces = new TraceManager(fleet, hub, store, metrics, { changed: (trace) => live.broadcast({ type: 'trace', trace }) });
-  const alwaysOn = new AlwaysOn(opts.alwaysOn ?? [], fleet, hub, traces, app.log);
+  const profiles = new ProfileStore(store.db, opts.profiles, (op, fn) => faults.attempt(op, fn));
+  const profileFlush = setInterval(() => profiles.flush(), Math.min(5000, profiles.opts.bucketMs / 2)).unref();
+  const alwaysOn = new AlwaysOn(opts.alwaysOn ?? [], fleet, hub, traces, app.log, undefined, profiles);
   // each restart of an always-on script is the server's own doing: audited once, here
   if (opts.alwaysOn?.length) store.audit('server', 'always-on.configure', opts.alwaysOn.map((a) => `${a.script}@${a.zones.join(',')}`).join(' '), {});
   await app.register(scriptsApi(ctx));
   await app.register(tracesApi(ctx, traces));
+  await app.register(profileApi(ctx, profiles, traces));
   await app.register(vmsApi(ctx));
   await app.register(procsApi(ctx));
 
@@ -235,6 +242,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     routes,
     async close() {
       alwaysOn.close();
+      clearInterval(profileFlush);
+      faults.attempt('write profile', () => profiles.close());
       traces.close();
       hub.close();
       live.close();

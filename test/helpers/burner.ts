@@ -9,11 +9,12 @@ import { TEST_ENV } from './procs.js';
 
 const src = join(dirname(fileURLToPath(import.meta.url)), 'burner.c');
 
-/** Compiles a burner whose hot function is called `hot`; returns the binary's path. */
-export function buildBurner(hot: string, dir = mkdtempSync(join(tmpdir(), 'zs-burner-'))): string {
+/** Compiles a burner whose hot function is called `hot`; returns the binary's path.
+ * `static`: linked statically, so it runs inside a container whose root has no glibc. */
+export function buildBurner(hot: string, dir = mkdtempSync(join(tmpdir(), 'zs-burner-')), opts: { static?: boolean } = {}): string {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(hot)) throw new Error(`burner: '${hot}' is not a C identifier`);
   const out = join(dir, hot);
-  execFileSync('gcc', ['-O1', '-g', '-fno-omit-frame-pointer', '-fno-inline', `-DHOT=${hot}`, '-o', out, src]);
+  execFileSync('gcc', ['-O1', '-g', '-fno-omit-frame-pointer', '-fno-inline', `-DHOT=${hot}`, ...(opts.static ? ['-static'] : []), '-o', out, src]);
   return out;
 }
 

@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { buildApp, type App } from '../../server/app.js';
+import { buildApp, type App, type AppOptions } from '../../server/app.js';
 import { createToken } from '../../server/auth.js';
 import { TEST_ENV } from './procs.js';
 import { ROOT, MAIN, until } from './cli.js';
@@ -23,9 +23,10 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(): Promise<Harness> {
+/** `opts`: more server options (always-on scripts, profile buckets) */
+export async function startHarness(opts: Partial<AppOptions> = {}): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'zs-trace-'));
-  const app = await buildApp({ dataDir });
+  const app = await buildApp({ ...opts, dataDir });
   await app.app.listen({ port: 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${(app.app.server.address() as AddressInfo).port}`;
   const tokens = {
