@@ -1,8 +1,13 @@
 // A node's zone history, compact: each series (family and labels) is named once per node, and
-// a frame is its time and two typed arrays (series ids, values). A point then costs 12 bytes
-// (≈16 measured with frame overhead) instead of a JS object with its own label object.
+// a frame is its time and two typed arrays (series ids, values). Consecutive frames nearly
+// always name the same series in the same order, so they share one ids array: a point then
+// costs its 8-byte value, instead of a JS object with its own label object.
 import type { Point } from '../protocol/messages.js';
 import { labelString } from '../protocol/exposition.js';
+
+/** The string table's copy of `s`: flat, and shared by every node naming the same series or
+ * zone (a template literal is a rope, and each frame's JSON.parse makes its own copies). */
+const intern = (s: string): string => Object.keys({ [s]: 0 })[0];
 
 export interface HistorySeries {
   f: string;
@@ -29,19 +34,25 @@ export class NodeHistory {
     return this.frames.length;
   }
 
-  /** Keeps the frame's zone points; returns how many. */
+  /** Keeps the frame's zone points, in time order (a resent backlog can come after newer
+   * frames); returns how many. */
   add(seq: number, time: number, points: readonly Point[]): number {
     const ids: number[] = [];
     const values: number[] = [];
     for (const p of points) {
       const zone = p.l.zone;
       if (zone === undefined || !Number.isFinite(p.v)) continue;
-      const label = labelString(p.l);
-      const id = this.index.get(`${p.f}{${label}}`) ?? this.name(p, zone, label);
-      ids.push(id);
+      const key = `${p.f}{${labelString(p.l)}}`;
+      ids.push(this.index.get(key) ?? this.name(p, zone, key));
       values.push(p.v);
     }
-    this.frames.push({ seq, time, ids: Uint32Array.from(ids), values: Float64Array.from(values) });
+    let at = this.frames.length;
+    while (at > 0 && this.frames[at - 1].time > time) at--;
+    const near = this.frames[at - 1] ?? this.frames[at];
+    const shared = near && near.ids.length === ids.length && ids.every((id, i) => near.ids[i] === id);
+    const frame = { seq, time, ids: shared ? near.ids : Uint32Array.from(ids), values: Float64Array.from(values) };
+    if (at === this.frames.length) this.frames.push(frame);
+    else this.frames.splice(at, 0, frame);
     this.points += ids.length;
     return ids.length;
   }
@@ -89,11 +100,11 @@ export class NodeHistory {
     return { times: frames.map((f) => f.time), series };
   }
 
-  private name(p: Point, zone: string, label: string): number {
+  private name(p: Point, zone: string, key: string): number {
     const { zone: _z, alias: _a, ...rest } = p.l;
     const id = this.series.length;
-    this.series.push({ f: p.f, zone, key: `${p.f}{${labelString(rest)}}` });
-    this.index.set(`${p.f}{${label}}`, id);
+    this.series.push({ f: intern(p.f), zone: intern(zone), key: intern(`${p.f}{${labelString(rest)}}`) });
+    this.index.set(intern(key), id);
     return id;
   }
 
@@ -108,7 +119,10 @@ export class NodeHistory {
     const old = this.series.splice(0);
     const oldIndex = [...this.index];
     this.index.clear();
+    const done = new Set<Uint32Array>(); // frames share ids arrays: each is renumbered once
     for (const f of this.frames) {
+      if (done.has(f.ids)) continue;
+      done.add(f.ids);
       for (let i = 0; i < f.ids.length; i++) {
         let id = map.get(f.ids[i]);
         if (id === undefined) {

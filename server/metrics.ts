@@ -1,8 +1,13 @@
 // The server's own metrics (prom-client): what it received, what it refused, who is connected.
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export function serverMetrics() {
   const registry = new Registry();
+  // the process's own CPU, memory (heap, external) and event-loop lag: the first things to read
+  // when a server carrying a fleet runs short
+  collectDefaultMetrics({ register: registry });
+  // gauges named like counters (promtool refuses them); the handles they count are not ours to tune
+  for (const n of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(n);
   const p = 'zonescope_';
   return {
     registry,

@@ -1,6 +1,6 @@
 // What the API and the UI show of a zone: a summary from the latest frame, and its history as
 // columns (one array per series) — the shape uPlot draws without copying.
-import type { Point, Zone } from '../protocol/messages.js';
+import type { Zone } from '../protocol/messages.js';
 import type { NodeState } from './fleet.js';
 
 export function zoneSummary(n: NodeState, z: Zone) {
@@ -13,23 +13,17 @@ export function zoneSummary(n: NodeState, z: Zone) {
     const b = h.total(last, z.name, 'zone_cpu_seconds_total');
     if (a !== undefined && b !== undefined && b >= a) cpuRatio = (b - a) / ((last.time - prev.time) / 1000);
   }
-  const latest = n.latest?.points ?? [];
+  // the newest frame, when the history still holds it (a node away past the retention has none)
+  const total = (f: string) => (last && last.time === n.latest?.time ? h.total(last, z.name, f) : undefined);
   return {
     ...z,
-    cpuSeconds: total(latest, z.name, 'zone_cpu_seconds_total'),
+    cpuSeconds: total('zone_cpu_seconds_total'),
     cpuRatio,
-    memoryBytes: total(latest, z.name, 'zone_memory_rss_bytes'),
-    memoryLimitBytes: total(latest, z.name, 'zone_memory_limit_bytes'),
+    memoryBytes: total('zone_memory_rss_bytes'),
+    memoryLimitBytes: total('zone_memory_limit_bytes'),
   };
 }
 
 export function historyOf(n: NodeState, zone: string, since: number) {
   return n.history.columns(zone, since);
-}
-
-/** The zone's family summed over its other labels (modes, interfaces); undefined when absent. */
-function total(points: readonly Point[], zone: string, f: string): number | undefined {
-  let sum: number | undefined;
-  for (const p of points) if (p.f === f && p.l.zone === zone) sum = (sum ?? 0) + p.v;
-  return sum;
 }

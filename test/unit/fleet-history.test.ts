@@ -81,4 +81,32 @@ describe('compact node history', () => {
     expect(h.columns('steady', 0).series['zone_cpu_seconds_total{mode="user"}']).toEqual(Array.from({ length: 10 }, (_, i) => 2991 + i));
     expect(h.columns('z3000', 0).series['zone_cpu_seconds_total{mode="system"}']).toEqual([...Array(9).fill(null), 1500]);
   });
+
+  it('puts a resent frame older than those kept in its time order, so charts read left to right', () => {
+    const h = new NodeHistory();
+    h.add(1, 1000, pts(10, ['web']));
+    h.add(3, 3000, pts(30, ['web']));
+    h.add(2, 2000, pts(20, ['web']));
+    expect(h.columns('web', 0)).toEqual({ times: [1000, 2000, 3000], series: { 'zone_cpu_seconds_total{mode="user"}': [10, 20, 30], 'zone_cpu_seconds_total{mode="system"}': [5, 10, 15] } });
+  });
+
+  it('keeps one ids array for frames naming the same series, and renumbers it once', () => {
+    const h = new NodeHistory();
+    // zones come and go: the series table grows to the edge of renumbering
+    let s = 0;
+    const add = (zones: string[]) => {
+      s++;
+      h.add(s, s * 1000, pts(s, zones));
+      if (h.length > 8) h.shift();
+    };
+    while (h.series.length < 1020) add([`z${s}`, 'steady']);
+    for (let i = 0; i < 6; i++) add(['steady']);
+    const steady = h.frames.at(-1)!.ids;
+    expect(h.frames.filter((f) => f.ids === steady).length).toBe(6);
+    // two new zones tip it over: it is renumbered under the shared array
+    for (let i = 0; i < 3; i++) add([`new${i}`, 'steady']);
+    expect(h.series.length).toBe(8); // steady and the three new zones, two series each
+    expect(h.columns('steady', 0).series['zone_cpu_seconds_total{mode="user"}']).toEqual(Array.from({ length: 8 }, (_, i) => s - 7 + i));
+    expect(h.columns('new2', 0).series['zone_cpu_seconds_total{mode="system"}']).toEqual([...Array(7).fill(null), s / 2]);
+  });
 });
