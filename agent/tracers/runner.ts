@@ -45,6 +45,8 @@ interface Running {
   killed: boolean;
   unit: string;
   durationS: number;
+  /** when the start reached this agent, and when the tracer was spawned (the start-up's log line) */
+  requested: number;
   startedAt: number;
   firstOutput: number;
   lastOutput: number;
@@ -117,6 +119,7 @@ export class TraceRunner {
       killed: false,
       unit: meta.unit,
       durationS,
+      requested: Date.now(),
       startedAt: Date.now(),
       firstOutput: 0,
       lastOutput: 0,
@@ -301,6 +304,8 @@ export class TraceRunner {
     r.events = [];
     r.extraEvents = 0;
     const time = Date.now();
+    // where the seconds before the first answer went: an on-call engineer waits on them
+    if (interval === 1 && next) this.o.log.info(`trace ${r.id}: first interval sent ${time - r.requested} ms after the start (checks ${r.startedAt - r.requested} ms, tracer's first output +${r.firstOutput - r.startedAt} ms, then +${time - r.firstOutput} ms)`);
     let batch: TraceRecord[] = [];
     let size = 0;
     const flush = (last: boolean) => {
