@@ -167,6 +167,33 @@ describe.skipIf(!existsSync(CHROMIUM))('flame graph and heatmap components in Ch
     expect(dl.suggestedFilename()).toBe('test.folded');
   });
 
+  it('exports carry the unit: speedscope nanoseconds and bytes, pprof with its sample type, gzipped', async () => {
+    const exportAs = (unit: string) =>
+      page.evaluate(async (u) => {
+        const w = window as unknown as { __zs: any; __fg?: any };
+        w.__fg?.destroy();
+        const host = document.getElementById('fg')!;
+        host.replaceChildren();
+        w.__fg = new w.__zs.FlameGraph(host, { maxHeight: 400, title: 'units', unit: u });
+        w.__fg.setData('main;read 3000\nmain;wait 1000');
+        const ss = JSON.parse(w.__fg.toSpeedscope()).profiles[0].unit;
+        const pb = new Uint8Array(await (await w.__fg.toPprof()).arrayBuffer());
+        return { ss, pb: Array.from(pb) };
+      }, unit);
+    const { Profile } = await import('pprof-format');
+    const { gunzipSync } = await import('node:zlib');
+    for (const [unit, ss, type] of [['nanoseconds', 'nanoseconds', 'time/nanoseconds'], ['bytes', 'bytes', 'space/bytes'], ['samples', 'none', 'samples/count']]) {
+      const got = await exportAs(unit);
+      expect(got.ss, unit).toBe(ss);
+      const p = Profile.decode(gunzipSync(Buffer.from(got.pb)));
+      const str = (i: number | bigint) => p.stringTable.strings[Number(i)];
+      expect(p.sampleType.map((t) => `${str(t.type)}/${str(t.unit)}`)).toEqual([type]);
+      expect(p.sample.reduce((a, x) => a + Number(x.value[0]), 0)).toBe(4000);
+    }
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.click('.fg-export-pprof')]);
+    expect(dl.suggestedFilename()).toBe('units.pb.gz');
+  });
+
   it('inverts to an icicle: the root row moves to the top', async () => {
     await mount(FOLDED);
     await page.check('.fg-invert input');

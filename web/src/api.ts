@@ -107,6 +107,18 @@ export interface ProcInfo {
   rssDeltaBytes?: number;
 }
 
+/** A zone's continuous profile over a window: samples per bucket (the time strip) */
+export interface ProfileBuckets {
+  from: number;
+  to: number;
+  bucketS: number;
+  hz: number;
+  retentionS: number;
+  /** when the zone's stored profile begins (null: none stored) */
+  first: number | null;
+  buckets: { t: number; samples: number }[];
+}
+
 export const ROLE_RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
 export const can = (me: Me | null, role: Role): boolean => !!me && ROLE_RANK[me.role] >= ROLE_RANK[role];
 
@@ -172,6 +184,10 @@ export const api = {
   stopTrace: (id: string) => call<TraceSummary>('DELETE', `/api/traces/${enc(id)}`),
   intervals: (id: string, from?: number, to?: number) =>
     call<IntervalRecords[]>('GET', `/api/traces/${enc(id)}/intervals${range(from, to)}`),
+  profileBuckets: (n: string, z: string, from: number, to: number) =>
+    call<ProfileBuckets>('GET', `/api/nodes/${enc(n)}/zones/${enc(z)}/profile${range(from, to)}&format=buckets`),
+  profileFolded: (n: string, z: string, from: number, to: number) =>
+    call<string>('GET', `/api/nodes/${enc(n)}/zones/${enc(z)}/profile${range(from, to)}&format=folded`, undefined, 'text/plain'),
   folded: (id: string, from?: number, to?: number) =>
     call<string>('GET', `/api/traces/${enc(id)}/folded${range(from, to, true)}`, undefined, 'text/plain'),
 };

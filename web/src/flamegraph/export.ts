@@ -1,5 +1,7 @@
-// Exports the whole profile: folded text (FlameGraph, this tool) and speedscope's file format.
+// Exports the whole profile: folded text (FlameGraph, this tool), speedscope's file format and
+// pprof (profile.proto, for `go tool pprof`, Pyroscope, Parca), each with the profile's unit.
 import type { Layout } from './layout.js';
+import { encodePprof, type WeightedStack } from '../../../protocol/pprof.js';
 
 function stackOf(L: Layout, i: number, out: number[]): number[] {
   out.length = 0;
@@ -17,8 +19,15 @@ export function toFolded(L: Layout): string {
   return lines.join('\n') + (lines.length ? '\n' : '');
 }
 
+/** speedscope's value units (its schema's ValueUnit); a count of samples or calls is "none" */
+export function speedscopeUnit(unit: string | undefined): 'none' | 'nanoseconds' | 'bytes' {
+  if (unit === 'nanoseconds' || unit === 'ns') return 'nanoseconds';
+  if (unit === 'bytes' || unit === 'B') return 'bytes';
+  return 'none';
+}
+
 /** speedscope's "sampled" profile: https://www.speedscope.app/file-format-schema.json */
-export function toSpeedscope(L: Layout, title: string): string {
+export function toSpeedscope(L: Layout, title: string, unit?: string): string {
   const names = L.tree.names;
   const used = new Map<number, number>();
   const frames: { name: string }[] = [];
@@ -46,6 +55,15 @@ export function toSpeedscope(L: Layout, title: string): string {
     exporter: 'zonescope',
     activeProfileIndex: 0,
     shared: { frames },
-    profiles: [{ type: 'sampled', name: title, unit: 'none', startValue: 0, endValue: L.total, samples, weights }],
+    profiles: [{ type: 'sampled', name: title, unit: speedscopeUnit(unit), startValue: 0, endValue: L.total, samples, weights }],
   });
+}
+
+/** The profile as uncompressed profile.proto bytes (the download gzips them). */
+export function toPprof(L: Layout, unit = 'samples', title?: string): Uint8Array {
+  const names = L.tree.names;
+  const st: number[] = [];
+  const stacks: WeightedStack[] = [];
+  for (let i = 1; i < L.n; i++) if (L.self[i] > 0) stacks.push({ frames: stackOf(L, i, st).map((k) => names[k]), value: L.self[i] });
+  return encodePprof(stacks, { unit, comments: title ? [title] : [] });
 }

@@ -5,7 +5,7 @@ import { type FrameTree, type FoldedInput, treeFromFolded, checkTree } from './t
 import { type Layout, layout, frameAt, firstFrom, pathOf, findPath } from './layout.js';
 import { Palette, MATCH_COLOR, diffColor, isKernel } from './colors.js';
 import { compilePattern, search, type SearchResult } from './search.js';
-import { toFolded, toSpeedscope } from './export.js';
+import { toFolded, toPprof, toSpeedscope } from './export.js';
 import { withoutRoot } from './process-root.js';
 import './flamegraph.css';
 
@@ -145,12 +145,16 @@ export class FlameGraph {
     const exF = el('button', 'fg-export-folded', 'Folded');
     exF.type = 'button';
     exF.title = 'Download folded stacks';
-    exF.onclick = () => this.download('folded');
+    exF.onclick = () => void this.download('folded');
     const exS = el('button', 'fg-export-speedscope', 'speedscope');
     exS.type = 'button';
     exS.title = 'Download speedscope JSON';
-    exS.onclick = () => this.download('speedscope');
-    bar.append(reset, this.crumbs, el('span', 'fg-grow'), this.searchInput, this.matchOut, this.processLabel, inv, exF, exS);
+    exS.onclick = () => void this.download('speedscope');
+    const exP = el('button', 'fg-export-pprof', 'pprof');
+    exP.type = 'button';
+    exP.title = 'Download pprof (profile.proto, gzip) for go tool pprof';
+    exP.onclick = () => void this.download('pprof');
+    bar.append(reset, this.crumbs, el('span', 'fg-grow'), this.searchInput, this.matchOut, this.processLabel, inv, exF, exS, exP);
 
     this.scroller = el('div', 'fg-scroll');
     this.canvas = el('canvas', 'fg-canvas');
@@ -286,7 +290,13 @@ export class FlameGraph {
   }
 
   toSpeedscope(): string {
-    return this.L ? toSpeedscope(this.L, this.opts.title ?? 'profile') : '{}';
+    return this.L ? toSpeedscope(this.L, this.opts.title ?? 'profile', this.opts.unit) : '{}';
+  }
+
+  /** gzipped profile.proto of what is shown */
+  async toPprof(): Promise<Blob> {
+    const raw = this.L ? toPprof(this.L, this.opts.unit, this.opts.title) : new Uint8Array();
+    return new Response(new Blob([raw as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new CompressionStream('gzip'))).blob();
   }
 
   destroy(): void {
@@ -652,13 +662,13 @@ export class FlameGraph {
     }
   }
 
-  private download(kind: 'folded' | 'speedscope'): void {
-    const body = kind === 'folded' ? this.toFolded() : this.toSpeedscope();
-    const type = kind === 'folded' ? 'text/plain' : 'application/json';
+  private async download(kind: 'folded' | 'speedscope' | 'pprof'): Promise<void> {
+    const blob =
+      kind === 'pprof' ? await this.toPprof() : new Blob([kind === 'folded' ? this.toFolded() : this.toSpeedscope()], { type: kind === 'folded' ? 'text/plain' : 'application/json' });
     const a = el('a');
-    a.href = URL.createObjectURL(new Blob([body], { type }));
+    a.href = URL.createObjectURL(blob);
     const base = (this.opts.title ?? 'profile').replace(/[^\w.-]+/g, '_');
-    a.download = kind === 'folded' ? `${base}.folded` : `${base}.speedscope.json`;
+    a.download = kind === 'folded' ? `${base}.folded` : kind === 'pprof' ? `${base}.pb.gz` : `${base}.speedscope.json`;
     document.body.append(a);
     a.click();
     a.remove();

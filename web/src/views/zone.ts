@@ -4,6 +4,7 @@ import { api, can, ApiError, type ScriptInfo, type TraceSummary, type ZoneInfo }
 import { h, enc, fmtAgo, fmtBytes } from '../dom.js';
 import { drawCharts } from '../charts.js';
 import { memCell } from './fleet.js';
+import { zoneProfile } from './zone-profile.js';
 import type { App, View } from '../app.js';
 
 const WINDOWS: [string, number][] = [
@@ -314,6 +315,9 @@ export const zoneView: View = (app, { node, zone }, el) => {
       );
       const traces = traceList(app, (t) => t.node === node && t.zone === zone, false);
       cleanups.push(traces.stop);
+      const profile = zoneProfile(node, z.name);
+      cleanups.push(profile.stop);
+      charts.after(profile.el);
       side.append(
         launcher(app, node, zone, scripts, z.state === 'running'),
         processes(app, node, z.name, scripts.some((s) => s.id === 'memleak')),
