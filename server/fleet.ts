@@ -34,7 +34,35 @@ export interface NodeState {
   history: NodeHistory;
   seq: SeqState;
   samplerErrors: number;
+  /** per sampler that ever failed: what the node, zone and fleet pages show */
+  samplerIssues: Map<string, SamplerIssue>;
+  /** what interrupted the samples lately (errors, gaps, disconnects), newest last, bounded */
+  events: NodeEvent[];
 }
+
+export interface SamplerIssue {
+  sampler: string;
+  /** failed runs since the server started */
+  count: number;
+  message: string;
+  /** first failure of the current run of failures (ms) */
+  since: number;
+  /** latest failure (ms) */
+  last: number;
+  /** whether it still fails: false once a frame came without its error and it is not backing off */
+  failing: boolean;
+}
+
+/** Why a zone chart may have a hole at `time`: said on hover over the gap. */
+export interface NodeEvent {
+  time: number;
+  kind: 'sampler-error' | 'frames-missing' | 'disconnected' | 'connected';
+  message: string;
+}
+
+const MAX_EVENTS = 500;
+// host points carry no zone label; the global zone's charts show them (load, network, disk, ARC)
+const HOST_FAMILY = /^(node_load1$|node_net_|node_disk_|zfs_arc_)/;
 
 export interface FleetOptions {
   /** history kept per node, in seconds of samples */
@@ -96,7 +124,10 @@ export class Fleet extends EventEmitter {
       history: prev?.history ?? new NodeHistory(),
       seq,
       samplerErrors: prev?.samplerErrors ?? 0,
+      samplerIssues: prev?.samplerIssues ?? new Map(),
+      events: prev?.events ?? [],
     };
+    if (prev) pushEvent(st, { time: now, kind: 'connected', message: `agent reconnected` });
     this.nodes.set(hello.node, st);
     this.emit('change');
     return st;
@@ -107,6 +138,7 @@ export class Fleet extends EventEmitter {
     if (!st || !st.up) return;
     st.up = false;
     st.connectedAt = null;
+    pushEvent(st, { time: Date.now(), kind: 'disconnected', message: 'agent disconnected' });
     this.emit('change');
   }
 
@@ -128,10 +160,16 @@ export class Fleet extends EventEmitter {
     if (!st) return false;
     st.lastSeen = now;
     if (msg.seq <= st.seq.last) return false;
-    if (st.seq.last > 0 && msg.seq > st.seq.last + 1) st.seq.gaps += msg.seq - st.seq.last - 1;
+    if (st.seq.last > 0 && msg.seq > st.seq.last + 1) {
+      const missing = msg.seq - st.seq.last - 1;
+      st.seq.gaps += missing;
+      pushEvent(st, { time: msg.time, kind: 'frames-missing', message: `${missing} sample frame${missing === 1 ? '' : 's'} never arrived (dropped from the agent's buffer)` });
+    }
     st.seq.last = msg.seq;
     st.seq.received++;
     st.samplerErrors += msg.errors.length;
+    // a sampler that starts or stops failing changes what the fleet page says of the node
+    const healthChanged = noteSamplerErrors(st, msg);
     const frame: Frame = { seq: msg.seq, time: msg.time, points: msg.points };
     // A resent backlog may arrive after newer frames were kept: only the newest is "latest".
     if (!st.latest || frame.time >= st.latest.time) {
@@ -139,7 +177,7 @@ export class Fleet extends EventEmitter {
       st.rendered = this.render(node, frame.points);
     }
     // history serves the zone views: only zone points are kept, within the fleet's budget
-    this.historyPoints += st.history.add(frame.seq, frame.time, frame.points);
+    this.historyPoints += st.history.add(frame.seq, frame.time, withHostZone(frame.points));
     this.trim(st, now);
     if (now - this.lastSweep > 60_000) {
       this.lastSweep = now;
@@ -152,6 +190,7 @@ export class Fleet extends EventEmitter {
       this.historyPoints -= largest.history.shift();
     }
     this.emit('samples', node, frame);
+    if (healthChanged) this.emit('change');
     return true;
   }
 
@@ -183,4 +222,52 @@ export class Fleet extends EventEmitter {
       overCap: (f) => void this.seriesDropped.set(f, (this.seriesDropped.get(f) ?? 0) + 1),
     }, this.opts.maxSeriesPerNode);
   }
+}
+
+function pushEvent(st: NodeState, e: NodeEvent): void {
+  st.events.push(e);
+  if (st.events.length > MAX_EVENTS) st.events.splice(0, st.events.length - MAX_EVENTS);
+}
+
+/**
+ * A sampler is failing from its first error until a frame comes without its error while it is
+ * not backing off (a sampler that backs off sends no error in the rounds it skips).
+ */
+function noteSamplerErrors(st: NodeState, msg: Samples): boolean {
+  const now = msg.time;
+  let changed = false;
+  const failed = new Set<string>();
+  for (const e of msg.errors) {
+    failed.add(e.sampler);
+    const had = st.samplerIssues.get(e.sampler);
+    if (had) {
+      if (!had.failing) {
+        had.since = now;
+        changed = true;
+      }
+      had.count++;
+      had.message = e.message;
+      had.last = now;
+      had.failing = true;
+    } else if (st.samplerIssues.size < 64) {
+      st.samplerIssues.set(e.sampler, { sampler: e.sampler, count: 1, message: e.message, since: now, last: now, failing: true });
+      changed = true;
+    }
+    pushEvent(st, { time: now, kind: 'sampler-error', message: `sampler ${e.sampler} failed: ${e.message}` });
+  }
+  for (const issue of st.samplerIssues.values()) {
+    if (!issue.failing || failed.has(issue.sampler)) continue;
+    const backoff = msg.points.find((p) => p.f === 'agent_sampler_backoff_seconds' && p.l.sampler === issue.sampler);
+    if (!backoff || backoff.v <= 0) {
+      issue.failing = false;
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+/** Host points (no zone label) are kept in history as the global zone's. */
+function withHostZone(points: readonly Point[]): readonly Point[] {
+  if (!points.some((p) => p.l.zone === undefined && HOST_FAMILY.test(p.f))) return points;
+  return points.map((p) => (p.l.zone === undefined && HOST_FAMILY.test(p.f) ? { ...p, l: { ...p.l, zone: 'global' } } : p));
 }

@@ -19,6 +19,12 @@ export const NodeSummary = Type.Object({
   intervalS: Type.Number(),
   zoneCount: Type.Integer(),
   samplerErrors: Type.Integer(),
+  /** when the latest sample frame was taken (ms), null before the first */
+  lastSampleAt: Type.Union([Type.Number(), Type.Null()]),
+  /** samplers that failed since the server started, failing ones first */
+  samplerIssues: Type.Array(
+    Type.Object({ sampler: Type.String(), count: Type.Integer(), message: Type.String(), since: Type.Number(), last: Type.Number(), failing: Type.Boolean() }),
+  ),
 });
 
 export function nodeSummary(n: NodeState) {
@@ -39,6 +45,8 @@ export function nodeSummary(n: NodeState) {
     intervalS: n.hello.intervalS,
     zoneCount: n.zones.length,
     samplerErrors: n.samplerErrors,
+    lastSampleAt: n.latest?.time ?? null,
+    samplerIssues: [...n.samplerIssues.values()].sort((a, b) => Number(b.failing) - Number(a.failing) || b.last - a.last),
   };
 }
 
@@ -80,7 +88,9 @@ export const nodesApi = (ctx: AppContext): FastifyPluginAsync => async (app) => 
       if (!n) return reply.code(404).send(unknownNode(node));
       if (!n.zones.some((z) => z.name === zone)) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `unknown zone '${zone}' on node '${node}'` });
       const window = (req.query as { window?: number }).window ?? ctx.fleet.opts.retentionS;
-      return historyOf(n, zone, Date.now() - window * 1000);
+      const since = Date.now() - window * 1000;
+      // what interrupted the samples in the window, so the charts can say why a gap is there
+      return { ...historyOf(n, zone, since), intervalS: n.hello.intervalS, events: n.events.filter((e) => e.time >= since) };
     },
   );
 };

@@ -20,6 +20,25 @@ export interface NodeInfo {
   tracer: { name: 'dtrace' | 'bpftrace'; available: boolean; scripts?: { available: number; total: number } };
   intervalS: number;
   zoneCount: number;
+  /** sampler runs that failed since the server started */
+  samplerErrors?: number;
+  /** when the latest sample frame was taken (ms) */
+  lastSampleAt?: number | null;
+  samplerIssues?: SamplerIssue[];
+}
+export interface SamplerIssue {
+  sampler: string;
+  count: number;
+  message: string;
+  since: number;
+  last: number;
+  failing: boolean;
+}
+/** what interrupted a node's samples: said on hover over a chart's gap */
+export interface NodeEvent {
+  time: number;
+  kind: 'sampler-error' | 'frames-missing' | 'disconnected' | 'connected';
+  message: string;
 }
 export interface ZoneInfo {
   name: string;
@@ -27,6 +46,8 @@ export interface ZoneInfo {
   alias?: string;
   brand: string;
   state: string;
+  /** changes when the zone boots again */
+  zoneid?: number | null;
   cpuSeconds?: number;
   cpuRatio?: number;
   memoryBytes?: number;
@@ -35,6 +56,9 @@ export interface ZoneInfo {
 export interface History {
   times: number[];
   series: Record<string, (number | null)[]>;
+  /** the node's sampling interval, to tell a gap from a late frame */
+  intervalS?: number;
+  events?: NodeEvent[];
 }
 export interface ScriptParam {
   name: string;

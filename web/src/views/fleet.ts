@@ -3,6 +3,7 @@ import { api, ApiError, type NodeInfo, type ZoneInfo } from '../api.js';
 import { h, fmtAgo, fmtBytes, enc } from '../dom.js';
 import { SortTable } from '../table.js';
 import type { View } from '../app.js';
+import { healthCell, healthRank, healthPanel, plural } from '../health.js';
 
 interface ZoneRow extends ZoneInfo {
   node: string;
@@ -34,6 +35,7 @@ function nodeCols(): ConstructorParameters<typeof SortTable<NodeInfo>>[0] {
     { label: 'Node', sort: (n) => n.node, cell: (n) => h('a', { href: `#/node/${enc(n.node)}` }, n.node) },
     { label: 'Host', sort: (n) => n.hostname, cell: (n) => n.hostname },
     { label: 'State', sort: (n) => (n.up ? 1 : 0), cell: (n) => h(n.up ? 'span.up' : 'span.down', n.up ? 'up' : 'down') },
+    { label: 'Data', sort: (n) => healthRank(n), cell: (n) => healthCell(n), cls: 'health-col' },
     { label: 'Last seen', sort: (n) => n.lastSeen ?? 0, cell: (n) => h('span', { title: n.lastSeen ? new Date(n.lastSeen).toISOString() : '' }, fmtAgo(n.lastSeen)) },
     {
       label: 'Platform',
@@ -122,14 +124,21 @@ export const fleetView: View = (app, _p, el) => {
   const setNodes = (ns: NodeInfo[]): void => {
     known = ns;
     const up = ns.filter((n) => n.up).length;
-    summary.textContent = `${ns.length} nodes, ${up} up, ${ns.length - up} down`;
+    const bad = ns.filter((n) => healthRank(n) > 0 && n.up).length;
+    summary.textContent = `${plural(ns.length, 'node')}, ${up} up, ${ns.length - up} down${bad ? `, ${bad} with stale data or failing samplers` : ''}`;
     nodes.set(ns);
     for (const n of ns) loader.load(n.node);
   };
   api.nodes().then(setNodes, (e: Error) => el.append(h('p.error-text', e.message)));
   const off = app.live.on((m) => {
     if (m.type === 'fleet') setNodes(m.nodes);
-    else if (m.type === 'samples' && known.some((n) => n.node === m.node)) loader.load(m.node);
+    else if (m.type === 'samples') {
+      const n = known.find((x) => x.node === m.node);
+      if (!n) return;
+      // fleet messages come on changes only: a sample says the node's data is fresh
+      n.lastSampleAt = Math.max(n.lastSampleAt ?? 0, m.time);
+      loader.load(m.node);
+    }
   });
   // "last seen" ages even when nothing arrives
   const tick = setInterval(() => nodes.render(), 5000);
@@ -162,6 +171,7 @@ export const nodeView: View = (app, { node }, el) => {
   };
   const loader = new ZoneLoader(() => zones.set(loader.all()));
   const show = (n: NodeInfo & { seq?: { gaps: number; received: number } }): void => {
+    shown = n;
     head.replaceChildren(
       h('h1', n.node, ' ', h(n.up ? 'span.up' : 'span.down', n.up ? 'up' : 'down'), n.simulated ? h('span.badge.sim', 'simulated') : null),
       h(
@@ -172,8 +182,10 @@ export const nodeView: View = (app, { node }, el) => {
         h('dt', 'Last seen'), h('dd', fmtAgo(n.lastSeen)),
         h('dt', 'Interval'), h('dd', `${n.intervalS} s`),
         h('dt', 'Agent'), h('dd', n.agentVersion),
-        n.seq ? h('dt', 'Samples') : null, n.seq ? h('dd', `${n.seq.received} received, ${n.seq.gaps} gaps`) : null,
+        n.seq ? h('dt', 'Samples') : null, n.seq ? h('dd', `${plural(n.seq.received, 'frame')} received, ${plural(n.seq.gaps, 'gap')}`) : null,
+        h('dt', 'Data'), h('dd', healthCell(n)),
       ),
+      healthPanel(n) ?? '',
     );
   };
   api.node(node).then(
@@ -188,6 +200,8 @@ export const nodeView: View = (app, { node }, el) => {
         h('div.error', h('h2', e instanceof ApiError && e.status === 404 ? `Unknown node '${node}'` : 'Cannot load this node'), h('p', e.message), h('p', h('a', { href: '#/' }, 'Back to the fleet'))),
       ),
   );
+  let shown: NodeInfo | null = null;
+  let lastFetch = 0;
   const off = app.live.on((m) => {
     if (m.type === 'fleet') {
       const n = m.nodes.find((x) => x.node === node);
@@ -197,7 +211,19 @@ export const nodeView: View = (app, { node }, el) => {
         if (n.connectedAt !== connectedAt) loadScripts();
         connectedAt = n.connectedAt;
       }
-    } else if (m.type === 'samples' && m.node === node) loader.load(node);
+    } else if (m.type === 'samples' && m.node === node) {
+      loader.load(node);
+      // failure counts and the latest sample's age move with every frame: refetch, not too often
+      if (Date.now() - lastFetch > 3000) {
+        lastFetch = Date.now();
+        api.node(node).then(show, () => undefined);
+      }
+    }
   });
-  return off;
+  // "stale" is about time passing with nothing arriving: re-judge it without any message
+  const tick = setInterval(() => shown && show(shown), 2000);
+  return () => {
+    off();
+    clearInterval(tick);
+  };
 };

@@ -1,10 +1,11 @@
 // Zone: live charts over a chosen window, the trace launcher and this zone's traces.
 import type uPlot from 'uplot';
-import { api, can, ApiError, type ScriptInfo, type TraceSummary, type ZoneInfo } from '../api.js';
+import { api, can, ApiError, type NodeInfo, type ScriptInfo, type TraceSummary, type ZoneInfo } from '../api.js';
 import { h, enc, fmtAgo, fmtBytes } from '../dom.js';
 import { drawCharts } from '../charts.js';
 import { memCell } from './fleet.js';
 import { zoneProfile } from './zone-profile.js';
+import { healthPanel } from '../health.js';
 import type { App, View } from '../app.js';
 
 const WINDOWS: [string, number][] = [
@@ -48,11 +49,11 @@ export function traceList(app: App, filter: (t: TraceSummary) => boolean, showWh
   return { el: list, stop: off };
 }
 
-function launcher(app: App, node: string, zone: string, scripts: ScriptInfo[], running: boolean): HTMLElement {
+function launcher(app: App, node: string, zone: string, scripts: ScriptInfo[], running: boolean): { el: HTMLElement; setRunning: (running: boolean) => void } {
   const box = h('section.launcher', h('h2', 'Trace this zone'));
   if (!scripts.length) {
     box.append(h('p.dim', 'The server has no curated scripts.'));
-    return box;
+    return { el: box, setRunning: () => undefined };
   }
   const select = h(
     'select',
@@ -114,15 +115,18 @@ function launcher(app: App, node: string, zone: string, scripts: ScriptInfo[], r
       err.textContent = (x as Error).message;
     }
   };
-  const form = h('form', { onsubmit: run }, h('label', { for: 'script' }, 'Script '), select, detail);
-  // viewers see what can be traced, but not the control they may not use
-  if (!operator) form.append(h('p.dim', 'Your role (viewer) cannot run traces.'));
-  // a zone that is not running has no processes to trace: say so rather than fail later
-  else if (!running) form.append(h('p.dim', 'This zone is not running: start it to trace it.'));
-  else form.append(h('button.primary.launch', { type: 'submit' }, 'Run trace'));
-  form.append(err);
+  const controls = h('div.launch-controls');
+  const form = h('form', { onsubmit: run }, h('label', { for: 'script' }, 'Script '), select, detail, controls, err);
+  const setRunning = (on: boolean): void => {
+    // viewers see what can be traced, but not the control they may not use
+    if (!operator) controls.replaceChildren(h('p.dim', 'Your role (viewer) cannot run traces.'));
+    // a zone that is not running has no processes to trace: say so rather than fail later
+    else if (!on) controls.replaceChildren(h('p.dim.not-running', 'This zone is not running: start it to trace it.'));
+    else if (!controls.querySelector('button.launch')) controls.replaceChildren(h('button.primary.launch', { type: 'submit' }, 'Run trace'));
+  };
+  setRunning(running);
   box.append(form);
-  return box;
+  return { el: box, setRunning };
 }
 
 /**
@@ -158,9 +162,15 @@ function processes(app: App, node: string, zone: string, hasMemleak: boolean): H
           h('td.num', String(p.pid)),
           h('td.num', fmtBytes(p.rssBytes)),
           ...(previous ? [h((p.rssDeltaBytes ?? 0) > 0 ? 'td.num.grew' : 'td.num', change(p.rssDeltaBytes))] : []),
-          h('td', { title: p.args }, p.comm),
+          // the program and its arguments on one line: rows tell apart without hovering
+          h('td.cmd', { title: p.args }, h('strong', p.comm), ' ', h('span.dim', argsOf(p))),
           operator ? h('td', leak) : null,
         );
+      };
+      const argsOf = (p: (typeof ps)[number]): string => {
+        // argv[0] repeats the program: show what follows it
+        const sp = p.args.indexOf(' ');
+        return sp < 0 ? '' : p.args.slice(sp + 1);
       };
       body.replaceChildren(
         ps.length
@@ -183,6 +193,16 @@ function processes(app: App, node: string, zone: string, hasMemleak: boolean): H
   return h('section', h('h2', 'Processes by memory'), refresh, body);
 }
 
+type VmAction = 'start' | 'stop' | 'reboot';
+const EXPECT: Record<VmAction, string> = { start: 'running', stop: 'stopped', reboot: 'running again' };
+const STOPPED = new Set(['installed', 'stopped', 'configured']);
+/** Whether the zone's state shows the action's outcome (a reboot: running after not running, or a new zone id). */
+function reached(action: VmAction, z: ZoneInfo, before: ZoneInfo, sawDown: boolean): boolean {
+  if (action === 'stop') return STOPPED.has(z.state);
+  if (action === 'start') return z.state === 'running';
+  return z.state === 'running' && (sawDown || (z.zoneid != null && z.zoneid !== before.zoneid));
+}
+
 // Linux containers other than LXC belong to their own managers (docker, systemd, ops scripts)
 const NO_LIFECYCLE = new Set(['linux-host', 'cgroup', 'docker', 'machine']);
 const hasLifecycle = (z: ZoneInfo) => z.name !== 'global' && !NO_LIFECYCLE.has(z.brand);
@@ -192,7 +212,7 @@ const hasLifecycle = (z: ZoneInfo) => z.name !== 'global' && !NO_LIFECYCLE.has(z
  * Only what the zone's state allows is offered (a running zone cannot be started); the buttons
  * follow the state as the agent reports it.
  */
-function vmActions(node: string, z: ZoneInfo): { el: HTMLElement; update: (z: ZoneInfo) => void } {
+function vmActions(node: string, z: ZoneInfo, follow: (action: VmAction) => Promise<void>): { el: HTMLElement; update: (z: ZoneInfo) => void } {
   const out = h('span.vm-result', { role: 'status' });
   let zone = z;
   let busy = false;
@@ -215,7 +235,15 @@ function vmActions(node: string, z: ZoneInfo): { el: HTMLElement; update: (z: Zo
       out.textContent = `${action}: waiting for the node…`;
       try {
         const r = await api.vmAction(node, zone.name, action);
-        out.textContent = r.message || `${action}: done`;
+        const said = r.message || `${action}: done`;
+        // the node has answered; the zone's new state comes with its next zone list
+        out.textContent = `${said} · waiting for the zone to be ${EXPECT[action]}…`;
+        try {
+          await follow(action);
+          out.textContent = `${said} · the zone is ${zone.state}`;
+        } catch (e) {
+          out.textContent = `${said} · but ${(e as Error).message}`;
+        }
       } catch (e) {
         out.textContent = `${action} failed: ${(e as Error).message}`;
       } finally {
@@ -250,11 +278,27 @@ export const zoneView: View = (app, { node, zone }, el) => {
     ...WINDOWS.map(([l, s]) => h('option', { value: String(s), selected: s === windowS }, l)),
   );
   const side = h('div.side');
+  const healthBox = h('div.zone-health');
+  const procsBox = h('div.procs-box');
   el.append(
     h('p.crumbs', h('a', { href: '#/' }, 'Fleet'), ' › ', h('a', { href: `#/node/${enc(node)}` }, node), ' › ', zone),
     head,
-    h('div.zone-grid', h('div', h('div.row', h('h2', 'Samples'), h('label', ' Window ', winSel)), charts), side),
+    healthBox,
+    h('div.zone-grid', h('div', h('div.row', h('h2', 'Samples'), h('label', ' Window ', winSel)), charts, procsBox), side),
   );
+  // the node's data health: failing samplers and stale samples explain what the charts lack
+  let nodeInfo: NodeInfo | null = null;
+  const showHealth = (): void => void healthBox.replaceChildren(nodeInfo ? (healthPanel(nodeInfo) ?? '') : '');
+  let lastNodeFetch = 0;
+  const fetchNode = (): void => {
+    lastNodeFetch = Date.now();
+    api.node(node).then((n) => {
+      nodeInfo = n;
+      showHealth();
+    }, () => undefined);
+  };
+  fetchNode();
+  const healthTick = setInterval(showHealth, 2000);
   const notFound = (e: Error): void => {
     stopped = true;
     el.replaceChildren(
@@ -297,7 +341,33 @@ export const zoneView: View = (app, { node, zone }, el) => {
           h('p', `${z.brand} · CPU ${z.cpuRatio !== undefined ? z.cpuRatio.toFixed(2) + ' CPUs' : '–'} · memory `, memCell(z.memoryBytes, z.memoryLimitBytes)),
         );
       showFacts(z);
-      const actions = can(app.me, 'operator') && hasLifecycle(z) ? vmActions(node, z) : null;
+      let current = z;
+      const launch = launcher(app, node, zone, scripts, z.state === 'running');
+      // header, buttons and launcher all follow one state: a stopped zone offers Start, no Run trace
+      const setZone = (nz: ZoneInfo): void => {
+        current = nz;
+        showFacts(nz);
+        actions?.update(nz);
+        launch.setRunning(nz.state === 'running');
+      };
+      const fetchZone = async (): Promise<ZoneInfo | undefined> => {
+        const nz = (await api.zones(node)).find((x) => x.name === z.name);
+        if (nz && !stopped) setZone(nz);
+        return nz;
+      };
+      // after an action, ask until the zone's state shows its outcome (at most 60 s)
+      const follow = async (action: VmAction): Promise<void> => {
+        const before = current;
+        let sawDown = false;
+        for (const end = Date.now() + 60_000; Date.now() < end && !stopped; ) {
+          const nz = await fetchZone().catch(() => undefined);
+          if (nz && nz.state !== 'running') sawDown = true;
+          if (nz && reached(action, nz, before, sawDown)) return;
+          await new Promise((ok) => setTimeout(ok, 500));
+        }
+        throw new Error(`the zone did not become ${EXPECT[action]} within 60 s; it is ${current.state}`);
+      };
+      const actions = can(app.me, 'operator') && hasLifecycle(z) ? vmActions(node, z, follow) : null;
       head.replaceChildren(facts, ...(actions ? [actions.el] : []));
       // state, CPU and memory follow the samples (a stopped VM's buttons become Start)
       let lastZones = 0;
@@ -305,12 +375,7 @@ export const zoneView: View = (app, { node, zone }, el) => {
         app.live.on((m) => {
           if (m.type !== 'samples' || m.node !== node || Date.now() - lastZones < 3000) return;
           lastZones = Date.now();
-          api.zones(node).then((zs2) => {
-            const nz = zs2.find((x) => x.name === z.name);
-            if (!nz || stopped) return;
-            showFacts(nz);
-            actions?.update(nz);
-          }, () => undefined);
+          fetchZone().catch(() => undefined);
         }),
       );
       const traces = traceList(app, (t) => t.node === node && t.zone === zone, false);
@@ -318,11 +383,8 @@ export const zoneView: View = (app, { node, zone }, el) => {
       const profile = zoneProfile(node, z.name);
       cleanups.push(profile.stop);
       charts.after(profile.el);
-      side.append(
-        launcher(app, node, zone, scripts, z.state === 'running'),
-        processes(app, node, z.name, scripts.some((s) => s.id === 'memleak')),
-        h('section', h('h2', 'Traces of this zone'), traces.el),
-      );
+      side.append(launch.el, h('section', h('h2', 'Traces of this zone'), traces.el));
+      procsBox.replaceChildren(processes(app, node, z.name, scripts.some((s) => s.id === 'memleak')));
       void load();
     },
     notFound,
@@ -332,10 +394,19 @@ export const zoneView: View = (app, { node, zone }, el) => {
     app.live.on((m) => {
       // live: redraw on new samples, at most every 2 s
       if (m.type === 'samples' && m.node === node && Date.now() - lastLoad > 2000) void load();
+      if (m.type === 'samples' && m.node === node && Date.now() - lastNodeFetch > 3000) fetchNode();
+      if (m.type === 'fleet') {
+        const n = m.nodes.find((x) => x.node === node);
+        if (n) {
+          nodeInfo = n;
+          showHealth();
+        }
+      }
     }),
   );
   return () => {
     stopped = true;
+    clearInterval(healthTick);
     for (const c of cleanups) c();
     for (const p of plots) p.destroy();
   };
