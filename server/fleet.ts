@@ -49,8 +49,10 @@ export interface SamplerIssue {
   since: number;
   /** latest failure (ms) */
   last: number;
-  /** whether it still fails: false once a frame came without its error and it is not backing off */
+  /** whether it still fails: false once frames come without its error and it is not backing off */
   failing: boolean;
+  /** frames in a row without its error since it last failed */
+  clean: number;
 }
 
 /** Why a zone chart may have a hole at `time`: said on hover over the gap. */
@@ -61,6 +63,8 @@ export interface NodeEvent {
 }
 
 const MAX_EVENTS = 500;
+/** frames in a row without a sampler's error before it counts as working again */
+const RECOVERED_AFTER = 2;
 // host points carry no zone label; the global zone's charts show them (load, network, disk, ARC)
 const HOST_FAMILY = /^(node_load1$|node_net_|node_disk_|zfs_arc_)/;
 
@@ -230,7 +234,7 @@ function pushEvent(st: NodeState, e: NodeEvent): void {
 }
 
 /**
- * A sampler is failing from its first error until a frame comes without its error while it is
+ * A sampler is failing from its first error until frames come without its error while it is
  * not backing off (a sampler that backs off sends no error in the rounds it skips).
  */
 function noteSamplerErrors(st: NodeState, msg: Samples): boolean {
@@ -249,8 +253,9 @@ function noteSamplerErrors(st: NodeState, msg: Samples): boolean {
       had.message = e.message;
       had.last = now;
       had.failing = true;
+      had.clean = 0;
     } else if (st.samplerIssues.size < 64) {
-      st.samplerIssues.set(e.sampler, { sampler: e.sampler, count: 1, message: e.message, since: now, last: now, failing: true });
+      st.samplerIssues.set(e.sampler, { sampler: e.sampler, count: 1, message: e.message, since: now, last: now, failing: true, clean: 0 });
       changed = true;
     }
     pushEvent(st, { time: now, kind: 'sampler-error', message: `sampler ${e.sampler} failed: ${e.message}` });
@@ -258,7 +263,8 @@ function noteSamplerErrors(st: NodeState, msg: Samples): boolean {
   for (const issue of st.samplerIssues.values()) {
     if (!issue.failing || failed.has(issue.sampler)) continue;
     const backoff = msg.points.find((p) => p.f === 'agent_sampler_backoff_seconds' && p.l.sampler === issue.sampler);
-    if (!backoff || backoff.v <= 0) {
+    // one good round between timeouts (a late run's value) is not recovery: two in a row are
+    if ((!backoff || backoff.v <= 0) && ++issue.clean >= RECOVERED_AFTER) {
       issue.failing = false;
       changed = true;
     }

@@ -46,7 +46,7 @@ export function nodeSummary(n: NodeState) {
     zoneCount: n.zones.length,
     samplerErrors: n.samplerErrors,
     lastSampleAt: n.latest?.time ?? null,
-    samplerIssues: [...n.samplerIssues.values()].sort((a, b) => Number(b.failing) - Number(a.failing) || b.last - a.last),
+    samplerIssues: [...n.samplerIssues.values()].sort((a, b) => Number(b.failing) - Number(a.failing) || b.last - a.last).map(({ clean: _, ...i }) => i),
   };
 }
 

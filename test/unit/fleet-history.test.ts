@@ -13,7 +13,8 @@ const frame = (seq: number, time: number, zones: number): Samples => ({
   seq,
   time,
   points: [
-    { f: 'node_load1', l: {}, v: 1 },
+    // a host point no zone view charts
+    { f: 'node_memory_total_bytes', l: {}, v: 1 },
     ...Array.from({ length: zones }, (_, i) => ({ f: 'zone_pids', l: { zone: `z${i}` }, v: seq })),
   ],
   errors: [],

@@ -313,7 +313,8 @@ export const zoneView: View = (app, { node, zone }, el) => {
   let loading = false;
   let lastLoad = 0;
   const load = async (): Promise<void> => {
-    if (loading || stopped) return;
+    // a reader hovering a chart (a value, a gap's reason) keeps it still; the next sample redraws
+    if (loading || stopped || (plots.length && charts.matches(':hover'))) return;
     loading = true;
     lastLoad = Date.now();
     try {

@@ -1,0 +1,161 @@
+// What an on-call engineer sees of a node's health, in a real Chromium against a real server
+// and real agents on loopback: a simulated SmartOS node (the illumos stand-ins) whose zfs
+// command fails shows that failure on the fleet, node and zone pages; an agent that stops
+// sending (SIGSTOP) makes its data "stale" there, and the hole it leaves is a shaded gap in the
+// charts that says why on hover; the global zone of a Linux host charts load, network and disk;
+// stopping a zone updates its header and controls without a reload.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import type { Browser, Page } from 'playwright-core';
+import { startHarness, type Harness } from '../helpers/trace-harness.js';
+import { FAKES } from '../helpers/cli.js';
+import { buildWeb, launchChromium, newPage, login, shot, CHROMIUM } from '../helpers/browser.js';
+
+const ready = existsSync(CHROMIUM) && process.getuid?.() === 0;
+const SICK = `cn-sick-${process.pid}`;
+const LINUX = `lx-host-${process.pid}`;
+const WEB = 'web-frontend'; // a running joyent zone of the simulated node
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe.skipIf(!ready)('node health, host charts and VM state in Chromium', () => {
+  let h: Harness;
+  let browser: Browser;
+  let sick: ChildProcess;
+  const problems: string[] = [];
+  let webUuid = '';
+
+  beforeAll(async () => {
+    h = await startHarness({ webDir: await buildWeb() });
+    sick = await h.startAgent(SICK, {
+      // 2 s: a busy machine still answers within the round (1 s rounds time samplers out)
+      args: ['--platform', 'illumos', '--interval', '2'],
+      env: { PATH: `${FAKES}:${process.env.PATH}`, ZONESCOPE_FAKE_FAIL: 'zfs', ZONESCOPE_FAKE_STATE: mkdtempSync(join(tmpdir(), 'zs-vmstate-')) },
+    });
+    await h.startAgent(LINUX, { args: ['--interval', '2'] });
+    const zones = (await h.api('GET', `/api/nodes/${SICK}/zones`)).json as { name: string; alias?: string }[];
+    webUuid = zones.find((z) => z.alias === WEB)!.name;
+    browser = await launchChromium();
+  }, 120_000);
+
+  afterAll(async () => {
+    if (sick?.pid) process.kill(sick.pid, 'SIGCONT');
+    await browser?.close();
+    await h?.close();
+  });
+
+  const page = async (token: string, hash: string): Promise<Page> => {
+    const p = await newPage(browser, problems);
+    await login(p, h.url, token, hash);
+    return p;
+  };
+
+  it('a failing sampler shows on the fleet, node and zone pages, with its count, message and since when', async () => {
+    const fleet = await page(h.tokens.viewer, '#/');
+    const row = fleet.locator('tr', { has: fleet.locator(`a[href="#/node/${SICK}"]`) });
+    await expect.poll(() => row.locator('.health-bad').textContent(), { timeout: 20_000 }).toMatch(/samplers? failing: (.*, )?zfs\b/);
+    // the healthy Linux node says ok
+    const ok = fleet.locator('tr', { has: fleet.locator(`a[href="#/node/${LINUX}"]`) });
+    await expect.poll(() => ok.locator('.health').textContent()).toMatch(/^ok/);
+    expect(await fleet.textContent('.summary')).toMatch(/[12] with stale data or failing samplers/);
+    await shot(fleet, 'fleet-health');
+    await fleet.close();
+
+    const node = await page(h.tokens.viewer, `#/node/${SICK}`);
+    const issue = node.locator('table.sampler-issues tbody tr', { hasText: 'zfs' });
+    await issue.waitFor({ timeout: 15_000 });
+    const cells = await issue.locator('td').allTextContents();
+    expect(Number(cells[1].replace(/,/g, ''))).toBeGreaterThanOrEqual(1);
+    expect(cells[2]).toMatch(/\d\d:\d\d:\d\d \(\d+[smh] ago\)/);
+    // the stand-in's own words (or, on a busy machine, the round that gave up waiting for it)
+    expect(cells[3]).toMatch(/simulated failure \(ZONESCOPE_FAKE_FAIL=zfs\)|zfs: no answer within/);
+    // the count moves with the frames, without a reload
+    const first = Number(cells[1]);
+    await expect.poll(async () => Number(await issue.locator('td').nth(1).textContent()), { timeout: 15_000 }).toBeGreaterThan(first);
+    await node.close();
+
+    const zone = await page(h.tokens.viewer, `#/node/${SICK}/zone/${webUuid}`);
+    await expect.poll(() => zone.textContent('.zone-health'), { timeout: 15_000 }).toMatch(/samplers? on .* failing/);
+    expect(await zone.textContent('.zone-health table')).toMatch(/zfs/);
+    await zone.close();
+  }, 90_000);
+
+  it('an agent that stops sending makes the pages say "stale", and its hole is a gap that says why', async () => {
+    const zone = await page(h.tokens.viewer, `#/node/${SICK}/zone/${webUuid}`);
+    const fleet = await page(h.tokens.viewer, '#/');
+    await zone.waitForSelector('figure.chart canvas', { timeout: 20_000 });
+    // let the charts have some history before the hole
+    await sleep(3000);
+    process.kill(sick.pid!, 'SIGSTOP');
+    try {
+      await expect.poll(() => zone.textContent('.zone-health'), { timeout: 20_000 }).toMatch(/Stale data: the last sample from .* is \d+s ago/);
+      const row = fleet.locator('tr', { has: fleet.locator(`a[href="#/node/${SICK}"]`) });
+      await expect.poll(() => row.locator('.health').textContent(), { timeout: 15_000 }).toMatch(/stale: last sample \d+s ago/);
+      await shot(zone, 'zone-stale');
+      await sleep(2000);
+    } finally {
+      process.kill(sick.pid!, 'SIGCONT');
+    }
+    await fleet.close();
+    // samples again: no longer stale, and the CPU chart has a shaded gap where the hole was
+    await expect.poll(() => zone.textContent('.zone-health'), { timeout: 20_000 }).not.toMatch(/Stale/);
+    const cpu = zone.locator('figure.chart', { hasText: 'CPU (user / system)' });
+    await expect.poll(async () => Number(await cpu.getAttribute('data-gaps')), { timeout: 20_000 }).toBeGreaterThan(0);
+    // hover across the chart until the gap's reason shows
+    const over = (await cpu.locator('.u-over').boundingBox())!;
+    let tip = '';
+    for (let x = over.x + over.width - 2; x > over.x && !tip; x -= 3) {
+      await zone.mouse.move(x, over.y + over.height / 2);
+      if (await cpu.locator('.gap-tip').isVisible()) tip = (await cpu.locator('.gap-tip').textContent()) ?? '';
+    }
+    if (!tip) {
+      await shot(zone, 'debug-gap');
+      console.log(await cpu.evaluate((e) => e.outerHTML.replace(/<canvas.*?<\/canvas>/g, '')));
+    }
+    expect(tip).toMatch(/^Gap \d\d:\d\d:\d\d–\d\d:\d\d:\d\d: no trustworthy samples for \d+ s/);
+    // the legend names the series in words, with the unit
+    const legend = await cpu.locator('.u-legend .u-label').allTextContents();
+    expect(legend).toContain('CPU user (CPUs)');
+    await shot(zone, 'zone-gap');
+    await zone.close();
+  }, 90_000);
+
+  it("the global zone of a Linux host charts the host's load, network and disk", async () => {
+    const zone = await page(h.tokens.viewer, `#/node/${LINUX}/zone/global`);
+    await expect
+      .poll(() => zone.$$eval('figure.chart figcaption', (els) => els.map((e) => e.textContent)), { timeout: 20_000 })
+      .toEqual(expect.arrayContaining(['Load average (host)', 'Network (host)', 'Disk (host)']));
+    const load = await zone.locator('figure.chart', { hasText: 'Load average (host)' }).locator('.u-legend .u-label').allTextContents();
+    expect(load).toContain('Load, 1 min');
+    await shot(zone, 'zone-global-host');
+    await zone.close();
+  }, 60_000);
+
+  it('stopping a zone updates its header and controls without a reload, and offers no Run trace while stopped', async () => {
+    const zone = await page(h.tokens.operator, `#/node/${SICK}/zone/${webUuid}`);
+    zone.on('dialog', (d) => void d.accept());
+    await zone.waitForSelector('button.launch');
+    expect(await zone.textContent('h1')).toMatch(/running/);
+    const clicked = Date.now();
+    await zone.getByRole('button', { name: 'Stop' }).click();
+    await expect.poll(() => zone.textContent('h1'), { timeout: 30_000 }).toMatch(/installed|stopped/);
+    const tookMs = Date.now() - clicked;
+    console.log(`VM stop: header said the zone stopped ${tookMs} ms after the click`);
+    expect(await zone.textContent('.vm-result')).toMatch(/the zone is (installed|stopped)/);
+    expect(await zone.$('button.launch')).toBeNull();
+    expect(await zone.textContent('.launcher')).toMatch(/not running: start it to trace it/);
+    expect(await zone.getByRole('button', { name: 'Start' }).isVisible()).toBe(true);
+    expect(await zone.getByRole('button', { name: 'Stop' }).isVisible()).toBe(false);
+    await shot(zone, 'zone-stopped');
+    await zone.getByRole('button', { name: 'Start' }).click();
+    await expect.poll(() => zone.textContent('h1'), { timeout: 30_000 }).toMatch(/running/);
+    await zone.waitForSelector('button.launch');
+    await zone.close();
+  }, 90_000);
+
+  it('logged no page or console errors', () => {
+    expect(problems).toEqual([]);
+  });
+});
