@@ -147,18 +147,18 @@ function gapsPlugin(gaps: Gap[], tip: HTMLElement): uPlot.Plugin {
         }
         ctx.restore();
       },
-      setCursor: (u: uPlot) => {
-        const l = u.cursor.left ?? -1;
-        const t = l >= 0 ? u.posToVal(l, 'x') * 1000 : NaN;
-        const g = gaps.find((x) => t >= x.from && t <= x.to);
-        if (!g) {
-          tip.hidden = true;
-          return;
-        }
+      // the pointer itself, not uPlot's cursor (which snaps to data points, and there are none in a gap)
+      init: (u: uPlot) => {
         const clock = (ms: number): string => new Date(ms).toLocaleTimeString('en-GB');
-        tip.textContent = `Gap ${clock(g.from)}–${clock(g.to)}: ${g.reason}`;
-        tip.hidden = false;
-        tip.style.left = `${Math.min(u.over.offsetLeft + l + 12, Math.max(0, u.over.offsetLeft + u.over.clientWidth - 320))}px`;
+        u.over.addEventListener('mousemove', (e) => {
+          const t = u.posToVal(e.offsetX, 'x') * 1000;
+          const g = gaps.find((x) => t >= x.from && t <= x.to);
+          tip.hidden = !g;
+          if (!g) return;
+          tip.textContent = `Gap ${clock(g.from)}–${clock(g.to)}: ${g.reason}`;
+          tip.style.left = `${Math.min(u.over.offsetLeft + e.offsetX + 12, Math.max(0, u.over.offsetLeft + u.over.clientWidth - 320))}px`;
+        });
+        u.over.addEventListener('mouseleave', () => (tip.hidden = true));
       },
     },
   };
