@@ -192,7 +192,12 @@ export class Hub extends EventEmitter<HubEvents> {
     this.alive.add(ws);
     ws.on('pong', () => this.alive.add(ws));
     // an idle socket costs a file descriptor and memory: say who you are or go
-    const helloTimer = setTimeout(() => reject('hello-timeout', `no hello within ${this.opts.helloTimeoutMs / 1000}s of connecting`), this.opts.helloTimeoutMs);
+    // A starved event loop runs due timers before it reads sockets, so a hello that came in
+    // time would be blamed, and a loaded server would refuse a whole fleet reconnecting at once.
+    // The verdict waits for setImmediate, which runs after the next read of the sockets.
+    const helloTimer = setTimeout(() => setImmediate(() => {
+      if (node === undefined && ws.readyState === ws.OPEN) reject('hello-timeout', `no hello within ${this.opts.helloTimeoutMs / 1000}s of connecting`);
+    }), this.opts.helloTimeoutMs);
     helloTimer.unref();
 
     // once a connection is refused, frames already on their way are not read: one rejection

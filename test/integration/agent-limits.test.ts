@@ -36,6 +36,18 @@ describe('agent limits', () => {
     expect(reason).toMatch(/no hello within 0.3s/);
   });
 
+  it('takes a hello that arrived in time although the server was too busy to read it before the deadline', async () => {
+    const { token } = await start({ agents: { helloTimeoutMs: 200 } });
+    const ws = await sockets.connect('/agent', { authorization: `Bearer ${token}` });
+    const welcome = message(ws, 'welcome');
+    ws.send(JSON.stringify(helloFrame('starved')));
+    // the hello is on the server's socket; the server's loop (this process) is busy past the deadline
+    const until = Date.now() + 500;
+    while (Date.now() < until);
+    const outcome = await Promise.race([welcome.then(() => 'welcome'), closed(ws).then((c) => `closed: ${c.reason}`)]);
+    expect(outcome).toBe('welcome');
+  });
+
   it('refuses /agent connections over the cap with 503, and takes them again once some close', async () => {
     const { token } = await start({ agents: { maxConnections: 3 } });
     const open = await Promise.all([1, 2, 3].map(() => sockets.connect('/agent', { authorization: `Bearer ${token}` })));
