@@ -26,7 +26,9 @@ export interface HistoryFrame {
 export class NodeHistory {
   readonly series: HistorySeries[] = [];
   readonly frames: HistoryFrame[] = [];
-  private readonly index = new Map<string, number>();
+  /** zone → series key → id: the keys are the interned `key`s, shared across zones and nodes,
+   * so a node's index costs a map per zone rather than a string per series */
+  private readonly index = new Map<string, Map<string, number>>();
   /** points held in all frames */
   points = 0;
 
@@ -42,8 +44,9 @@ export class NodeHistory {
     for (const p of points) {
       const zone = p.l.zone;
       if (zone === undefined || !Number.isFinite(p.v)) continue;
-      const key = `${p.f}{${labelString(p.l)}}`;
-      ids.push(this.index.get(key) ?? this.name(p, zone, key));
+      const { zone: _z, alias: _a, ...rest } = p.l;
+      const key = `${p.f}{${labelString(rest)}}`;
+      ids.push(this.index.get(zone)?.get(key) ?? this.name(p.f, zone, key));
       values.push(p.v);
     }
     let at = this.frames.length;
@@ -100,11 +103,13 @@ export class NodeHistory {
     return { times: frames.map((f) => f.time), series };
   }
 
-  private name(p: Point, zone: string, key: string): number {
-    const { zone: _z, alias: _a, ...rest } = p.l;
+  private name(f: string, zone: string, key: string): number {
     const id = this.series.length;
-    this.series.push({ f: intern(p.f), zone: intern(zone), key: intern(`${p.f}{${labelString(rest)}}`) });
-    this.index.set(intern(key), id);
+    const s = { f: intern(f), zone: intern(zone), key: intern(key) };
+    this.series.push(s);
+    let byKey = this.index.get(s.zone);
+    if (!byKey) this.index.set(s.zone, (byKey = new Map()));
+    byKey.set(s.key, id);
     return id;
   }
 
@@ -115,10 +120,9 @@ export class NodeHistory {
   }
 
   private renumber(): void {
-    const map = new Map<number, number>();
     const old = this.series.splice(0);
-    const oldIndex = [...this.index];
     this.index.clear();
+    const map = new Map<number, number>();
     const done = new Set<Uint32Array>(); // frames share ids arrays: each is renumbered once
     for (const f of this.frames) {
       if (done.has(f.ids)) continue;
@@ -126,15 +130,11 @@ export class NodeHistory {
       for (let i = 0; i < f.ids.length; i++) {
         let id = map.get(f.ids[i]);
         if (id === undefined) {
-          map.set(f.ids[i], (id = this.series.length));
-          this.series.push(old[f.ids[i]]);
+          const s = old[f.ids[i]];
+          map.set(f.ids[i], (id = this.name(s.f, s.zone, s.key)));
         }
         f.ids[i] = id;
       }
-    }
-    for (const [k, id] of oldIndex) {
-      const now = map.get(id);
-      if (now !== undefined) this.index.set(k, now);
     }
   }
 }
