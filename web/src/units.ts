@@ -20,5 +20,7 @@ export function unitFormatter(unit: string | undefined): (v: number) => string {
   if (unit && TIME.has(unit)) return fmtNs;
   if (unit && BYTES.has(unit)) return (v) => fmtBytes(v);
   const word = unit || 'samples';
-  return (v) => `${Number.isInteger(v) ? v.toLocaleString('en-US') : v.toLocaleString('en-US', { maximumFractionDigits: 2 })} ${word}`;
+  // "1 sample", "2 samples", "1 call"
+  const one = word.endsWith('s') ? word.slice(0, -1) : word;
+  return (v) => `${Number.isInteger(v) ? v.toLocaleString('en-US') : v.toLocaleString('en-US', { maximumFractionDigits: 2 })} ${v === 1 ? one : word}`;
 }

@@ -11,6 +11,7 @@ import { latencyHeatmap, subsecondHeatmap, intervalsCovering } from '../heatmap/
 import { statusBadge } from './zone.js';
 import { processesPanel } from './trace-processes.js';
 import { processOf } from '../../../protocol/folded.js';
+import { outcomeBox, hasResult, plural } from './trace-outcome.js';
 import type { View } from '../app.js';
 
 /** Folded stacks from stack records (leaf first, kernel frames first), kernel frames marked `_[k]`. */
@@ -82,13 +83,12 @@ export const traceView: View = (app, { id }, el) => {
       });
     },
   }, 'Stop');
-  const errOut = h('p.error-text', { role: 'alert' });
-  const reasonsOut = h('div.reasons');
-  const warnOut = h('div');
+  const errOut = h('p.error-text', { role: 'alert', hidden: true });
+  const outcomeOut = h('div.outcome-box');
   const title = h('h1');
-  head.append(crumbs, title, h('p.progress-line', bar, ' ', progressText, ' ', stopBtn), errOut, reasonsOut, warnOut);
+  // the outcome and its reasons first: what an on-call engineer needs before any chart
+  head.append(crumbs, title, outcomeOut, h('p.progress-line', bar, ' ', progressText, ' ', stopBtn), errOut);
   let headFor = '';
-  const plural = (n: number, w: string): string => `${n.toLocaleString('en-US')} ${w}${n === 1 ? '' : 's'}`;
   const secs = (ms: number): string => `${Math.max(0, Math.round(ms / 1000))} s`;
 
   const renderHead = (): void => {
@@ -118,37 +118,7 @@ export const traceView: View = (app, { id }, el) => {
     bar.value = value;
     progressText.textContent = `${text} · ${plural(t.intervals, 'interval')}${params}`;
     stopBtn.hidden = !(live && can(app.me, 'operator'));
-    errOut.textContent = t.error ?? '';
-    errOut.hidden = !t.error;
-    // what is missing and why, in words (the agent's and the server's)
-    const reasons = t.reasons ?? [];
-    reasonsOut.replaceChildren(
-      ...(reasons.length
-        ? [h('p.warn', t.status === 'partial' ? 'Incomplete:' : 'Also:'), h('ul.reasons-list', ...reasons.map((r) => h('li', r)))]
-        : []),
-    );
-    // "lost data" only when something was lost: drops and samples the script counted but
-    // whose stacks did not arrive; tracer errors are their own line, with their messages
-    const drops = Object.entries(t.drops ?? {}).filter(([, n]) => n > 0);
-    const lost = [...drops.map(([k, n]) => `${n.toLocaleString('en-US')} ${k}`), ...(t.samplesLost ? [`${t.samplesLost.toLocaleString('en-US')} ${t.unit ?? 'samples'}`] : [])];
-    warnOut.replaceChildren();
-    if (lost.length) warnOut.append(h('p.warn.lost', `Lost data: ${lost.join(', ')}`));
-    if (t.errors) {
-      const what = `Tracer errors: ${plural(t.errors, 'error')}`;
-      // the tracer's own messages, deduplicated: "999 probe errors" alone does not say what broke
-      const msgs = new Map<string, number>();
-      for (const e of t.events ?? []) {
-        if (e.kind !== 'error' && e.kind !== 'compile-error') continue;
-        const m = e.message.replace(/\d+/g, 'N');
-        msgs.set(m, (msgs.get(m) ?? 0) + (e.count ?? 1));
-      }
-      const top = [...msgs].sort((a, b) => b[1] - a[1]).slice(0, 5);
-      warnOut.append(
-        top.length
-          ? h('details.warn', h('summary', what), h('ul.events', ...top.map(([m, n]) => h('li', h('code', m), n > 1 ? h('span.dim', ` ×${n.toLocaleString('en-US')}`) : null))))
-          : h('p.warn', what),
-      );
-    }
+    outcomeOut.replaceChildren(outcomeBox(t));
   };
   // "waiting for the tracer · N s" counts up between live messages
   const ticker = setInterval(() => t?.status === 'starting' && renderHead(), 1000);
@@ -172,6 +142,9 @@ export const traceView: View = (app, { id }, el) => {
     const empty = folded.trim() === '';
     const box = body.querySelector<HTMLElement>('.flame');
     if (box) box.hidden = empty;
+    // an ended trace without stacks: no empty heatmap above the note either
+    const ended = !!t && t.status !== 'starting' && t.status !== 'running';
+    for (const e of body.querySelectorAll<HTMLElement>('.subsecond-part')) e.hidden = empty && ended && !range;
     const note = body.querySelector<HTMLElement>('.no-stacks');
     if (note) {
       note.hidden = !empty || !t || t.status === 'starting' || (t.status === 'running' && !range);
@@ -201,11 +174,12 @@ export const traceView: View = (app, { id }, el) => {
       },
     }, 'Use as baseline');
     const clearBase = h('button', { type: 'button', hidden: true, onclick: () => ((baseline = null), (clearBase.hidden = true), void drawFlame()) }, 'Clear baseline');
+    hmBox.classList.add('subsecond-part');
     body.replaceChildren(
-      h('h2', 'Subsecond offsets'),
-      h('p.dim', 'Columns are seconds, rows are fractions of a second; drag across cells to see the flame graph of that range.'),
+      h('h2.subsecond-part', 'Subsecond offsets'),
+      h('p.dim.subsecond-part', 'Columns are seconds, rows are fractions of a second; drag across cells to see the flame graph of that range.'),
       hmBox,
-      h('div.row', h('h2', 'Flame graph'), rangeOut, whole, setBase, clearBase),
+      h('div.row.subsecond-part', h('h2', 'Flame graph'), rangeOut, whole, setBase, clearBase),
       h('p.dim.no-stacks', { hidden: true }),
       fgBox,
       h('div.processes'),
@@ -238,6 +212,16 @@ export const traceView: View = (app, { id }, el) => {
 
   const refreshResult = async (): Promise<void> => {
     if (!t) return;
+    // a failed trace with nothing recorded: the outcome says why; no empty charts, no export
+    if (!hasResult(t)) {
+      fg?.destroy();
+      hm?.destroy();
+      fg = null;
+      hm = null;
+      kind = '';
+      body.replaceChildren();
+      return;
+    }
     if (kind !== t.output) {
       kind = t.output;
       fg?.destroy();
@@ -261,7 +245,12 @@ export const traceView: View = (app, { id }, el) => {
         const note = body.querySelector<HTMLElement>('.imprecise');
         if (note) note.hidden = d.precise || !ivs.length;
         await drawFlame();
-      } else hm?.setData(latencyHeatmap(ivs, t.unit === 'nanoseconds' ? fmtNs : undefined));
+      } else {
+        hm?.setData(latencyHeatmap(ivs, t.unit === 'nanoseconds' ? fmtNs : undefined));
+        // an ended trace without one latency: say so instead of an empty heatmap
+        const none = t.status !== 'starting' && t.status !== 'running' && !ivs.some((iv) => iv.records.some((r) => r.kind === 'hist'));
+        for (const e of body.querySelectorAll<HTMLElement>('.latency-part')) e.hidden = none;
+      }
     }
     body.querySelector('.processes')?.replaceChildren(processesPanel(t.records, t.unit) ?? '');
     const rec = body.querySelector<HTMLElement>('.records');
