@@ -139,12 +139,12 @@ export class TraceRunner {
     let resolveDone!: () => void;
     r.done = new Promise((res) => (resolveDone = res));
     try {
-      if (this.o.prerequisites) {
-        const a = (await this.o.prerequisites().catch((e: Error) => [{ id: meta.id, available: false, reason: `prerequisites: ${e.message}` }])).find((x) => x.id === meta.id);
-        if (a && !a.available) throw new Error(`${meta.id} cannot run on this node: ${a.reason ?? 'its prerequisites are missing'}`);
-      }
-      const zones = await this.o.zones();
-      const zone = zones.find((z) => z.name === msg.zone) ?? (msg.zone === 'global' ? { name: 'global', brand: 'global', state: 'running' } : undefined);
+      // both checks at once: an on-call engineer waits on them before anything is traced
+      const [a, zone] = await Promise.all([
+        this.o.prerequisites?.().then((all) => all.find((x) => x.id === meta.id), (e: Error) => ({ id: meta.id, available: false, reason: `prerequisites: ${e.message}` })),
+        this.zone(msg.zone),
+      ]);
+      if (a && !a.available) throw new Error(`${meta.id} cannot run on this node: ${a.reason ?? 'its prerequisites are missing'}`);
       if (!zone) throw new Error(`zone: no zone '${msg.zone}' on this node`);
       const file = scriptFile(meta, this.driver.name, this.o.scriptsDir ?? scriptsDir());
       const inv = await this.driver.invocation(meta, file, zone, durationS, values);
@@ -188,6 +188,13 @@ export class TraceRunner {
       this.running.delete(msg.id);
       resolveDone();
     }
+  }
+
+  /** The zone as the agent last discovered it, or as found now when that list does not have it
+   * (created since): discovering walks the cgroup tree, which a loaded host makes slow. */
+  private async zone(name: string): Promise<Zone | undefined> {
+    const find = (zones: readonly Zone[]) => zones.find((z) => z.name === name);
+    return find(this.o.knownZones?.() ?? []) ?? find(await this.o.zones()) ?? (name === 'global' ? { name: 'global', brand: 'global', state: 'running' } : undefined);
   }
 
   /** SIGINT: the tracer prints what it has and exits; SIGKILL if it has not after the grace
