@@ -88,7 +88,7 @@ describe.skipIf(!existsSync(CHROMIUM))('flame graph and heatmap components in Ch
     await page.fill('.fg-search', '');
     // 1 sample among a million: too narrow at 1280 px
     await mount(FOLDED + '\nmain;tiny 0.0001');
-    expect(await text('.fg-status')).toMatch(/1 frames too narrow to draw/);
+    expect(await text('.fg-status')).toMatch(/1 frame too narrow to draw/);
   });
 
   it('zooms on click, shows the path as breadcrumbs, resets with Esc, and shows a tooltip', async () => {

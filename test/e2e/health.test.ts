@@ -118,7 +118,7 @@ describe.skipIf(!ready)('node health, host charts and VM state in Chromium', () 
     await zone.close();
   }, 90_000);
 
-  it("the global zone of a Linux host charts the host's load, network and disk", async () => {
+  it("the global zone of a Linux host charts the host's load, network and disk; its processes table fits 1440 px", async () => {
     const zone = await page(h.tokens.viewer, `#/node/${LINUX}/zone/global`);
     await expect
       .poll(() => zone.$$eval('figure.chart figcaption', (els) => els.map((e) => e.textContent)), { timeout: 20_000 })
@@ -126,6 +126,23 @@ describe.skipIf(!ready)('node health, host charts and VM state in Chromium', () 
     const load = await zone.locator('figure.chart', { hasText: 'Load average (host)' }).locator('.u-legend .u-label').allTextContents();
     expect(load).toContain('Load, 1 min');
     await shot(zone, 'zone-global-host');
+    // the host's processes (long command lines: chromium, node) fit 1440 px, one line a row,
+    // and each row says its program and arguments without hovering
+    await zone.getByRole('button', { name: 'Show processes' }).click();
+    await zone.waitForSelector('table.procs-table tbody tr');
+    const fit = await zone.$eval('table.procs-table', (t) => ({
+      table: t.getBoundingClientRect().width,
+      box: t.parentElement!.clientWidth,
+      page: document.documentElement.scrollWidth,
+      heights: [...t.querySelectorAll('tbody tr')].map((r) => Math.round(r.getBoundingClientRect().height)),
+      cmds: [...t.querySelectorAll('tbody td.cmd')].map((td) => td.textContent ?? ''),
+    }));
+    expect(fit.table).toBeLessThanOrEqual(fit.box + 1);
+    expect(fit.page).toBeLessThanOrEqual(1440);
+    expect(new Set(fit.heights).size).toBe(1);
+    expect(fit.cmds.some((c) => /\S+ \S/.test(c))).toBe(true);
+    await zone.locator('table.procs-table').scrollIntoViewIfNeeded();
+    await shot(zone, 'zone-processes');
     await zone.close();
   }, 60_000);
 

@@ -5,6 +5,7 @@ import 'uplot/dist/uPlot.min.css';
 import type { History } from './api.js';
 import { h, fmtBytes } from './dom.js';
 import { rate, findGaps, type Gap } from './chart-gaps.js';
+import { timeTicks, TIME_SPACE } from './time-axis.js';
 
 export interface ChartDef {
   title: string;
@@ -117,20 +118,6 @@ export function legendLabel(key: string, unit: ChartDef['unit']): string {
   return [name, ...values].join(' ') + (word ? ` (${word})` : '');
 }
 
-const pad = (n: number): string => String(n).padStart(2, '0');
-/** Time ticks that never run into each other: "16:48" (with seconds under 2 min), the date only where the day changes. */
-function timeTicks(_u: uPlot, splits: number[], _axis: number, _space: number, incr: number): string[] {
-  let day = '';
-  return splits.map((s) => {
-    const d = new Date(s * 1000);
-    const hm = `${pad(d.getHours())}:${pad(d.getMinutes())}${incr < 60 ? `:${pad(d.getSeconds())}` : ''}`;
-    const today = `${d.toLocaleString('en-US', { month: 'short' })} ${d.getDate()}`;
-    const label = incr >= 86400 || (day && today !== day) ? `${today} ${hm}` : hm;
-    day = today;
-    return label;
-  });
-}
-
 /** uPlot plugin: shades each gap and says its reason while the cursor is over it. */
 function gapsPlugin(gaps: Gap[], tip: HTMLElement): uPlot.Plugin {
   return {
@@ -211,7 +198,7 @@ export function drawCharts(el: HTMLElement, hist: History, width: number, window
           y: { range: yRange(def.unit) },
           ...(other ? { y2: { range: yRange(other) } } : {}),
         },
-        axes: [{ space: 70, values: timeTicks }, axis(def.unit, 'y'), ...(other ? [axis(other, 'y2', true)] : [])],
+        axes: [{ space: TIME_SPACE, values: timeTicks }, axis(def.unit, 'y'), ...(other ? [axis(other, 'y2', true)] : [])],
         series: [
           // samples come every few seconds: the legend's time needs seconds
           { value: (_u: uPlot, v: number | null) => (v === null || v === undefined ? '–' : new Date(v * 1000).toLocaleTimeString('en-GB')) },

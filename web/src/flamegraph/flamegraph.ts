@@ -46,6 +46,8 @@ function isTree(x: FlameInput): x is FrameTree {
 function fmt(n: number): string {
   return Number.isInteger(n) ? n.toLocaleString('en-US') : n.toLocaleString('en-US', { maximumFractionDigits: 2 });
 }
+/** "1 frame", "2 frames" */
+const count = (n: number, word: string): string => `${fmt(n)} ${word}${n === 1 ? '' : 's'}`;
 const pct = (a: number, b: number): string => (b > 0 ? ((100 * a) / b).toFixed(2) + '%' : '–');
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
@@ -355,7 +357,7 @@ export class FlameGraph {
     const t = this.found.matched;
     let s = `${pct(t, L.total)} matched`;
     if (this.focus > 0) s += ` (${pct(inFocus, L.w[this.focus])} of zoom)`;
-    this.matchOut.textContent = s + ` · ${fmt(this.found.frames)} frames`;
+    this.matchOut.textContent = s + ` · ${count(this.found.frames, 'frame')}`;
   }
 
   // ---- geometry ----
@@ -518,8 +520,8 @@ export class FlameGraph {
       }
     }
     const ms = performance.now() - t0;
-    const parts = [this.fmtW(L.total), `${fmt(L.n - 1)} frames`];
-    if (hidden) parts.push(`${fmt(hidden)} frames too narrow to draw`);
+    const parts = [this.fmtW(L.total), count(L.n - 1, 'frame')];
+    if (hidden) parts.push(`${count(hidden, 'frame')} too narrow to draw`);
     if (base) parts.push('differential: red grew, blue shrank (share of total vs baseline)');
     this.status.textContent = parts.join(' · ');
     return (this.lastDraw = { drawn, hidden, ms });
@@ -527,7 +529,7 @@ export class FlameGraph {
 
   /** a weight with its unit */
   private fmtW(v: number): string {
-    return this.opts.fmtValue ? this.opts.fmtValue(v) : `${fmt(v)} ${this.opts.unit ?? 'samples'}`;
+    return this.opts.fmtValue ? this.opts.fmtValue(v) : v === 1 ? `1 ${(this.opts.unit ?? 'samples').replace(/s$/, '')}` : `${fmt(v)} ${this.opts.unit ?? 'samples'}`;
   }
 
   // ---- interaction ----

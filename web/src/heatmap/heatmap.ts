@@ -4,6 +4,7 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import './heatmap.css';
+import { timeTicks, TIME_SPACE } from '../time-axis.js';
 
 export interface HeatmapData {
   /** column start times, seconds since the epoch (uPlot's time unit) */
@@ -113,7 +114,7 @@ export class Heatmap {
           y: opts.log ? { distr: 3, log: 10, range: () => this.yRange() } : { range: () => this.yRange() },
         },
         // columns are whole seconds (or longer): sub-second ticks (":51.100") would be noise
-        axes: [{ incrs: TIME_INCRS }, { values: (_u, splits) => splits.map((v) => (v === null || v === undefined ? '' : fmt(v))), size: 78 }],
+        axes: [{ incrs: TIME_INCRS, space: TIME_SPACE, values: timeTicks }, { values: (_u, splits) => splits.map((v) => (v === null || v === undefined ? '' : fmt(v))), size: 78 }],
         series: [{}, { label: opts.countLabel ?? 'count', paths: () => null, points: { show: false } }],
         cursor: {
           points: { show: false },
@@ -242,7 +243,7 @@ export class Heatmap {
     const lines = [
       new Date(times[c] * 1000).toLocaleTimeString(),
       this.data.rowLabels?.[r] || `${fmt(rows[r][0])} – ${fmt(rows[r][1])}`,
-      `${n.toLocaleString('en-US')} ${this.opts.countLabel ?? 'count'}`,
+      `${n.toLocaleString('en-US')} ${n === 1 ? (this.opts.countLabel ?? 'count').replace(/s$/, '') : (this.opts.countLabel ?? 'count')}`,
     ];
     if (this.opts.percentiles) {
       const p = (q: number): string => {

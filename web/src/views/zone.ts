@@ -180,7 +180,7 @@ function processes(app: App, node: string, zone: string, hasMemleak: boolean): H
               h('tbody', ...ps.map(row)),
             )
           : h('p.dim', 'No processes.'),
-        h('p.dim', `as of ${new Date(time).toLocaleTimeString()}${previous ? `; change since ${new Date(previous).toLocaleTimeString()}` : ' — refresh later to see which grows'}`),
+        h('p.dim', `as of ${new Date(time).toLocaleTimeString('en-GB')}${previous ? `; change since ${new Date(previous).toLocaleTimeString('en-GB')}` : ' — refresh later to see which grows'}`),
       );
       refresh.textContent = 'Refresh';
     } catch (e) {
