@@ -14,12 +14,12 @@ export function parse<O extends Options>(cmd: string, argv: string[], options: O
   }
 }
 
-/** "10", "10s", "2m", "500ms" → seconds */
+/** "10", "10s", "2m", "500ms", "7d" → seconds */
 export function seconds(what: string, text: string | undefined, fallback: number, max = 86400): number {
   if (text === undefined) return fallback;
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
   if (!m) throw new UsageError(`${what}: '${text}' is not a duration (e.g. 10, 10s, 2m)`);
-  const n = Number(m[1]) * ({ ms: 0.001, s: 1, m: 60, h: 3600 } as const)[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  const n = Number(m[1]) * ({ ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 } as const)[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h' | 'd'];
   if (n <= 0 || n > max) throw new UsageError(`${what}: '${text}' is out of range (0, ${max}s]`);
   return n;
 }
@@ -28,5 +28,18 @@ export function port(what: string, text: string | undefined, fallback: number): 
   if (text === undefined) return fallback;
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`${what}: '${text}' is not a port number`);
+  return n;
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kib: 1024, m: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tib: 1024 ** 4, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12 };
+
+/** "1GiB", "500MiB", "2G", "1e6" (bytes) → bytes; binary units for K/M/G, decimal for KB/MB/GB */
+export function bytes(what: string, text: string | undefined, fallback: number, min = 1): number {
+  if (text === undefined) return fallback;
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
+  const unit = m && SIZE_UNITS[m[2].toLowerCase()];
+  if (!m || unit === undefined || unit === null) throw new UsageError(`${what}: '${text}' is not a size (e.g. 1GiB, 500MiB)`);
+  const n = Math.round(Number(m[1]) * unit);
+  if (n < min || !Number.isSafeInteger(n)) throw new UsageError(`${what}: '${text}' is out of range (at least ${min} bytes)`);
   return n;
 }

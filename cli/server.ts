@@ -10,7 +10,7 @@ import { bootstrap } from '../server/bootstrap.js';
 import { lockDataDir } from '../server/data-lock.js';
 import { makeLog } from '../agent/log.js';
 import { runAgent } from '../agent/run.js';
-import { parse, port, seconds, UsageError } from './args.js';
+import { bytes, parse, port, seconds, UsageError } from './args.js';
 import { parseAlwaysOn } from '../server/always-on.js';
 import { limitFlags, limitsHelp, parseLimits } from './server-limits.js';
 import { profileFlags, profilesHelp, parseProfiles } from './profile-flags.js';
@@ -21,7 +21,11 @@ export const serverHelp = `zonescope server — run the central server
   --host ADDR         address to bind (default 0.0.0.0)
   --data DIR          data directory: SQLite store, tokens (default ./data)
   --metrics-token T   require this bearer token on /metrics and /sd
-  --retention S       zone history kept per node, seconds (default 3600)
+  --retention S       zone history kept per node, seconds (default 3600); stored, so it
+                      survives a restart
+  --trace-retention D stored traces are deleted this long after they ended (default 7d)
+  --trace-budget SIZE stored traces take at most this much; the oldest go first
+                      (default 1GiB)
   --always-on S[@Z,…] keep curated script S running on every node (on zones Z; default
                       the global zone) and export its histogram; repeatable.
                       Scripts: syscall-latency, io-latency; and cpu-profile, a 19 Hz
@@ -47,6 +51,7 @@ export const startHelp = `zonescope start — run a server and a local agent in 
   --always-on S[@Z,…] keep a curated script running: histograms to /metrics, cpu-profile
                       as continuous profiles (see server --help)
   --profile-retention D, --profile-budget SIZE         as for server (see server --help)
+  --retention S, --trace-retention D, --trace-budget SIZE   as for server (see server --help)
   --public-url URL, --session-ttl D, --session-idle D   as for server (see server --help)
   --tls-cert FILE, --tls-key FILE                      HTTPS and WSS, as for server
   --ca FILE           the CA that signed --tls-cert, for the local agent (default: the
@@ -59,6 +64,8 @@ const common = {
   data: { type: 'string' },
   'metrics-token': { type: 'string' },
   retention: { type: 'string' },
+  'trace-retention': { type: 'string' },
+  'trace-budget': { type: 'string' },
   'always-on': { type: 'string', multiple: true },
   'public-url': { type: 'string' },
   'session-ttl': { type: 'string' },
@@ -119,6 +126,10 @@ async function serve(v: Record<string, string | boolean | string[] | undefined>,
   const p = port('--port', v.port as string | undefined, 9080);
   const host = (v.host as string) ?? defaultHost;
   const retentionS = seconds('--retention', v.retention as string | undefined, 3600);
+  const traceRetention = {
+    maxAgeMs: seconds('--trace-retention', v['trace-retention'] as string | undefined, 7 * 86400, 3650 * 86400) * 1000,
+    budgetBytes: bytes('--trace-budget', v['trace-budget'] as string | undefined, 1024 ** 3),
+  };
   const sessions = {
     ttlMs: seconds('--session-ttl', v['session-ttl'] as string | undefined, 12 * 3600, 30 * 86400) * 1000,
     idleMs: seconds('--session-idle', v['session-idle'] as string | undefined, 3600, 30 * 86400) * 1000,
@@ -140,6 +151,7 @@ async function serve(v: Record<string, string | boolean | string[] | undefined>,
     logger: { level: process.env.ZONESCOPE_LOG ?? 'info' },
     metricsToken: v['metrics-token'] as string | undefined,
     fleet: { retentionS, ...limits.fleet },
+    traceRetention,
     agents: limits.agents,
     alwaysOn,
     profiles,

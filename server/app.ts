@@ -30,6 +30,7 @@ import { tracesApi } from './api/traces.js';
 import { vmsApi } from './api/vms.js';
 import { procsApi } from './api/procs.js';
 import { TraceManager } from './traces.js';
+import { TraceStore, DEFAULT_TRACE_RETENTION, type TraceRetention } from './trace-store.js';
 import { AlwaysOn, type AlwaysOnSpec } from './always-on.js';
 import { sdApi } from './api/sd.js';
 import { profileApi } from './api/profile.js';
@@ -59,6 +60,8 @@ export interface AppOptions {
   sessions?: Partial<SessionLimits>;
   /** login attempts per source address (default 10 a minute) */
   loginLimit?: LoginLimit;
+  /** stored traces: deleted past this age, and oldest first over this many bytes (default 7 days, 1 GiB) */
+  traceRetention?: Partial<TraceRetention>;
 }
 
 /** A route as fastify has it: the auth matrix test walks these, so no route escapes it. */
@@ -208,7 +211,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   await app.register(sessionApi(ctx, auth, opts.loginLimit ?? DEFAULT_LOGIN_LIMIT));
   await app.register(nodesApi(ctx));
   await app.register(tokensApi(ctx));
-  const traces = new TraceManager(fleet, hub, store, metrics, { changed: (trace) => live.broadcast({ type: 'trace', trace }) });
+  const traceStore = new TraceStore(store, faults, { ...DEFAULT_TRACE_RETENTION, ...opts.traceRetention });
+  const traces = new TraceManager(fleet, hub, store, metrics, { changed: (trace) => live.broadcast({ type: 'trace', trace }) }, { store: traceStore, log: app.log });
   const profiles = new ProfileStore(store.db, opts.profiles, (op, fn) => faults.attempt(op, fn));
   const profileFlush = setInterval(() => profiles.flush(), Math.min(5000, profiles.opts.bucketMs / 2)).unref();
   const alwaysOn = new AlwaysOn(opts.alwaysOn ?? [], fleet, hub, traces, app.log, undefined, profiles);

@@ -35,6 +35,12 @@ export function serverMetrics() {
       registers: [registry],
     }),
     tracesStarted: new Counter({ name: `${p}traces_started_total`, help: 'Traces started, by script.', labelNames: ['script'], registers: [registry] }),
+    tracesExpired: new Counter({
+      name: `${p}traces_expired_total`,
+      help: 'Stored traces deleted, oldest first: past --trace-retention (reason age) or over --trace-budget (reason budget).',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
   };
 }
 

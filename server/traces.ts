@@ -1,27 +1,32 @@
 // The server's traces: what was asked, where it stands, and what came back — each trace's
 // merged result plus its per-interval history (so a time range can be sliced later), kept
-// within a memory budget. Requests are checked here against the same catalog and limits the
-// agent enforces, so a bad request is refused with a field name before anything is sent.
+// within a memory budget, and written to the store as it arrives (server/trace-store.ts), so
+// it is still there after a restart. Requests are checked here against the same catalog and
+// limits the agent enforces, so a bad request is refused with a field name before anything is sent.
 import { randomUUID } from 'node:crypto';
 import { PROTOCOL_VERSION, type Hello, type TraceEnd, type TraceFrame } from '../protocol/messages.js';
 import type { TraceEvent, TraceRecord } from '../protocol/records.js';
-import { findScript, type ScriptMeta } from '../scripts/catalog.js';
+import { findScript } from '../scripts/catalog.js';
 import { TRACE_LIMITS } from '../scripts/limits.js';
 import { checkDuration, checkParams, checkZoneName, ParamError } from '../scripts/params.js';
 import type { Fleet } from './fleet.js';
 import type { Hub } from './hub.js';
 import type { ServerMetrics } from './metrics.js';
 import type { Store } from './store.js';
+import { ENDED, type StorableTrace, type StoredTrace, type TraceMeta, type TraceStatus, type TraceStore } from './trace-store.js';
 
-export type TraceStatus = 'starting' | 'running' | 'done' | 'partial' | 'stopped' | 'failed';
+export type { TraceStatus } from './trace-store.js';
 
 export const TRACE_BUDGET = {
   /** per trace: bytes (as JSON) of per-interval history; the oldest intervals go first */
   historyBytes: 8 * 1024 * 1024,
   /** per trace: distinct records in the merged result; new keys past it are counted, not kept */
   mergedRecords: 20_000,
-  /** traces remembered; the oldest finished ones are forgotten first */
+  /** traces held in memory; the oldest finished ones are forgotten first (and read back from
+   * the store when asked for) */
   traces: 50,
+  /** traces listed by GET /api/traces, newest first */
+  listed: 500,
   /** events kept per trace (the API shows them all) */
   events: 100,
   /** an agent that sends nothing for this long past the end of the trace has lost it */
@@ -55,42 +60,15 @@ interface IntervalEntry {
   bytes: number;
 }
 
-interface Trace {
-  id: string;
-  node: string;
-  zone: string;
-  script: string;
-  params: Record<string, number | string>;
-  durationS: number;
-  output: ScriptMeta['output'];
-  unit: string;
-  status: TraceStatus;
-  createdAt: number;
-  startedAt: number | null;
-  endedAt: number | null;
-  intervals: number;
-  error?: string;
-  /** why a partial (or stopped) trace is incomplete, one sentence each */
-  reasons: string[];
-  /** samples the script counted whose data did not arrive (samples-lost events) */
-  samplesLost: number;
-  drops: Record<string, number>;
-  errors: number;
-  events: TraceEvent[];
-  merged: Map<string, TraceRecord>;
-  /** records not merged because the budget was full */
-  truncated: number;
+interface Trace extends StorableTrace {
   history: IntervalEntry[];
   historyBytes: number;
-  /** intervals dropped from the history to stay in budget (still in the merged result) */
-  evicted: number;
   retain: boolean;
   watchdog?: NodeJS.Timeout;
 }
 
 const DROP_KINDS = new Set(['drops', 'aggregation-drops', 'dynvar-drops', 'speculation-drops']);
 const ERROR_KINDS = new Set(['error', 'compile-error']);
-const ENDED = new Set<TraceStatus>(['done', 'partial', 'stopped', 'failed']);
 
 function keyOf(r: TraceRecord): string {
   switch (r.kind) {
@@ -148,8 +126,18 @@ export interface TraceHooks {
   changed(summary: ReturnType<TraceManager['summary']>): void;
 }
 
+/** Where traces are kept past the process, and where what happens to them is said. */
+export interface TracePersistence {
+  store: TraceStore;
+  log: { info(o: object, m: string): void; warn(o: object, m: string): void };
+}
+
+/** How often stored traces past their age or the byte budget are deleted. */
+const EXPIRE_EVERY_MS = 60_000;
+
 export class TraceManager {
   private readonly traces = new Map<string, Trace>();
+  private readonly expirer?: NodeJS.Timeout;
 
   constructor(
     private readonly fleet: Fleet,
@@ -157,7 +145,13 @@ export class TraceManager {
     private readonly store: Store,
     private readonly metrics: ServerMetrics,
     private readonly hooks: TraceHooks,
+    private readonly persist?: TracePersistence,
   ) {
+    if (persist) {
+      this.finishInterrupted();
+      this.expire();
+      this.expirer = setInterval(() => this.expire(), EXPIRE_EVERY_MS).unref();
+    }
     hub.on('trace-frame', (node, msg) => this.onFrame(node, msg));
     hub.on('trace-end', (node, msg) => this.onEnd(node, msg));
     hub.on('disconnect', (node) => {
@@ -222,6 +216,7 @@ export class TraceManager {
     }
     this.metrics.tracesStarted.inc({ script: meta.id });
     this.traces.set(t.id, t);
+    if (t.retain) this.persist?.store.changed(t);
     this.arm(t);
     this.forget();
     this.hooks.changed(this.summary(t));
@@ -236,16 +231,34 @@ export class TraceManager {
     return t;
   }
 
+  /** A trace in memory, or read back from the store (a StoreError when the store cannot be read). */
   get(id: string): Trace | undefined {
-    return this.traces.get(id);
+    const t = this.traces.get(id);
+    if (t || !this.persist) return t;
+    const stored = this.persist.store.load(id);
+    if (!stored) return undefined;
+    const back = this.revive(stored);
+    this.traces.set(id, back);
+    this.forget();
+    return back;
   }
 
-  /** People's traces, newest first (always-on ones are in /metrics, not here). */
-  list(): Trace[] {
-    return [...this.traces.values()].filter((t) => t.retain).sort((a, b) => b.createdAt - a.createdAt);
+  /** People's traces, newest first (always-on ones are in /metrics, not here): those in memory
+   * as they are now, the others as stored. */
+  list(): TraceMeta[] {
+    const mine = [...this.traces.values()].filter((t) => t.retain);
+    let stored: TraceMeta[] = [];
+    try {
+      stored = this.persist?.store.summaries(TRACE_BUDGET.listed) ?? [];
+    } catch (e) {
+      // an unreadable store still lists what is in memory
+      this.hub.faults.note('read traces', e);
+    }
+    const held = new Set(mine.map((t) => t.id));
+    return [...mine, ...stored.filter((s) => !held.has(s.id))].sort((a, b) => b.createdAt - a.createdAt).slice(0, TRACE_BUDGET.listed);
   }
 
-  summary(t: Trace) {
+  summary(t: TraceMeta) {
     // the curated scripts print one interval a second: what arrived is what ran. A stopped or
     // failed trace keeps the share it reached instead of claiming 100%.
     const progress = t.status === 'done' ? 1 : Math.min(ENDED.has(t.status) ? 1 : 0.99, t.intervals / t.durationS);
@@ -289,8 +302,84 @@ export class TraceManager {
     return this.intervals(t, from, to).flatMap((h) => h.records);
   }
 
+  /** Stops the timers and writes what is queued: a trace still running is stored as running,
+   * and ends `partial` when the next server starts on this store. */
   close(): void {
     for (const t of this.traces.values()) clearTimeout(t.watchdog);
+    clearInterval(this.expirer);
+    this.persist?.store.close();
+  }
+
+  /** A stored trace as a live one: the merged snapshot plus the frames stored after it, and the
+   * newest intervals within the history budget. */
+  private revive(s: StoredTrace): Trace {
+    const t: Trace = { ...s.meta, events: s.events, merged: new Map(), history: [], historyBytes: 0, retain: true };
+    for (const r of s.merged) t.merged.set(keyOf(r), r);
+    for (const f of s.frames) {
+      // the truncated count stored with the summary already counts these frames' misses
+      if (f.row > s.mergedThrough) for (const r of f.records) this.merge(t, r, false);
+      const last = t.history[t.history.length - 1];
+      if (last && last.interval === f.interval) {
+        for (const r of f.records) last.records.push(r);
+        last.bytes += f.bytes;
+      } else t.history.push({ interval: f.interval, time: f.time, records: f.records, bytes: f.bytes });
+      t.historyBytes += f.bytes;
+    }
+    while (t.historyBytes > TRACE_BUDGET.historyBytes && t.history.length > 1) t.historyBytes -= t.history.shift()!.bytes;
+    return t;
+  }
+
+  /** Traces the store holds as running: the server stopped under them. They end partial,
+   * saying so, with what arrived before it stopped. */
+  private finishInterrupted(): void {
+    const p = this.persist!;
+    let ids: string[];
+    try {
+      ids = p.store.unfinished();
+    } catch (e) {
+      this.hub.faults.note('read traces', e);
+      return;
+    }
+    for (const id of ids) {
+      let s: StoredTrace | undefined;
+      try {
+        s = p.store.load(id);
+      } catch (e) {
+        this.hub.faults.note('read trace', e);
+        continue;
+      }
+      if (!s) continue;
+      const t = this.revive(s);
+      t.status = 'partial';
+      t.endedAt = s.state.updated;
+      t.reasons = [`server restarted while the trace ran (${t.intervals} of ${t.durationS} intervals arrived)`, ...t.reasons];
+      p.store.adopt(t, s.state);
+      this.traces.set(id, t);
+    }
+    if (ids.length) p.log.warn({ traces: ids.length }, `${ids.length} trace(s) were running when the server stopped: ended partial ("server restarted")`);
+    this.forget();
+    p.store.flush();
+  }
+
+  /** Stored traces past --trace-retention or over --trace-budget go, oldest first, counted. */
+  private expire(): void {
+    const p = this.persist!;
+    const gone = p.store.expire();
+    for (const [reason, ids] of Object.entries(gone)) {
+      if (!ids.length) continue;
+      for (const id of ids) this.traces.delete(id);
+      this.metrics.tracesExpired.inc({ reason }, ids.length);
+      p.log.info({ traces: ids.length, reason }, `deleted ${ids.length} stored trace(s) ${reason === 'age' ? 'older than --trace-retention' : 'over --trace-budget, oldest first'}`);
+    }
+  }
+
+  /** Adds one record to the trace's merged result, within its budget. */
+  private merge(t: Trace, r: TraceRecord, count = true): void {
+    const k = keyOf(r);
+    const have = t.merged.get(k);
+    if (have) mergeInto(have, r);
+    else if (t.merged.size < TRACE_BUDGET.mergedRecords) t.merged.set(k, structuredClone(r));
+    else if (count) t.truncated++;
   }
 
   private onFrame(node: string, f: TraceFrame): void {
@@ -304,6 +393,7 @@ export class TraceManager {
       // diagnostics from before the first interval (or of a trace that printed none)
       for (const e of f.events) this.event(t, e);
       this.arm(t);
+      if (t.retain) this.persist?.store.changed(t);
       this.hooks.changed(this.summary(t));
       return;
     }
@@ -315,7 +405,9 @@ export class TraceManager {
       this.arm(t);
       return;
     }
-    const bytes = JSON.stringify(f.records).length;
+    const json = JSON.stringify(f.records);
+    const bytes = json.length;
+    this.persist?.store.frame(t, f.interval, f.time, json);
     if (last && last.interval === f.interval) {
       for (const r of f.records) last.records.push(r);
       last.bytes += bytes;
@@ -325,16 +417,12 @@ export class TraceManager {
     }
     t.historyBytes += bytes;
     while (t.historyBytes > TRACE_BUDGET.historyBytes && t.history.length > 1) {
-      t.historyBytes -= t.history.shift()!.bytes;
+      const gone = t.history.shift()!;
+      t.historyBytes -= gone.bytes;
       t.evicted++;
+      this.persist?.store.evicted(t, gone.interval);
     }
-    for (const r of f.records) {
-      const k = keyOf(r);
-      const have = t.merged.get(k);
-      if (have) mergeInto(have, r);
-      else if (t.merged.size < TRACE_BUDGET.mergedRecords) t.merged.set(k, structuredClone(r));
-      else t.truncated++;
-    }
+    for (const r of f.records) this.merge(t, r);
     for (const e of f.events) this.event(t, e);
     this.arm(t);
     this.hooks.changed(this.summary(t));
@@ -372,6 +460,7 @@ export class TraceManager {
     // logged and retried with a backoff (one row per failed restart would flood the log)
     // also from a timer: a full disk must cost the audit row (counted), not the process
     if (status === 'failed' && t.retain) this.hub.faults.attempt('write audit', () => this.store.audit('server', 'trace.failed', `${t.node}/${t.zone}`, { id: t.id, error: error ?? '' }));
+    if (t.retain) this.persist?.store.changed(t);
     this.hooks.changed(this.summary(t));
   }
 
@@ -384,8 +473,9 @@ export class TraceManager {
   }
 
   private forget(): void {
-    // oldest first, the server's own (always-on) before people's
-    const ended = [...this.traces.values()].filter((t) => ENDED.has(t.status)).sort((a, b) => Number(a.retain) - Number(b.retain) || a.createdAt - b.createdAt);
+    // oldest first, the server's own (always-on) before people's; a trace the store has not
+    // taken yet (a full disk) stays, or it would be lost
+    const ended = [...this.traces.values()].filter((t) => ENDED.has(t.status) && !this.persist?.store.unwritten(t.id)).sort((a, b) => Number(a.retain) - Number(b.retain) || a.createdAt - b.createdAt);
     while (this.traces.size > TRACE_BUDGET.traces && ended.length) this.traces.delete(ended.shift()!.id);
   }
 }
