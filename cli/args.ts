@@ -30,16 +30,3 @@ export function port(what: string, text: string | undefined, fallback: number): 
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`${what}: '${text}' is not a port number`);
   return n;
 }
-
-const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kib: 1024, m: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tib: 1024 ** 4, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12 };
-
-/** "1GiB", "500MiB", "2G", "1e6" (bytes) → bytes; binary units for K/M/G, decimal for KB/MB/GB */
-export function bytes(what: string, text: string | undefined, fallback: number, min = 1): number {
-  if (text === undefined) return fallback;
-  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
-  const unit = m && SIZE_UNITS[m[2].toLowerCase()];
-  if (!m || unit === undefined || unit === null) throw new UsageError(`${what}: '${text}' is not a size (e.g. 1GiB, 500MiB)`);
-  const n = Math.round(Number(m[1]) * unit);
-  if (n < min || !Number.isSafeInteger(n)) throw new UsageError(`${what}: '${text}' is out of range (at least ${min} bytes)`);
-  return n;
-}

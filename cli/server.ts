@@ -10,10 +10,10 @@ import { bootstrap } from '../server/bootstrap.js';
 import { lockDataDir } from '../server/data-lock.js';
 import { makeLog } from '../agent/log.js';
 import { runAgent } from '../agent/run.js';
-import { bytes, parse, port, seconds, UsageError } from './args.js';
+import { parse, port, seconds, UsageError } from './args.js';
 import { parseAlwaysOn } from '../server/always-on.js';
 import { limitFlags, limitsHelp, parseLimits } from './server-limits.js';
-import { profileFlags, profilesHelp, parseProfiles } from './profile-flags.js';
+import { profileFlags, profilesHelp, parseProfiles, size } from './profile-flags.js';
 
 export const serverHelp = `zonescope server — run the central server
 
@@ -128,7 +128,7 @@ async function serve(v: Record<string, string | boolean | string[] | undefined>,
   const retentionS = seconds('--retention', v.retention as string | undefined, 3600);
   const traceRetention = {
     maxAgeMs: seconds('--trace-retention', v['trace-retention'] as string | undefined, 7 * 86400, 3650 * 86400) * 1000,
-    budgetBytes: bytes('--trace-budget', v['trace-budget'] as string | undefined, 1024 ** 3),
+    budgetBytes: size('--trace-budget', v['trace-budget'] as string | undefined, 1024 ** 3),
   };
   const sessions = {
     ttlMs: seconds('--session-ttl', v['session-ttl'] as string | undefined, 12 * 3600, 30 * 86400) * 1000,
