@@ -2,13 +2,16 @@
 // (a minute by default) in the server's SQLite database, so the zone page can show any window
 // of the last hours without starting a trace.
 //
-// Storage: a stack (folded text, its program at the root) is interned once, in
-// profile_stacks; a bucket is one row per zone with its sample total and the counts of the
-// stacks it saw, as a blob of varint pairs (stack id delta, count) sorted by id — a few bytes
-// per distinct stack per minute. The current bucket of each zone is summed in memory and
+// Storage: every frame name is interned once (profile_frames), every stack once
+// (profile_stacks: its frames' ids as varints, its program at the root), both found by a
+// 48-bit hash of their content (an index of 8 bytes a row, where a unique text index would
+// store every stack twice); a bucket is one row per zone with its sample total and the counts
+// of the stacks it saw, as a blob of varint pairs (stack id delta, count) sorted by id — a few
+// bytes per distinct stack per minute. The current bucket of each zone is summed in memory and
 // written when it ends. Retention by age and a size budget: the oldest buckets go first, and
 // stacks no bucket uses any more go with them.
 import type Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
 
 export interface ProfileStoreOptions {
   /** bucket length (one minute; tests use shorter ones) */
@@ -28,8 +31,15 @@ export const DEFAULT_PROFILES: ProfileStoreOptions = {
 /** A stack's recorded last use may lag its real last use by at most this much: updating it
  * on every use would cost a write per stack per bucket. */
 const LAST_USE_SLACK_MS = 3600_000;
-/** interned stacks remembered in memory (id, recorded last use); past it the cache starts over */
-const CACHE_MAX = 200_000;
+/** interned stacks and frames remembered in memory; past it a cache starts over */
+const CACHE_MAX = 20_000;
+/** what SQLite spends on a row besides its blob or text: the row header, its hash index entry */
+const ROW_BYTES = 24;
+/** frames no stack uses any more are looked for at most this often (it reads every stack) */
+const FRAME_GC_MS = 10 * 60_000;
+
+/** 48 bits of SHA-1: an exact integer in both JavaScript and SQLite; equal content is checked too */
+const hash48 = (b: string | Uint8Array) => createHash('sha1').update(b).digest().readUIntBE(0, 6);
 /** buckets a zone may hold in memory while the disk refuses writes (then the oldest go) */
 const PENDING_MAX = 120;
 
@@ -59,6 +69,27 @@ function putVarint(out: number[], v: number): void {
     v = Math.floor(v / 0x80);
   }
   out.push(v);
+}
+
+function encodeIds(ids: number[]): Buffer {
+  const out: number[] = [];
+  for (const id of ids) putVarint(out, id);
+  return Buffer.from(out);
+}
+
+function decodeIds(b: Uint8Array): number[] {
+  const out: number[] = [];
+  let v = 0;
+  let mul = 1;
+  for (const c of b) {
+    v += (c & 0x7f) * mul;
+    if (c < 0x80) {
+      out.push(v);
+      v = 0;
+      mul = 1;
+    } else mul *= 0x80;
+  }
+  return out;
 }
 
 export function encodeCounts(pairs: [number, number][]): Buffer {
@@ -99,7 +130,10 @@ export class ProfileStore {
   private readonly zoneIds = new Map<string, number>();
   private readonly stackIds = new Map<string, { id: number; last: number }>();
   private readonly stackText = new Map<number, string>();
-  /** bytes stored: bucket blobs and interned stack text */
+  private readonly frameIds = new Map<string, number>();
+  private readonly frameNames = new Map<number, string>();
+  private frameGcAt = 0;
+  /** bytes stored: bucket blobs, interned stacks and frames, with SQLite's per-row cost */
   private stored = 0;
   /** buckets deleted to stay within the budget (not by age) */
   evicted = 0;
@@ -113,11 +147,17 @@ export class ProfileStore {
     private readonly attempt: <T>(op: string, fn: () => T) => T | undefined = (_op, fn) => fn(),
   ) {
     this.opts = { ...DEFAULT_PROFILES, ...opts };
+    // the first layout kept each stack as text under a unique index: twice its size
+    const cols = db.prepare("SELECT name FROM pragma_table_info('profile_stacks')").all() as { name: string }[];
+    if (cols.some((c) => c.name === 'folded')) db.exec('DROP TABLE profile_stacks; DROP TABLE IF EXISTS profile_buckets;');
     db.exec(`
       CREATE TABLE IF NOT EXISTS profile_zones (
         id INTEGER PRIMARY KEY, node TEXT NOT NULL, zone TEXT NOT NULL, UNIQUE (node, zone));
+      CREATE TABLE IF NOT EXISTS profile_frames (id INTEGER PRIMARY KEY, hash INTEGER NOT NULL, name TEXT NOT NULL);
+      CREATE INDEX IF NOT EXISTS profile_frames_hash ON profile_frames (hash);
       CREATE TABLE IF NOT EXISTS profile_stacks (
-        id INTEGER PRIMARY KEY, folded TEXT NOT NULL UNIQUE, last INTEGER NOT NULL);
+        id INTEGER PRIMARY KEY, hash INTEGER NOT NULL, frames BLOB NOT NULL, last INTEGER NOT NULL);
+      CREATE INDEX IF NOT EXISTS profile_stacks_hash ON profile_stacks (hash);
       CREATE TABLE IF NOT EXISTS profile_buckets (
         zone_id INTEGER NOT NULL, start INTEGER NOT NULL, len INTEGER NOT NULL,
         samples INTEGER NOT NULL, counts BLOB NOT NULL, PRIMARY KEY (zone_id, start)) WITHOUT ROWID;
@@ -126,20 +166,29 @@ export class ProfileStore {
     this.q = {
       zoneId: db.prepare('SELECT id FROM profile_zones WHERE node = ? AND zone = ?'),
       addZone: db.prepare('INSERT INTO profile_zones (node, zone) VALUES (?, ?)'),
-      stack: db.prepare('SELECT id, last FROM profile_stacks WHERE folded = ?'),
-      addStack: db.prepare('INSERT INTO profile_stacks (folded, last) VALUES (?, ?)'),
+      frame: db.prepare('SELECT id FROM profile_frames WHERE hash = ? AND name = ?'),
+      addFrame: db.prepare('INSERT INTO profile_frames (hash, name) VALUES (?, ?)'),
+      frameName: db.prepare('SELECT name FROM profile_frames WHERE id = ?'),
+      stack: db.prepare('SELECT id, last FROM profile_stacks WHERE hash = ? AND frames = ?'),
+      addStack: db.prepare('INSERT INTO profile_stacks (hash, frames, last) VALUES (?, ?, ?)'),
       touch: db.prepare('UPDATE profile_stacks SET last = ? WHERE id = ?'),
-      text: db.prepare('SELECT folded FROM profile_stacks WHERE id = ?'),
+      stackFrames: db.prepare('SELECT frames FROM profile_stacks WHERE id = ?'),
+      allStackFrames: db.prepare('SELECT frames FROM profile_stacks'),
       bucket: db.prepare('SELECT samples, counts FROM profile_buckets WHERE zone_id = ? AND start = ?'),
       put: db.prepare('INSERT OR REPLACE INTO profile_buckets (zone_id, start, len, samples, counts) VALUES (?, ?, ?, ?, ?)'),
       summaries: db.prepare('SELECT start, len, samples FROM profile_buckets WHERE zone_id = ? AND start < ? AND start + len > ? ORDER BY start'),
       counts: db.prepare('SELECT counts FROM profile_buckets WHERE zone_id = ? AND start < ? AND start + len > ?'),
       oldest: db.prepare('SELECT MIN(start) AS t FROM profile_buckets'),
       firstOf: db.prepare('SELECT MIN(start) AS t FROM profile_buckets WHERE zone_id = ?'),
-      expire: db.prepare('DELETE FROM profile_buckets WHERE start < ? RETURNING length(counts) AS b'),
+      expire: db.prepare(`DELETE FROM profile_buckets WHERE start < ? RETURNING length(counts) + ${ROW_BYTES} AS b`),
       oldestStarts: db.prepare('SELECT DISTINCT start FROM profile_buckets ORDER BY start LIMIT ?'),
-      gc: db.prepare('DELETE FROM profile_stacks WHERE last < ? RETURNING id, length(folded) AS b'),
-      size: db.prepare('SELECT (SELECT COALESCE(SUM(length(counts)), 0) FROM profile_buckets) + (SELECT COALESCE(SUM(length(folded)), 0) FROM profile_stacks) AS b'),
+      gc: db.prepare(`DELETE FROM profile_stacks WHERE last < ? RETURNING id, length(frames) + ${ROW_BYTES} AS b`),
+      frameIds: db.prepare('SELECT id FROM profile_frames'),
+      dropFrame: db.prepare(`DELETE FROM profile_frames WHERE id = ? RETURNING length(name) + ${ROW_BYTES} AS b`),
+      size: db.prepare(`SELECT
+        (SELECT COALESCE(SUM(length(counts) + ${ROW_BYTES}), 0) FROM profile_buckets) +
+        (SELECT COALESCE(SUM(length(frames) + ${ROW_BYTES}), 0) FROM profile_stacks) +
+        (SELECT COALESCE(SUM(length(name) + ${ROW_BYTES}), 0) FROM profile_frames) AS b`),
     };
     this.stored = (this.q.size.get() as { b: number }).b;
   }
@@ -249,23 +298,50 @@ export class ProfileStore {
   private textOf(id: number): string | undefined {
     let t = this.stackText.get(id);
     if (t === undefined) {
-      t = (this.q.text.get(id) as { folded: string } | undefined)?.folded;
-      if (t !== undefined) {
-        if (this.stackText.size >= CACHE_MAX) this.stackText.clear();
-        this.stackText.set(id, t);
+      const row = this.q.stackFrames.get(id) as { frames: Buffer } | undefined;
+      if (!row) return undefined;
+      const names: string[] = [];
+      for (const f of decodeIds(row.frames)) {
+        let n = this.frameNames.get(f);
+        if (n === undefined) {
+          n = (this.q.frameName.get(f) as { name: string } | undefined)?.name ?? '?';
+          if (this.frameNames.size >= CACHE_MAX) this.frameNames.clear();
+          this.frameNames.set(f, n);
+        }
+        names.push(n);
       }
+      t = names.join(';');
+      if (this.stackText.size >= CACHE_MAX) this.stackText.clear();
+      this.stackText.set(id, t);
     }
     return t;
+  }
+
+  private frameId(name: string): number {
+    let id = this.frameIds.get(name);
+    if (id === undefined) {
+      const h = hash48(name);
+      id = (this.q.frame.get(h, name) as { id: number } | undefined)?.id;
+      if (id === undefined) {
+        id = Number(this.q.addFrame.run(h, name).lastInsertRowid);
+        this.stored += Buffer.byteLength(name) + ROW_BYTES;
+      }
+      if (this.frameIds.size >= CACHE_MAX) this.frameIds.clear();
+      this.frameIds.set(name, id);
+    }
+    return id;
   }
 
   private intern(folded: string, at: number): number {
     let s = this.stackIds.get(folded);
     if (!s) {
-      const row = this.q.stack.get(folded) as { id: number; last: number } | undefined;
+      const frames = encodeIds(folded.split(';').map((f) => this.frameId(f)));
+      const h = hash48(frames);
+      const row = this.q.stack.get(h, frames) as { id: number; last: number } | undefined;
       if (row) s = row;
       else {
-        s = { id: Number(this.q.addStack.run(folded, at).lastInsertRowid), last: at };
-        this.stored += Buffer.byteLength(folded);
+        s = { id: Number(this.q.addStack.run(h, frames, at).lastInsertRowid), last: at };
+        this.stored += frames.length + ROW_BYTES;
       }
       if (this.stackIds.size >= CACHE_MAX) this.stackIds.clear();
       this.stackIds.set(folded, s);
@@ -294,7 +370,7 @@ export class ProfileStore {
     }
     const blob = encodeCounts([...counts]);
     this.q.put.run(zid, b.start, this.opts.bucketMs, samples, blob);
-    this.stored += blob.length;
+    this.stored += blob.length + (had ? 0 : ROW_BYTES);
   }
 
   private expire(now: number): void {
@@ -313,16 +389,17 @@ export class ProfileStore {
           this.stored -= r.b;
           this.evicted++;
         }
-        this.gc();
+        // frames too: over budget the space is needed now
+        this.gc(now, true);
       }
       return;
     }
-    if (removed) this.gc();
+    if (removed) this.gc(now);
   }
 
   /** Stacks no remaining bucket can use: their recorded last use is older than every bucket
    * by more than it can lag. */
-  private gc(): void {
+  private gc(now: number, force = false): void {
     const oldest = (this.q.oldest.get() as { t: number | null }).t ?? Number.MAX_SAFE_INTEGER;
     let n = 0;
     for (const r of this.q.gc.all(oldest - LAST_USE_SLACK_MS - this.opts.bucketMs) as { id: number; b: number }[]) {
@@ -331,5 +408,17 @@ export class ProfileStore {
       n++;
     }
     if (n) this.stackIds.clear();
+    else if (!force) return;
+    // frames only the deleted stacks used: found by reading every stack, so not every time
+    if (!force && now - this.frameGcAt < FRAME_GC_MS) return;
+    this.frameGcAt = now;
+    const used = new Set<number>();
+    for (const r of this.q.allStackFrames.iterate() as Iterable<{ frames: Buffer }>) for (const f of decodeIds(r.frames)) used.add(f);
+    const unused = (this.q.frameIds.all() as { id: number }[]).filter((r) => !used.has(r.id));
+    for (const { id } of unused) for (const r of this.q.dropFrame.all(id) as { b: number }[]) this.stored -= r.b;
+    if (unused.length) {
+      this.frameIds.clear();
+      this.frameNames.clear();
+    }
   }
 }
