@@ -73,6 +73,8 @@ interface Slot {
   failures: number;
   /** the current run sent at least one interval */
   ran: boolean;
+  /** when the current run's first second began, as well as the server can tell (profiles) */
+  runStart?: number;
 }
 
 /** First retry after a run that failed at once, doubled per failure in a row, up to the cap:
@@ -105,7 +107,7 @@ export class AlwaysOn {
       const slot = this.byTrace.get(f.id);
       if (slot?.node === node) {
         slot.ran = true;
-        this.take(slot, f.records);
+        this.take(slot, f.records, f.interval);
       }
     });
     // judged when the agent ends the run (the trace itself may be forgotten by then)
@@ -136,11 +138,18 @@ export class AlwaysOn {
     clearInterval(this.timer);
   }
 
-  private take(slot: Slot, records: TraceRecord[]): void {
+  private take(slot: Slot, records: TraceRecord[], interval: number): void {
     if (PROFILES[slot.spec.script]) {
-      // placed by when the server got it: an agent's clock is not trusted to place data
+      if (interval < 1) return;
+      // Interval n holds the samples of the run's second n. It arrives late, by as long as the
+      // agent took to name its frames (seconds on a loaded node), so the time it arrived would
+      // put samples in the next minute. The run's start is estimated from the server's own
+      // clock (an agent's clock is not trusted to place data): the least late interval so far
+      // bounds it best.
+      const start = Date.now() - interval * 1000;
+      slot.runStart = Math.min(slot.runStart ?? start, start);
       const folded = foldStacks(records);
-      if (folded.size) this.profiles?.add(slot.node, slot.zone, folded);
+      if (folded.size) this.profiles?.add(slot.node, slot.zone, folded, slot.runStart + (interval - 0.5) * 1000);
       return;
     }
     const e = EXPORTS[slot.spec.script];
@@ -174,6 +183,7 @@ export class AlwaysOn {
           try {
             const meta = findScript(spec.script)!;
             slot.ran = false;
+            slot.runStart = undefined;
             if (slot.trace) this.byTrace.delete(slot.trace);
             slot.trace = this.traces.start({ node: n.node, zone, script: spec.script, params: PROFILES[spec.script]?.params ?? {}, durationS: meta.maxDurationS, retain: false }, ALWAYS_ON_ACTOR).id;
             this.byTrace.set(slot.trace, slot);

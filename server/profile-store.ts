@@ -198,14 +198,22 @@ export class ProfileStore {
     return this.stored;
   }
 
-  /** One interval of a zone's profile: folded stacks and their samples. */
-  add(node: string, zone: string, folded: Map<string, number>, now = Date.now()): void {
+  /** One interval of a zone's profile: folded stacks and their samples, taken at `at`. */
+  add(node: string, zone: string, folded: Map<string, number>, at = Date.now()): void {
     const key = `${node}\0${zone}`;
     let z = this.zones.get(key);
     if (!z) this.zones.set(key, (z = { node, zone, pending: [] }));
-    const start = now - (now % this.opts.bucketMs);
-    if (z.current && z.current.start !== start) this.end(z);
-    const b = (z.current ??= { start, samples: 0, stacks: new Map() });
+    const start = at - (at % this.opts.bucketMs);
+    let b: Bucket | undefined;
+    if (!z.current || start > z.current.start) {
+      this.end(z);
+      b = z.current = { start, samples: 0, stacks: new Map() };
+    } else if (start === z.current.start) b = z.current;
+    else {
+      // a late interval of a bucket that has ended: written (and added to its row) at the next flush
+      b = z.pending.find((p) => p.start === start);
+      if (!b) z.pending.push((b = { start, samples: 0, stacks: new Map() }));
+    }
     for (const [k, v] of folded) {
       if (!(v > 0)) continue;
       b.stacks.set(k, (b.stacks.get(k) ?? 0) + v);
@@ -219,7 +227,7 @@ export class ProfileStore {
       if (z.current && (all || z.current.start + this.opts.bucketMs <= now)) this.end(z);
       if (!z.pending.length) continue;
       const ok = this.attempt('write profile', () => this.db.transaction(() => {
-        for (const b of z.pending) this.write(z, b);
+        for (const b of z.pending) if (b.samples > 0) this.write(z, b);
         return true;
       })());
       if (ok !== undefined) z.pending = [];

@@ -105,9 +105,9 @@ describe.skipIf(!GO)('pprof export read by go tool pprof', () => {
     const tm = await waitEnded(h, m.json.id, 30_000);
     const to = await waitEnded(h, o.json.id, 30_000);
     killAll([leaker]);
-    expect(tm.status, tm.error).toBe('done');
-    // off-CPU time of a zone whose threads keep waking can end partial (samples lost to a
-    // full map): only its unit is asked about here
+    // on a loaded machine either can end partial (an interval late, samples lost to a full
+    // map): only their units are asked about here, and they have stacks either way
+    expect(['done', 'partial'], `${tm.error} ${tm.reasons}`).toContain(tm.status);
     expect(['done', 'partial'], `${to.error} ${to.reasons}`).toContain(to.status);
 
     const mem = await download(h, `/api/traces/${m.json.id}/pprof`);

@@ -39,6 +39,22 @@ describe('profile store', () => {
     expect(p.first('cn9', 'x')).toBeNull();
   });
 
+  it('puts a late interval into the bucket of its time, also one already written', () => {
+    const p = new ProfileStore(new Database(dbFile()));
+    p.add('cn1', 'web', f({ 'app;a': 3 }), T0 + 59_000);
+    p.add('cn1', 'web', f({ 'app;b': 5 }), T0 + MIN + 1000);
+    // the interval of second 59.5 arrives after one of the next minute
+    p.add('cn1', 'web', f({ 'app;a': 2 }), T0 + 59_500);
+    p.flush(T0 + 2 * MIN + 5);
+    p.add('cn1', 'web', f({ 'app;a': 1 }), T0 + 59_900);
+    p.flush(T0 + 2 * MIN + 10);
+    expect(p.buckets('cn1', 'web', 0, T0 + 10 * MIN)).toEqual([
+      { t: T0, samples: 6 },
+      { t: T0 + MIN, samples: 5 },
+    ]);
+    expect(p.window('cn1', 'web', T0, T0 + MIN)).toEqual(f({ 'app;a': 6 }));
+  });
+
   it('keeps what it wrote across a restart, adding to a bucket cut by the stop', () => {
     const file = dbFile();
     const a = new ProfileStore(new Database(file));
