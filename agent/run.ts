@@ -134,13 +134,24 @@ export async function runAgent(o: RunAgentOptions): Promise<RunningAgent> {
     }
     await agent.refreshZones().catch(() => undefined);
   };
+  // The host changes under a running agent (tracefs unmounted, bpftrace removed or installed):
+  // checked before each trace and every minute, and the server told when the answer changed.
+  const recheck = async () => {
+    const now = await check();
+    if (JSON.stringify(now) !== JSON.stringify(scripts)) {
+      o.log.info(`scripts now available: ${now.filter((s) => s.available).length} of ${now.length}`);
+      link.send({ v: PROTOCOL_VERSION, type: 'scripts', scripts: now });
+    }
+    return (scripts = now);
+  };
+  const rechecks = setInterval(() => void recheck().catch((e: Error) => o.log.warn(`checking the scripts' prerequisites: ${e.message}`)), 60_000);
+  rechecks.unref();
   const traces = new TraceRunner({
     tracer: platform.tracer,
     zones: () => platform.zones(),
     send: (m) => void link.send(m),
     log: o.log,
-    // the host may have changed since the hello: the next hello carries what is true now
-    prerequisites: async () => (scripts = await check()),
+    prerequisites: recheck,
     watchProcesses: !platform.simulated,
     knownZones: () => agent.currentZones,
   });
@@ -160,6 +171,7 @@ export async function runAgent(o: RunAgentOptions): Promise<RunningAgent> {
     link,
     agent,
     async stop() {
+      clearInterval(rechecks);
       await traces.stopAll();
       agent.stop();
       link.stop();

@@ -85,6 +85,15 @@ export const Hello = Type.Object({
 });
 export type Hello = Static<typeof Hello>;
 
+/** The scripts' availability changed since the hello (tracefs unmounted, the tracer removed or
+ * installed): the server refuses and offers what is true now, not what was at connect time. */
+export const Scripts = Type.Object({
+  v: V,
+  type: Type.Literal('scripts'),
+  scripts: Type.Array(ScriptAvailability, { maxItems: 256 }),
+});
+export type Scripts = Static<typeof Scripts>;
+
 export const Zones = Type.Object({
   v: V,
   type: Type.Literal('zones'),
@@ -223,6 +232,7 @@ export type Ack = Static<typeof Ack>;
 /** What an agent may send, by type. */
 export const AgentMessages = {
   hello: Hello,
+  scripts: Scripts,
   zones: Zones,
   samples: Samples,
   ping: Ping,

@@ -1,7 +1,7 @@
 // The live state of the fleet: one entry per node that ever said hello since the server
 // started, its zones, its latest samples (pre-rendered for /metrics) and a bounded history.
 import { EventEmitter } from 'node:events';
-import type { Hello, Point, Samples, Zone } from '../protocol/messages.js';
+import type { Hello, Point, Samples, ScriptAvailability, Zone } from '../protocol/messages.js';
 import { MAX_SERIES_PER_FAMILY, renderPoints } from '../protocol/exposition.js';
 import { NodeHistory } from './history.js';
 
@@ -143,6 +143,16 @@ export class Fleet extends EventEmitter {
     st.up = false;
     st.connectedAt = null;
     pushEvent(st, { time: Date.now(), kind: 'disconnected', message: 'agent disconnected' });
+    this.emit('change');
+  }
+
+  /** The agent's scripts changed availability since its hello: the hello says what is true now. */
+  setScripts(node: string, scripts: ScriptAvailability[]): void {
+    const st = this.nodes.get(node);
+    if (!st) return;
+    const available = scripts.some((s) => s.available);
+    const capabilities = st.hello.capabilities.filter((c) => c !== 'trace').concat(available ? ['trace'] : []);
+    st.hello = { ...st.hello, scripts, capabilities, tracer: { ...st.hello.tracer, available } };
     this.emit('change');
   }
 

@@ -12,6 +12,7 @@ import {
   Hello as HelloSchema,
   MAX_FRAME_BYTES,
   PROTOCOL_VERSION,
+  ScriptAvailability as ScriptAvailabilitySchema,
   Zone as ZoneSchema,
   type AgentMessage,
   type Hello,
@@ -341,6 +342,10 @@ export class Hub extends EventEmitter<HubEvents> {
 
   private dispatch(ws: WebSocket, node: string, msg: AgentMessage, receivedAt = performance.now()): void {
     switch (msg.type) {
+      case 'scripts':
+        for (const a of msg.scripts) Value.Clean(ScriptAvailabilitySchema, a);
+        this.fleet.setScripts(node, msg.scripts);
+        break;
       case 'zones':
         for (const z of msg.zones) Value.Clean(ZoneSchema, z);
         this.fleet.setZones(node, msg.zones);

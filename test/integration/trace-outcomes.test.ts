@@ -5,7 +5,7 @@
 // goes away ends partial saying so; a stopped cpu-profile keeps its last interval.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTestZone, type TestZone } from '../helpers/zone.js';
@@ -117,6 +117,26 @@ describe('trace prerequisites and outcomes on real bpftrace', () => {
     const t = await waitEnded(h, r.json.id);
     expect(t.status, `${t.error} ${t.reasons}`).toBe('done');
     expect(t.records.some((x: any) => x.kind === 'hist' && x.buckets.length > 0)).toBe(true);
+  });
+
+  it('tells the server when the host changes under a running agent: a script refused at its hello runs once tracefs can be mounted', async () => {
+    const node = `zs-hostchange-${process.pid}`;
+    const at = join(dir, 'tracefs-later');
+    writeFileSync(at, ''); // a file: tracefs cannot be mounted there
+    // its own mount namespace, so the tracefs it mounts later is never the machine's
+    await h.startAgent(node, { env: { ZONESCOPE_TRACEFS: at }, wrap: ['unshare', '--mount', '--propagation', 'private'] });
+    const scripts = async () => (await h.api('GET', `/api/nodes/${node}`)).json.tracer.scripts;
+    expect(await scripts()).toMatchObject({ available: 3, total: 7 });
+    // the operator fixes the host; the next trace's check mounts tracefs and the node says so
+    rmSync(at);
+    mkdirSync(at);
+    const t = await h.api('POST', '/api/traces', { node, zone: 'global', script: 'cpu-profile', durationS: 1 });
+    expect(t.status, t.text).toBe(201);
+    await h.waitFor('the node to offer every script', async () => (await scripts()).available === 7);
+    const r = await h.api('POST', '/api/traces', { node, zone: 'global', script: 'syscall-count', durationS: 1 });
+    expect(r.status, r.text).toBe(201);
+    await waitEnded(h, t.json.id);
+    await waitEnded(h, r.json.id);
   });
 
   it('a trace whose target process exits halfway ends partial: "process PID exited after N s"', async () => {
