@@ -78,6 +78,50 @@ describe.skipIf(!usable)('trace page in Chromium', () => {
     await page.close();
   }, 90_000);
 
+  it('top functions (self, total, sortable), a row opens its sandwich, and the process filter narrows all of it', async () => {
+    const r = await h.api('POST', '/api/traces', { node: NODE, zone: zone.name, script: 'cpu-profile', params: {}, durationS: 3 });
+    await waitEnded(h, r.json.id);
+    const page = await open(h.tokens.viewer, `#/trace/${r.json.id}`);
+    const rows = page.locator('.top-functions tbody tr');
+    await rows.first().waitFor({ timeout: 20_000 });
+    const num = (s: string | null) => Number((s ?? '').replace(/[^\d.]/g, ''));
+    // sorted by self, largest first: the burner's spinning function leads
+    const hot = page.locator('.top-functions tbody tr', { has: page.locator('td.fn', { hasText: new RegExp(`^${HOT}$`) }) });
+    const hotSelf = num(await hot.locator('td.self').textContent());
+    const selfs = (await page.locator('.top-functions td.self').allTextContents()).map(num);
+    expect(selfs[0]).toBe(Math.max(...selfs));
+    expect(hotSelf).toBeGreaterThan(0);
+    // total ≥ self for every function; a click on "Total" sorts by it
+    const totals = (await page.locator('.top-functions td.total').allTextContents()).map(num);
+    totals.forEach((t, i) => expect(t).toBeGreaterThanOrEqual(selfs[i]));
+    await page.click('.top-functions th:has-text("Total") >> nth=0');
+    await page.click('.top-functions th:has-text("Total") >> nth=0');
+    const byTotal = (await page.locator('.top-functions td.total').allTextContents()).map(num);
+    expect(byTotal).toEqual([...byTotal].sort((a, b) => b - a));
+    // a row: the function is highlighted in the flame graph and opened in a sandwich whose both
+    // sides weigh what the function weighs
+    const hotTotal = num(await hot.locator('td.total').textContent());
+    await hot.click();
+    await page.waitForSelector('.sandwich:not([hidden])');
+    expect(await page.textContent('.sandwich h2')).toMatch(new RegExp(`^Sandwich: ${HOT} — ${hotTotal.toLocaleString('en-US')} samples?$`));
+    expect(num((await page.textContent('.sandwich-callers .fg-status'))!.split('·')[0])).toBe(hotTotal);
+    expect(num((await page.textContent('.sandwich-callees .fg-status'))!.split('·')[0])).toBe(hotTotal);
+    expect(await page.textContent('.flame .fg-match')).toMatch(/[1-9][\d.]*% matched/);
+    await page.locator('.flame').scrollIntoViewIfNeeded();
+    await shot(page, 'trace-flame-top-sandwich', true);
+    // the process filter: the stacks of the burner's program only
+    const select = page.locator('select.process-filter');
+    expect(await select.isVisible()).toBe(true);
+    const options = await select.locator('option').allTextContents();
+    expect(options[0]).toMatch(/^All processes \(\d+\)$/);
+    const burner = options.find((o) => o.startsWith(`${HOT.slice(0, 15)} — `))!; // comm: 15 characters
+    expect(burner).toBeTruthy();
+    await select.selectOption({ label: burner });
+    const want = num(burner.split(' — ')[1]);
+    await expect.poll(async () => num((await page.textContent('.flame .fg-status'))!.split('·')[0])).toBe(want);
+    await page.close();
+  }, 90_000);
+
   it('Run → first drawn flame graph on a host loaded by two shell loops (printed)', async () => {
     const loops = [0, 1].map(() => spawn('sh', ['-c', 'while :; do :; done'], { env: { ...process.env, ...TEST_ENV }, stdio: 'ignore' }));
     try {

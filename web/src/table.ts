@@ -15,12 +15,17 @@ export class SortTable<T> {
   private by = 0;
   private dir = 1;
   private heads: HTMLTableCellElement[];
+  private onRow?: (r: T) => void;
 
   constructor(
     private cols: Column<T>[],
     private filter: (r: T) => boolean = () => true,
     private empty = 'Nothing to show.',
+    opts: { sortBy?: number; descending?: boolean; onRow?: (r: T) => void } = {},
   ) {
+    this.by = opts.sortBy ?? 0;
+    this.dir = opts.descending ? -1 : 1;
+    this.onRow = opts.onRow;
     this.heads = cols.map((c, i) => {
       const th = h('th', { scope: 'col', class: c.cls }, c.label);
       if (c.sort) {
@@ -63,7 +68,18 @@ export class SortTable<T> {
     this.heads.forEach((th, i) => th.setAttribute('aria-sort', i === this.by ? (this.dir > 0 ? 'ascending' : 'descending') : 'none'));
     this.body.replaceChildren(
       ...(rows.length
-        ? rows.map((r) => h('tr', ...this.cols.map((col) => h('td', { class: col.cls }, col.cell(r)))))
+        ? rows.map((r) => {
+            const tr = h('tr', ...this.cols.map((col) => h('td', { class: col.cls }, col.cell(r))));
+            const pick = this.onRow;
+            if (pick) {
+              // a row is a control: click or Enter
+              tr.tabIndex = 0;
+              tr.classList.add('pickable');
+              tr.addEventListener('click', () => pick(r));
+              tr.addEventListener('keydown', (e) => e.key === 'Enter' && pick(r));
+            }
+            return tr;
+          })
         : [h('tr', h('td.empty', { colSpan: this.cols.length }, this.rows.length ? 'Nothing matches the filter.' : this.empty))]),
     );
   }

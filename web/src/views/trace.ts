@@ -12,6 +12,8 @@ import { statusBadge } from './zone.js';
 import { processesPanel } from './trace-processes.js';
 import { processOf } from '../../../protocol/folded.js';
 import { outcomeBox, hasResult, plural } from './trace-outcome.js';
+import { FlameCompanions } from './trace-functions.js';
+import { parseFolded, toFoldedText, withRoot } from '../flamegraph/functions.js';
 import type { View } from '../app.js';
 
 /** Folded stacks from stack records (leaf first, kernel frames first), kernel frames marked `_[k]`. */
@@ -59,6 +61,7 @@ export const traceView: View = (app, { id }, el) => {
   const body = h('div.result');
   el.append(head, body);
   let fg: FlameGraph | null = null;
+  let companions: FlameCompanions | null = null;
   let hm: Heatmap | null = null;
   let ivs: IntervalRecords[] = [];
   let range: [number, number] | null = null;
@@ -134,6 +137,20 @@ export const traceView: View = (app, { id }, el) => {
     }
   };
 
+  let lastFolded = '';
+  // the flame graph and its companions from the same stacks, after the process filter
+  const showFlame = (): void => {
+    if (!fg || !companions || !lastFolded) return;
+    const processRoots = !!t?.records.some((r) => processOf(r));
+    fg.setProcessRoots(processRoots);
+    const all = parseFolded(lastFolded);
+    const shown = companions.filter(all, processRoots);
+    const p = companions.process;
+    const base = baseline && p ? toFoldedText(withRoot(parseFolded(baseline.folded), p)) : baseline?.folded;
+    fg.setData(shown === all ? lastFolded : toFoldedText(shown), base);
+    companions.set(shown, processRoots);
+  };
+
   const drawFlame = async (): Promise<void> => {
     if (!fg) return;
     const folded = await fetchFolded(range);
@@ -142,6 +159,7 @@ export const traceView: View = (app, { id }, el) => {
     const empty = folded.trim() === '';
     const box = body.querySelector<HTMLElement>('.flame');
     if (box) box.hidden = empty;
+    if (companions) companions.el.hidden = empty;
     // an ended trace without stacks: no empty heatmap above the note either
     const ended = !!t && t.status !== 'starting' && t.status !== 'running';
     for (const e of body.querySelectorAll<HTMLElement>('.subsecond-part')) e.hidden = empty && ended && !range;
@@ -151,8 +169,8 @@ export const traceView: View = (app, { id }, el) => {
       note.textContent = range ? 'No stacks in this range.' : t?.status === 'failed' ? `No stacks to show or export: the trace failed${t.error ? ` (${t.error})` : ''}.` : 'No stacks to show or export: the trace recorded none.';
     }
     if (empty) return;
-    fg.setProcessRoots(!!t?.records.some((r) => processOf(r)));
-    fg.setData(folded, baseline?.folded);
+    lastFolded = folded;
+    showFlame();
     rangeOut.textContent = range
       ? `Showing ${new Date(range[0]).toLocaleTimeString()} – ${new Date(range[1]).toLocaleTimeString()} (whole intervals)`
       : 'Showing the whole trace';
@@ -175,17 +193,22 @@ export const traceView: View = (app, { id }, el) => {
     }, 'Use as baseline');
     const clearBase = h('button', { type: 'button', hidden: true, onclick: () => ((baseline = null), (clearBase.hidden = true), void drawFlame()) }, 'Clear baseline');
     hmBox.classList.add('subsecond-part');
+    const flameRow = h('div.row.subsecond-part', h('h2', 'Flame graph'), rangeOut, whole, setBase, clearBase);
     body.replaceChildren(
       h('h2.subsecond-part', 'Subsecond offsets'),
       h('p.dim.subsecond-part', 'Columns are seconds, rows are fractions of a second; drag across cells to see the flame graph of that range.'),
       hmBox,
-      h('div.row.subsecond-part', h('h2', 'Flame graph'), rangeOut, whole, setBase, clearBase),
+      flameRow,
       h('p.dim.no-stacks', { hidden: true }),
       fgBox,
       h('div.processes'),
     );
     // the global zone mixes every process of the host: its stacks start at their process
     fg = new FlameGraph(fgBox, { title: `${t!.script}-${id}`, maxHeight: 520, unit: t!.unit, fmtValue: unitFormatter(t!.unit), byProcess: t!.zone === 'global' });
+    companions = new FlameCompanions({ unit: t!.unit, fmtValue: unitFormatter(t!.unit), flame: fg, onProcess: showFlame });
+    companions.processSelect.hidden = true;
+    flameRow.append(companions.processSelect);
+    fgBox.after(companions.el);
     const imprecise = h('p.warn.imprecise', { hidden: true }, 'This trace reports no subsecond offsets: each interval is drawn as one cell at its end, so ranges select whole intervals only.');
     hmBox.before(imprecise);
     hm = new Heatmap(hmBox, subsecondHeatmap(ivs), {
@@ -216,8 +239,10 @@ export const traceView: View = (app, { id }, el) => {
     if (!hasResult(t)) {
       fg?.destroy();
       hm?.destroy();
+      companions?.destroy();
       fg = null;
       hm = null;
+      companions = null;
       kind = '';
       body.replaceChildren();
       return;
@@ -226,8 +251,10 @@ export const traceView: View = (app, { id }, el) => {
       kind = t.output;
       fg?.destroy();
       hm?.destroy();
+      companions?.destroy();
       fg = null;
       hm = null;
+      companions = null;
       if (kind === 'flame') setupFlame();
       else if (kind === 'heatmap') setupLatency();
       else body.replaceChildren(h('h2', 'Records'), h('div.records'));
@@ -300,5 +327,6 @@ export const traceView: View = (app, { id }, el) => {
     off();
     fg?.destroy();
     hm?.destroy();
+    companions?.destroy();
   };
 };
