@@ -1,7 +1,7 @@
 // `zonescope token create|list|revoke`: straight to the store in --data, so a token can be
 // made before the server ever runs (the agent's, for instance).
 import { resolve } from 'node:path';
-import { createToken } from '../server/auth.js';
+import { createToken, tokenScopeError } from '../server/auth.js';
 import { ROLES, Store, type Role } from '../server/store.js';
 import { parse, UsageError } from './args.js';
 
@@ -9,6 +9,10 @@ export const tokenHelp = `zonescope token — manage access tokens
 
   zonescope token create --role agent|viewer|operator|admin [--name N] [--data DIR]
       prints the new token once; only its hash is stored
+  zonescope token create --role viewer|operator|metrics --owner UUID [--name N] [--data DIR]
+      a tenant's token: it sees only the zones OWNER owns (SmartOS owner_uuid, or the Linux
+      agent's ZONESCOPE_ZONE_OWNERS mapping), never the global zone or host-wide data; anything
+      else is 404. metrics: /metrics and /sd filtered to those zones, for the tenant's Prometheus
   zonescope token create --role agent --node NAME [--data DIR]
       an agent token that owns node NAME (moved from the token that held it): use it to
       replace a node's leaked or revoked token
@@ -16,28 +20,30 @@ export const tokenHelp = `zonescope token — manage access tokens
   zonescope token revoke ID [--data DIR]
 
   Roles: viewer (look) < operator (curated traces, VM actions) < admin (tokens, ad-hoc).
-  agent is for node agents only. A node name belongs to the agent token that first said
+  agent is for node agents only, metrics for scraping only. A node name belongs to the agent token that first said
   hello as it; any other agent token is refused for that name (and the attempt audited).
 `;
 
 export async function tokenCommand(argv: string[]) {
   const [sub, ...rest] = argv;
   if (!sub || sub === '--help' || sub === '-h' || sub === 'help') return void process.stdout.write(tokenHelp);
-  const { values, positionals } = parse(`token ${sub}`, rest, { role: { type: 'string' }, name: { type: 'string' }, node: { type: 'string' }, data: { type: 'string' } }, true);
+  const { values, positionals } = parse(`token ${sub}`, rest, { role: { type: 'string' }, name: { type: 'string' }, node: { type: 'string' }, owner: { type: 'string' }, data: { type: 'string' } }, true);
   if (values.help) return void process.stdout.write(tokenHelp);
   const store = () => new Store(resolve(values.data ?? 'data'));
   if (sub === 'create') {
-    if (!values.role) throw new UsageError('token create: --role is required (agent, viewer, operator or admin)');
+    if (!values.role) throw new UsageError('token create: --role is required (agent, metrics, viewer, operator or admin)');
     if (!ROLES.includes(values.role as Role)) throw new UsageError(`token create: --role must be one of ${ROLES.join(', ')}, not '${values.role}'`);
     if (values.node !== undefined) {
       if (values.role !== 'agent') throw new UsageError(`token create: --node is for agent tokens (--role agent), not ${values.role}`);
       if (!/^[A-Za-z0-9_.:@-]{1,256}$/.test(values.node)) throw new UsageError(`token create: --node '${values.node}' may hold only letters, digits and _.:@-`);
     }
+    const scopeError = tokenScopeError(values.role as Role, values.owner);
+    if (scopeError) throw new UsageError(`token create: ${scopeError}`);
     const s = store();
-    const name = values.name ?? (values.node !== undefined ? `agent-${values.node}` : `${values.role}-${new Date().toISOString().slice(0, 10)}`);
+    const name = values.name ?? (values.node !== undefined ? `agent-${values.node}` : `${values.role}-${values.owner !== undefined ? `${values.owner.slice(0, 8)}-` : ''}${new Date().toISOString().slice(0, 10)}`);
     const { token } = s.db.transaction(() => {
-      s.audit('cli', 'token.create', name, { role: values.role, ...(values.node !== undefined ? { node: values.node } : {}) });
-      const made = createToken(s, values.role as Role, name);
+      s.audit('cli', 'token.create', name, { role: values.role, ...(values.node !== undefined ? { node: values.node } : {}), ...(values.owner !== undefined ? { owner: values.owner } : {}) }, '', values.owner ?? '');
+      const made = createToken(s, values.role as Role, name, values.owner);
       if (values.node !== undefined) {
         const was = s.nodeOwner(values.node);
         s.setNodeOwner(values.node, made.row.id, true);
@@ -47,10 +53,10 @@ export async function tokenCommand(argv: string[]) {
     })();
     s.close();
     process.stdout.write(`${token}\n`);
-    process.stderr.write(`created ${values.role} token '${name}'. It is shown only this once.\n`);
+    process.stderr.write(`created ${values.role} token '${name}'${values.owner !== undefined ? ` for owner ${values.owner}` : ''}. It is shown only this once.\n`);
   } else if (sub === 'list') {
     const s = store();
-    for (const t of s.tokens()) process.stdout.write(`${t.id}\t${t.role}\t${t.name}\t${new Date(t.created).toISOString()}${t.revoked ? '\trevoked' : ''}\n`);
+    for (const t of s.tokens()) process.stdout.write(`${t.id}\t${t.role}\t${t.name}\t${new Date(t.created).toISOString()}${t.owner ? `\towner=${t.owner}` : ''}${t.revoked ? '\trevoked' : ''}\n`);
     s.close();
   } else if (sub === 'revoke') {
     const id = Number(positionals[0]);

@@ -13,6 +13,9 @@ const Name = Type.String({ minLength: 1, maxLength: 256, pattern: '^[A-Za-z0-9_.
 /** Free text that may end up in a label or a log line: no control characters (a raw CR or NUL
  * in the exposition breaks scrapes; in a log it forges lines). */
 const NO_CONTROL = '^[^\\u0000-\\u001f\\u007f]*$';
+/** A tenant id: a SmartOS owner_uuid, or what an operator maps Linux zones to. */
+export const OWNER_PATTERN = '^[A-Za-z0-9_.:@-]{1,128}$';
+export const Owner = Type.String({ minLength: 1, maxLength: 128, pattern: OWNER_PATTERN });
 export const LabelValue = Type.String({ maxLength: 1024, pattern: NO_CONTROL });
 /** Label names an agent may use: Prometheus names, minus the ones Prometheus or the server
  * give a meaning (`le`, `quantile`, `__*`, `node`; `zone` is the protocol's own zone key). */
@@ -35,6 +38,9 @@ export const Zone = Type.Object({
   cgroup: Type.Optional(Type.String({ maxLength: 4096, pattern: NO_CONTROL })),
   ramBytes: Type.Optional(Count()),
   type: Type.Optional(Type.String({ maxLength: 32, pattern: NO_CONTROL })),
+  /** the tenant the zone belongs to (SmartOS: vmadm's owner_uuid; Linux: the operator's
+   * mapping); scoped tokens see only their owner's zones. Absent: nobody's (operators only). */
+  owner: Type.Optional(Owner),
 });
 export type Zone = Static<typeof Zone>;
 

@@ -128,9 +128,9 @@ export class AlwaysOn {
     this.timer = setInterval(() => this.reconcile(), 5000).unref();
   }
 
-  render(only?: string): string {
+  render(only?: string, keep?: (node: string, zone: string) => boolean): string {
     let out = '';
-    for (const f of this.families.values()) out += f.render(only);
+    for (const f of this.families.values()) out += f.render(only, keep);
     return out;
   }
 

@@ -13,13 +13,13 @@ import { MAX_FRAME_BYTES } from '../protocol/messages.js';
 import { Auth, DEFAULT_SESSIONS } from './auth.js';
 import type { SessionLimits } from './store.js';
 import { DEFAULT_LOGIN_LIMIT, type LoginLimit } from './api/session.js';
-import { metricsAuthorized } from '../protocol/bearer.js';
 import { Fleet, DEFAULT_FLEET, type FleetOptions } from './fleet.js';
 import { Hub, type HubOptions } from './hub.js';
 import { StoreFaults } from './store-faults.js';
 import { Live } from './live.js';
 import { serverMetrics } from './metrics.js';
-import { renderDropped, renderFleet } from './exposition.js';
+import { renderDropped, renderFleet, renderTenant } from './exposition.js';
+import { ownerOf, TenantScope } from './tenant-scope.js';
 import { Store } from './store.js';
 import type { AppContext } from './context.js';
 import { nodesApi } from './api/nodes.js';
@@ -140,8 +140,13 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const faults = new StoreFaults(store, metrics.storeErrors, app.log);
   const auth = new Auth(store, metrics, { sessions: { ...DEFAULT_SESSIONS, ...opts.sessions }, publicUrl: opts.publicUrl });
   const hub = new Hub(fleet, store, metrics, app.log, faults, { maxFrameBytes: opts.maxFrameBytes ?? MAX_FRAME_BYTES, ...opts.agents });
-  const live = new Live(fleet, store, metrics, auth);
+  // traces are made below, once the routes that feed them are; the scope asks for them lazily
+  let traces: TraceManager | undefined;
+  const scope = new TenantScope(fleet, (id) => traces?.get(id));
+  scope.install(app);
+  const live = new Live(fleet, store, metrics, auth, scope);
   const ctx: AppContext = {
+    scope,
     fleet,
     store,
     hub,
@@ -173,16 +178,10 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   await app.register(fastifyRateLimit, { global: false });
   app.addHook('onRequest', auth.originGuard());
 
-  const metricsGuard = async (req: FastifyRequest, reply: FastifyReply) => {
-    if (!opts.metricsToken) return;
-    if (!metricsAuthorized(req.headers.authorization, opts.metricsToken)) {
-      auth.failed(req.routeOptions.url ?? 'unmatched', 'token');
-      return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: 'missing or invalid metrics token' });
-    }
-  };
+  const metricsGuard = auth.metricsGuard(opts.metricsToken);
 
   // degraded: the store fails (full or damaged disk) and the server runs on what it holds in memory
-  app.get('/healthz', async () => {
+  app.get('/healthz', { config: { scope: 'public' } }, async () => {
     // anyone may ask: what failed, not where the files are or what SQLite said (that is logged)
     const st = faults.health();
     const store = { status: st.status, failing: st.failing.map(({ op, since, count }) => ({ op, since, count })), damaged: st.damage !== undefined };
@@ -191,18 +190,25 @@ export async function buildApp(opts: AppOptions): Promise<App> {
 
   app.get(
     '/metrics',
-    { onRequest: metricsGuard, schema: { querystring: Type.Object({ node: Type.Optional(Type.String({ maxLength: 256 })) }) } },
+    { onRequest: metricsGuard, config: { scope: 'filtered' }, schema: { querystring: Type.Object({ node: Type.Optional(Type.String({ maxLength: 256 })) }) } },
     async (req, reply) => {
       // ?node=N: one node only, as /sd hands out per-node targets (Prometheus __param_node)
       const { node } = req.query as { node?: string };
       reply.type('text/plain; version=0.0.4; charset=utf-8');
+      // a tenant's scrape: its zones' series only, never the nodes' or the server's own
+      const owner = ownerOf(req);
+      if (owner !== null) {
+        const nodes = scope.nodes(owner).filter((n) => node === undefined || n.node === node);
+        const keep = (n: string, z: string) => { const st = fleet.nodes.get(n); return !!st && scope.zones(owner, st).some((x) => x.name === z); };
+        return renderTenant(nodes.map((n) => ({ node: n, zones: scope.zones(owner, n) }))) + alwaysOn.render(node, keep);
+      }
       if (node !== undefined) return renderFleet(fleet, node) + alwaysOn.render(node);
       return renderFleet(fleet) + alwaysOn.render() + (await metrics.registry.metrics());
     },
   );
   // the server's own metrics alone: /sd's per-node targets do not carry them, so a
   // Prometheus using /sd scrapes this as a second job (see server/deploy/prometheus.example.yml)
-  app.get('/metrics/server', { onRequest: metricsGuard }, async (_req, reply) => {
+  app.get('/metrics/server', { onRequest: metricsGuard, config: { scope: 'unscoped' } }, async (_req, reply) => {
     reply.type('text/plain; version=0.0.4; charset=utf-8');
     return renderDropped(fleet) + (await metrics.registry.metrics());
   });
@@ -212,15 +218,23 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   await app.register(nodesApi(ctx));
   await app.register(tokensApi(ctx));
   const traceStore = new TraceStore(store, faults, { ...DEFAULT_TRACE_RETENTION, ...opts.traceRetention });
-  const traces = new TraceManager(fleet, hub, store, metrics, { changed: (trace) => live.broadcast({ type: 'trace', trace }) }, { store: traceStore, log: app.log });
+  const tm = new TraceManager(fleet, hub, store, metrics, {
+    // each browser hears only of the traces its principal may see
+    changed: (trace) => live.broadcast({ type: 'trace', trace }, (owner) => scope.traceVisible(owner, tm.get(trace.id))),
+  }, { store: traceStore, log: app.log });
+  traces = tm;
+  // a zone that changes owner mid-trace stops feeding the tenant that started the trace
+  fleet.on('change', () => {
+    for (const t of tm.list()) if (t.owner && (t.status === 'starting' || t.status === 'running') && !scope.stillOwned(t.owner, t.node, t.zone)) tm.stop(t.id, 'server');
+  });
   const profiles = new ProfileStore(store.db, opts.profiles, (op, fn) => faults.attempt(op, fn));
   const profileFlush = setInterval(() => profiles.flush(), Math.min(5000, profiles.opts.bucketMs / 2)).unref();
-  const alwaysOn = new AlwaysOn(opts.alwaysOn ?? [], fleet, hub, traces, app.log, undefined, profiles);
+  const alwaysOn = new AlwaysOn(opts.alwaysOn ?? [], fleet, hub, tm, app.log, undefined, profiles);
   // each restart of an always-on script is the server's own doing: audited once, here
   if (opts.alwaysOn?.length) store.audit('server', 'always-on.configure', opts.alwaysOn.map((a) => `${a.script}@${a.zones.join(',')}`).join(' '), {});
   await app.register(scriptsApi(ctx));
-  await app.register(tracesApi(ctx, traces));
-  await app.register(profileApi(ctx, profiles, traces));
+  await app.register(tracesApi(ctx, tm));
+  await app.register(profileApi(ctx, profiles, tm));
   await app.register(vmsApi(ctx));
   await app.register(procsApi(ctx));
 
@@ -248,7 +262,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       alwaysOn.close();
       clearInterval(profileFlush);
       faults.attempt('write profile', () => profiles.close());
-      traces.close();
+      tm.close();
       hub.close();
       live.close();
       await app.close();

@@ -7,13 +7,18 @@
 // A cookie is ambient authority — the browser attaches it to requests any page makes — so a
 // request that uses it must come from a page of this server (its Origin).
 import { createHash, randomBytes } from 'node:crypto';
-import { bearer } from '../protocol/bearer.js';
+import { bearer, metricsAuthorized } from '../protocol/bearer.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { OWNER_PATTERN } from '../protocol/messages.js';
 import type { Role, SessionLimits, Store, TokenRow } from './store.js';
 import type { ServerMetrics } from './metrics.js';
 
 export const SESSION_COOKIE = 'zs_session';
-const RANK: Record<Role, number> = { agent: 0, viewer: 1, operator: 2, admin: 3 };
+const RANK: Record<Role, number> = { agent: 0, metrics: 0, viewer: 1, operator: 2, admin: 3 };
+/** roles that are for one channel only (the agent's, the scrape's), never the user API */
+const APART = new Set<Role>(['agent', 'metrics']);
+/** roles a token may be scoped to an owner with: a tenant's admin or agent makes no sense */
+export const SCOPABLE: readonly Role[] = ['metrics', 'viewer', 'operator'];
 
 export const DEFAULT_SESSIONS: SessionLimits = { ttlMs: 12 * 3600_000, idleMs: 3600_000 };
 
@@ -21,9 +26,19 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-export function createToken(store: Store, role: Role, name: string): { token: string; row: TokenRow } {
+/** Why a role/owner pair cannot be a token, or undefined. */
+export function tokenScopeError(role: Role, owner: string | undefined): string | undefined {
+  if (owner === undefined) return role === 'metrics' ? 'a metrics token needs --owner (the global scrape token is the server\'s --metrics-token)' : undefined;
+  if (!SCOPABLE.includes(role)) return `--owner is for ${SCOPABLE.join(', ')} tokens, not ${role}`;
+  if (!new RegExp(OWNER_PATTERN).test(owner)) return `owner '${owner.slice(0, 140)}' may hold only 1-128 letters, digits and _.:@-`;
+  return undefined;
+}
+
+export function createToken(store: Store, role: Role, name: string, owner?: string): { token: string; row: TokenRow } {
+  const why = tokenScopeError(role, owner);
+  if (why) throw new Error(why);
   const token = `zs_${role}_${randomBytes(32).toString('base64url')}`;
-  return { token, row: store.addToken(name, role, hashToken(token)) };
+  return { token, row: store.addToken(name, role, hashToken(token), owner ?? null) };
 }
 
 export function verifyToken(store: Store, token: string | undefined): TokenRow | undefined {
@@ -33,7 +48,7 @@ export function verifyToken(store: Store, token: string | undefined): TokenRow |
 
 /** Agents may not use the user API, and users may not pose as agents: roles are separate. */
 export function allows(have: Role, need: Role): boolean {
-  if (have === 'agent' || need === 'agent') return have === need;
+  if (APART.has(have) || APART.has(need)) return have === need;
   return RANK[have] >= RANK[need];
 }
 
@@ -147,6 +162,24 @@ export class Auth {
   /** Counted by route pattern (or upgrade path), never by raw path: strangers mint no series. */
   failed(route: string, reason: 'token' | 'origin' | 'rate-limit'): void {
     this.metrics.authFailures.inc({ route, reason });
+  }
+
+  /** Who may scrape /metrics and /sd: the server's --metrics-token (or anyone, without one) sees
+   * the whole fleet; a metrics token made with --owner sees its owner's zones (req.user set).
+   * A scoped token is honoured even when no --metrics-token is set: it asked for its view. */
+  metricsGuard(globalToken: string | undefined) {
+    return async (req: FastifyRequest, reply: FastifyReply) => {
+      const h = req.headers.authorization;
+      if (h !== undefined && globalToken && metricsAuthorized(h, globalToken)) return;
+      const user = h !== undefined ? verifyToken(this.store, bearer(h) ?? (/\s/.test(h) ? undefined : h)) : undefined;
+      if (user?.role === 'metrics') {
+        req.user = user;
+        return;
+      }
+      if (!globalToken) return;
+      this.failed(req.routeOptions.url ?? 'unmatched', 'token');
+      return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: 'missing or invalid metrics token' });
+    };
   }
 
   /** An onRequest hook: runs before the body is read or validated, so a stranger learns nothing

@@ -10,6 +10,7 @@ import { escapeLabel } from '../protocol/exposition.js';
 
 interface Series {
   node: string;
+  zone: string;
   labels: string;
   /** hi bound (tracer units) → count of values below it and at or above the previous bound */
   buckets: Map<number, number>;
@@ -49,7 +50,7 @@ export class HistogramFamily {
         return;
       }
       this.perNode.set(node, n + 1);
-      s = { node, labels, buckets: new Map(), overflow: 0, count: 0, sum: 0, hasSum: false };
+      s = { node, zone, labels, buckets: new Map(), overflow: 0, count: 0, sum: 0, hasSum: false };
       this.series.set(id, s);
     }
     for (const b of rec.buckets) {
@@ -70,11 +71,13 @@ export class HistogramFamily {
     this.perNode.delete(node);
   }
 
-  render(only?: string): string {
+  /** `only`: one node's series; `keep`: the zones a tenant's scrape may see */
+  render(only?: string, keep?: (node: string, zone: string) => boolean): string {
     const { name, help, scale } = this.o;
     let out = '';
     for (const s of this.series.values()) {
       if (only !== undefined && s.node !== only) continue;
+      if (keep && !keep(s.node, s.zone)) continue;
       const base = `node="${escapeLabel(s.node)}",${s.labels}`;
       let cum = 0;
       for (const hi of [...s.buckets.keys()].sort((a, b) => a - b)) {

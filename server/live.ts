@@ -9,13 +9,14 @@ import type { Fleet } from './fleet.js';
 import type { ServerMetrics } from './metrics.js';
 import type { Store } from './store.js';
 import { nodeSummary } from './api/nodes.js';
+import type { TenantScope } from './tenant-scope.js';
 
 export class Live {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   private fleetTimer?: NodeJS.Timeout;
   private lastFleet = 0;
   /** the token (and session) each browser authenticated with: revoking or logging out cuts it off */
-  private readonly tokenOf = new WeakMap<WebSocket, { token: number; session?: string }>();
+  private readonly tokenOf = new WeakMap<WebSocket, { token: number; session?: string; owner: string | null }>();
   /** browsers that answered the last ping */
   private readonly alive = new WeakSet<WebSocket>();
   private readonly pinger: NodeJS.Timeout;
@@ -25,6 +26,7 @@ export class Live {
     private readonly store: Store,
     private readonly metrics: ServerMetrics,
     private readonly auth: Auth,
+    private readonly scope: TenantScope,
     heartbeatMs = 30_000,
   ) {
     // a laptop that sleeps leaves a half-open socket that never closes by itself, and every
@@ -32,7 +34,10 @@ export class Live {
     this.pinger = setInterval(() => this.heartbeat(), heartbeatMs).unref();
     fleet.on('change', () => this.scheduleFleet());
     // no sequence number: viewers see no agent sequence internals (see GET /api/nodes/:node)
-    fleet.on('samples', (node: string, frame: { time: number }) => this.broadcast({ type: 'samples', node, time: frame.time }));
+    fleet.on('samples', (node: string, frame: { time: number }) => {
+      const n = fleet.nodes.get(node);
+      this.broadcast({ type: 'samples', node, time: frame.time }, (owner) => !!n && scope.nodeVisible(owner, n));
+    });
   }
 
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -50,7 +55,7 @@ export class Live {
     }
     if (c.user.role === 'agent') return refuse('403 Forbidden', "role 'agent' may not do this (needs 'viewer')");
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      this.tokenOf.set(ws, { token: c.user.id, session: c.session });
+      this.tokenOf.set(ws, { token: c.user.id, session: c.session, owner: c.user.owner });
       this.client(ws);
     });
   }
@@ -65,10 +70,24 @@ export class Live {
     for (const ws of this.wss.clients) if (this.tokenOf.get(ws)?.session === hash) ws.close(1008, 'session ended');
   }
 
-  broadcast(msg: object): void {
+  /** Sends `msg` to every browser whose principal `visible` lets see it (all when omitted). */
+  broadcast(msg: object, visible?: (owner: string | null) => boolean): void {
+    this.each(() => msg, visible);
+  }
+
+  /** Sends each browser what `make` says for its principal's owner, made once per owner. */
+  private each(make: (owner: string | null) => object, visible?: (owner: string | null) => boolean): void {
     if (!this.wss.clients.size) return;
-    const text = JSON.stringify(msg);
-    for (const ws of this.wss.clients) if (ws.readyState === ws.OPEN && ws.bufferedAmount < 4 * 1024 * 1024) ws.send(text);
+    const texts = new Map<string | null, string | undefined>();
+    for (const ws of this.wss.clients) {
+      if (ws.readyState !== ws.OPEN || ws.bufferedAmount >= 4 * 1024 * 1024) continue;
+      // a connection whose principal is unknown hears nothing (none are made without one)
+      const by = this.tokenOf.get(ws);
+      if (!by) continue;
+      if (!texts.has(by.owner)) texts.set(by.owner, !visible || visible(by.owner) ? JSON.stringify(make(by.owner)) : undefined);
+      const text = texts.get(by.owner);
+      if (text !== undefined) ws.send(text);
+    }
   }
 
   close(): void {
@@ -82,7 +101,7 @@ export class Live {
     this.metrics.liveClients.set(this.wss.clients.size);
     this.alive.add(ws);
     ws.on('pong', () => this.alive.add(ws));
-    ws.send(JSON.stringify(this.fleetMessage()));
+    ws.send(JSON.stringify(this.fleetMessage(this.tokenOf.get(ws)?.owner ?? null)));
     ws.on('message', (data) => {
       try {
         if (JSON.parse(String(data))?.type === 'ping') ws.send(JSON.stringify({ type: 'pong', time: Date.now() }));
@@ -106,8 +125,8 @@ export class Live {
     }
   }
 
-  private fleetMessage() {
-    return { type: 'fleet', nodes: [...this.fleet.nodes.values()].map(nodeSummary) };
+  private fleetMessage(owner: string | null) {
+    return { type: 'fleet', nodes: this.scope.nodes(owner).map((n) => nodeSummary(n, this.scope.zones(owner, n), owner !== null)) };
   }
 
   private scheduleFleet(): void {
@@ -116,7 +135,7 @@ export class Live {
     this.fleetTimer = setTimeout(() => {
       this.fleetTimer = undefined;
       this.lastFleet = Date.now();
-      this.broadcast(this.fleetMessage());
+      this.each((owner) => this.fleetMessage(owner));
     }, wait);
     this.fleetTimer.unref();
   }

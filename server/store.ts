@@ -4,14 +4,17 @@ import Database from 'better-sqlite3';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 
-export type Role = 'agent' | 'viewer' | 'operator' | 'admin';
-export const ROLES: readonly Role[] = ['agent', 'viewer', 'operator', 'admin'];
+/** metrics: scrapes /metrics and /sd only (a tenant's own Prometheus), always with an owner */
+export type Role = 'agent' | 'metrics' | 'viewer' | 'operator' | 'admin';
+export const ROLES: readonly Role[] = ['agent', 'metrics', 'viewer', 'operator', 'admin'];
 
 export interface TokenRow {
   id: number;
   name: string;
   role: Role;
   created: number;
+  /** the tenant a scoped token sees (only that owner's zones); null: the whole fleet */
+  owner: string | null;
 }
 
 export interface AuditEntry {
@@ -22,6 +25,18 @@ export interface AuditEntry {
   detail: string;
   /** the address the request came from ('' for the server's own and the CLI's actions) */
   source: string;
+  /** the tenant the action concerns (the zone's owner, or the scoped token's), '' for none */
+  owner: string;
+}
+
+/** What GET /api/audit filters on; every given field must match. */
+export interface AuditFilter {
+  owner?: string;
+  actor?: string;
+  action?: string;
+  /** ms since the epoch */
+  since?: number;
+  limit?: number;
 }
 
 /** How long a browser session lasts: at most `ttlMs` after login, `idleMs` after its last use. */
@@ -113,6 +128,12 @@ export class Store {
       const cols = this.db.prepare('PRAGMA table_info(audit)').all() as { name: string }[];
       if (!cols.some((c) => c.name === 'source')) this.db.exec("ALTER TABLE audit ADD COLUMN source TEXT NOT NULL DEFAULT ''");
     });
+    // databases made before tenants: tokens and audit rows gain an owner
+    this.at('add owners', () => {
+      const has = (table: string, col: string) => (this.db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some((c) => c.name === col);
+      if (!has('tokens', 'owner')) this.db.exec('ALTER TABLE tokens ADD COLUMN owner TEXT');
+      if (!has('audit', 'owner')) this.db.exec("ALTER TABLE audit ADD COLUMN owner TEXT NOT NULL DEFAULT ''");
+    });
   }
 
   /** Runs one store operation; a failure is rethrown as a StoreError naming the file. */
@@ -149,14 +170,14 @@ export class Store {
     });
   }
 
-  addToken(name: string, role: Role, hash: string): TokenRow {
+  addToken(name: string, role: Role, hash: string, owner: string | null = null): TokenRow {
     const created = Date.now();
-    const r = this.at('add token', () => this.db.prepare('INSERT INTO tokens (name, role, hash, created) VALUES (?, ?, ?, ?)').run(name, role, hash, created));
-    return { id: Number(r.lastInsertRowid), name, role, created };
+    const r = this.at('add token', () => this.db.prepare('INSERT INTO tokens (name, role, hash, created, owner) VALUES (?, ?, ?, ?, ?)').run(name, role, hash, created, owner));
+    return { id: Number(r.lastInsertRowid), name, role, created, owner };
   }
 
   tokenByHash(hash: string): TokenRow | undefined {
-    return this.at('read token', () => this.db.prepare('SELECT id, name, role, created FROM tokens WHERE hash = ? AND revoked IS NULL').get(hash)) as TokenRow | undefined;
+    return this.at('read token', () => this.db.prepare('SELECT id, name, role, created, owner FROM tokens WHERE hash = ? AND revoked IS NULL').get(hash)) as TokenRow | undefined;
   }
 
   /** Whether a token (by id) may still be used: connections made with it re-check this. */
@@ -165,28 +186,37 @@ export class Store {
   }
 
   tokens(): (TokenRow & { revoked: number | null })[] {
-    return this.at('list tokens', () => this.db.prepare('SELECT id, name, role, created, revoked FROM tokens ORDER BY id').all()) as (TokenRow & { revoked: number | null })[];
+    return this.at('list tokens', () => this.db.prepare('SELECT id, name, role, created, owner, revoked FROM tokens ORDER BY id').all()) as (TokenRow & { revoked: number | null })[];
   }
 
   /** Revokes an active token and ends its browser sessions, audited in the same transaction:
    * the audit row says it was done only when it was. Undefined when no such active token. */
   revokeToken(id: number, actor: string, source = ''): TokenRow | undefined {
     return this.at('revoke token', () => this.db.transaction(() => {
-      const row = this.db.prepare('SELECT id, name, role, created FROM tokens WHERE id = ? AND revoked IS NULL').get(id) as TokenRow | undefined;
+      const row = this.db.prepare('SELECT id, name, role, created, owner FROM tokens WHERE id = ? AND revoked IS NULL').get(id) as TokenRow | undefined;
       if (!row) return undefined;
-      this.audit(actor, 'token.revoke', String(id), { name: row.name, role: row.role }, source);
+      this.audit(actor, 'token.revoke', String(id), { name: row.name, role: row.role }, source, row.owner ?? '');
       this.db.prepare('UPDATE tokens SET revoked = ? WHERE id = ?').run(Date.now(), id);
       this.db.prepare('DELETE FROM sessions WHERE token_id = ?').run(id);
       return row;
     })());
   }
 
-  audit(actor: string, action: string, target: string, detail: unknown = {}, source = ''): void {
-    this.at('write audit', () => this.db.prepare('INSERT INTO audit (time, actor, action, target, detail, source) VALUES (?, ?, ?, ?, ?, ?)').run(Date.now(), actor, action, target, JSON.stringify(detail), source));
+  audit(actor: string, action: string, target: string, detail: unknown = {}, source = '', owner = ''): void {
+    this.at('write audit', () => this.db.prepare('INSERT INTO audit (time, actor, action, target, detail, source, owner) VALUES (?, ?, ?, ?, ?, ?, ?)').run(Date.now(), actor, action, target, JSON.stringify(detail), source, owner));
   }
 
-  auditLog(limit = 100): AuditEntry[] {
-    return this.at('read audit', () => this.db.prepare('SELECT time, actor, action, target, detail, source FROM audit ORDER BY id DESC LIMIT ?').all(limit)) as AuditEntry[];
+  /** Newest first; `limit` (default 100) after the filters. */
+  auditLog(f: AuditFilter | number = {}): AuditEntry[] {
+    const q = typeof f === 'number' ? { limit: f } : f;
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (q.owner !== undefined) (where.push('owner = ?'), args.push(q.owner));
+    if (q.actor !== undefined) (where.push('actor = ?'), args.push(q.actor));
+    if (q.action !== undefined) (where.push('action = ?'), args.push(q.action));
+    if (q.since !== undefined) (where.push('time >= ?'), args.push(q.since));
+    const sql = `SELECT time, actor, action, target, detail, source, owner FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    return this.at('read audit', () => this.db.prepare(sql).all(...args, q.limit ?? 100)) as AuditEntry[];
   }
 
   // Browser sessions: the cookie holds a random id, the store its SHA-256 (like tokens), so a
@@ -207,7 +237,7 @@ export class Store {
     const r = this.at('read session', () =>
       this.db
         .prepare(
-          `SELECT t.id, t.name, t.role, t.created, s.last_used FROM sessions s JOIN tokens t ON t.id = s.token_id
+          `SELECT t.id, t.name, t.role, t.created, t.owner, s.last_used FROM sessions s JOIN tokens t ON t.id = s.token_id
            WHERE s.hash = ? AND t.revoked IS NULL AND s.expires > ? AND s.last_used > ?`,
         )
         .get(hash, now, now - limits.idleMs),

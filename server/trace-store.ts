@@ -42,6 +42,10 @@ export interface TraceMeta {
   truncated: number;
   /** intervals dropped from the history to stay in budget (still in the merged result) */
   evicted: number;
+  /** the owner of the scoped token that started it: only that tenant's tokens see it (tenant-scope.ts) */
+  owner?: string;
+  /** the zone's owner when it started, for the audit log */
+  zoneOwner?: string;
 }
 
 /** What the store reads of a live trace when it writes it. */
@@ -70,7 +74,7 @@ export interface TraceRetention {
 
 export const DEFAULT_TRACE_RETENTION: TraceRetention = { maxAgeMs: 7 * 86_400_000, budgetBytes: 1024 ** 3 };
 
-const META_KEYS = ['id', 'node', 'zone', 'script', 'params', 'durationS', 'output', 'unit', 'status', 'createdAt', 'startedAt', 'endedAt', 'intervals', 'error', 'reasons', 'samplesLost', 'drops', 'errors', 'truncated', 'evicted'] as const;
+const META_KEYS = ['id', 'node', 'zone', 'script', 'params', 'durationS', 'output', 'unit', 'status', 'createdAt', 'startedAt', 'endedAt', 'intervals', 'error', 'reasons', 'samplesLost', 'drops', 'errors', 'truncated', 'evicted', 'owner', 'zoneOwner'] as const;
 export const metaOf = (t: TraceMeta): TraceMeta => Object.fromEntries(META_KEYS.filter((k) => t[k] !== undefined).map((k) => [k, t[k]])) as unknown as TraceMeta;
 
 /** A merged snapshot is written at the end, and meanwhile at most this often when frames left the history. */

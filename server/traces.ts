@@ -48,6 +48,8 @@ export interface TraceRequest {
   /** false: count intervals and events but keep no records (always-on traces, whose data
    * lives in Prometheus histograms; a history per node would not scale to a fleet) */
   retain?: boolean;
+  /** the owner of the scoped token starting it: only that tenant's tokens see it (tenant-scope.ts) */
+  owner?: string;
 }
 
 /** Who started a trace the server keeps running by itself (audited once, when configured). */
@@ -175,7 +177,10 @@ export class TraceManager {
       if (e instanceof ParamError) throw new TraceError(400, e.message);
       throw e;
     }
-    if (!n.zones.some((z) => z.name === req.zone)) throw new TraceError(400, `zone: no zone '${req.zone}' on node '${req.node}'`);
+    const zone = n.zones.find((z) => z.name === req.zone);
+    if (!zone) throw new TraceError(400, `zone: no zone '${req.zone}' on node '${req.node}'`);
+    // checked by the route's scope too; here as well so no caller can start a tenant's trace elsewhere
+    if (req.owner !== undefined && (zone.owner !== req.owner || zone.name === 'global')) throw new TraceError(404, `unknown zone '${req.zone}' on node '${req.node}'`);
     if (!n.up || !this.hub.connected(req.node)) throw new TraceError(409, `node: '${req.node}' is not connected`);
     const why = unavailable(n.hello, meta.id);
     if (why) throw new TraceError(409, `script: ${meta.id} cannot run on node '${req.node}': ${why}`);
@@ -209,8 +214,10 @@ export class TraceManager {
       historyBytes: 0,
       evicted: 0,
       retain: req.retain !== false,
+      ...(req.owner !== undefined ? { owner: req.owner } : {}),
+      zoneOwner: zone.owner ?? '',
     };
-    if (actor !== ALWAYS_ON_ACTOR) this.store.audit(actor, 'trace.start', `${req.node}/${req.zone}`, { id: t.id, script: meta.id, params, durationS }, source);
+    if (actor !== ALWAYS_ON_ACTOR) this.store.audit(actor, 'trace.start', `${req.node}/${req.zone}`, { id: t.id, script: meta.id, params, durationS }, source, t.zoneOwner ?? '');
     if (!this.hub.send(req.node, { v: PROTOCOL_VERSION, type: 'trace-start', id: t.id, script: meta.id, zone: req.zone, params, durationS })) {
       throw new TraceError(409, `node: '${req.node}' is not connected`);
     }
@@ -226,7 +233,7 @@ export class TraceManager {
   stop(id: string, actor: string, source = ''): Trace | undefined {
     const t = this.traces.get(id);
     if (!t) return undefined;
-    this.store.audit(actor, 'trace.stop', `${t.node}/${t.zone}`, { id }, source);
+    this.store.audit(actor, 'trace.stop', `${t.node}/${t.zone}`, { id }, source, t.zoneOwner ?? '');
     if (!ENDED.has(t.status)) this.hub.send(t.node, { v: PROTOCOL_VERSION, type: 'trace-stop', id });
     return t;
   }
@@ -459,7 +466,7 @@ export class TraceManager {
     // the server's own always-on runs are audited once, when configured; their failures are
     // logged and retried with a backoff (one row per failed restart would flood the log)
     // also from a timer: a full disk must cost the audit row (counted), not the process
-    if (status === 'failed' && t.retain) this.hub.faults.attempt('write audit', () => this.store.audit('server', 'trace.failed', `${t.node}/${t.zone}`, { id: t.id, error: error ?? '' }));
+    if (status === 'failed' && t.retain) this.hub.faults.attempt('write audit', () => this.store.audit('server', 'trace.failed', `${t.node}/${t.zone}`, { id: t.id, error: error ?? '' }, '', t.zoneOwner ?? ''));
     if (t.retain) this.persist?.store.changed(t);
     this.hooks.changed(this.summary(t));
   }

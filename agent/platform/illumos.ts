@@ -6,6 +6,7 @@ import { vmadmAction } from '../vms/vmadm.js';
 import type { Zone } from '../../protocol/messages.js';
 import { run as runCommand, which } from '../exec.js';
 import { parseVmadmList, VMADM_LIST_FIELDS } from '../parse/vmadm.js';
+import { parseVmadmOwners, VMADM_OWNER_FIELDS } from '../parse/vmadm-owners.js';
 import { parseZoneadmList } from '../parse/zoneadm.js';
 import { illumosArcstatsSampler } from '../samplers/arcstats-illumos.js';
 import { kstatCapsSampler } from '../samplers/kstat-caps.js';
@@ -42,6 +43,8 @@ export async function illumosZones(run: RunCommand = runCommand, hasVmadm = onPa
   const vms = hasVmadm
     ? await parsed(run, 'vmadm', ['list', '-p', '-o', VMADM_LIST_FIELDS.join(',')], parseVmadmList)
     : [];
+  // who owns each VM (the tenant): scoped tokens see only their owner's zones
+  const owners = hasVmadm ? await parsed(run, 'vmadm', ['list', '-p', '-o', VMADM_OWNER_FIELDS.join(',')], parseVmadmOwners) : new Map<string, string>();
   const byUuid = new Map(vms.map((v) => [v.uuid, v]));
   return listed.map(({ zonepath: _p, ipType: _i, ...z }) => {
     const vm = byUuid.get(z.uuid ?? z.name);
@@ -49,6 +52,8 @@ export async function illumosZones(run: RunCommand = runCommand, hasVmadm = onPa
     const zone: Zone = { ...z, type: vm.type };
     if (vm.alias !== undefined) zone.alias = vm.alias;
     if (vm.ram !== undefined) zone.ramBytes = vm.ram * 1024 * 1024;
+    const owner = owners.get(vm.uuid);
+    if (owner !== undefined) zone.owner = owner;
     // vmadm's state is what operators act on (stopped, provisioning, failed), zoneadm's
     // (installed, ready) only says where the zone machinery is
     zone.state = vm.state;

@@ -6,6 +6,7 @@ import { definedLxcContainers } from '../vms/lxc-list.js';
 import type { Zone } from '../../protocol/messages.js';
 import { CgroupTree, DEFAULT_ZONE_ROOTS, populated } from './cgroup.js';
 import type { Platform } from './types.js';
+import { ownerOf, ownerRulesFromEnv, type OwnerRule } from './zone-owners.js';
 import { procStatSampler } from '../samplers/proc-stat.js';
 import { procMeminfoSampler } from '../samplers/proc-meminfo.js';
 import { procLoadavgSampler } from '../samplers/proc-loadavg.js';
@@ -30,6 +31,8 @@ export interface LinuxOptions {
    * defaults. Without it: the defaults plus those in $ZONESCOPE_ZONE_ROOTS (comma-separated).
    */
   zoneRoots?: string[];
+  /** which tenant owns which zones (default: $ZONESCOPE_ZONE_OWNERS_FILE and $ZONESCOPE_ZONE_OWNERS) */
+  owners?: OwnerRule[];
 }
 
 function rootsFromEnv(): string[] {
@@ -44,6 +47,12 @@ export function linuxPlatform(opts: LinuxOptions = {}): Platform & { readonly cg
   const lxcPath = opts.lxcPath ?? process.env.ZONESCOPE_LXC_PATH ?? '/var/lib/lxc';
   // a malformed zone root throws here, at startup, naming the root
   const cgroups = new CgroupTree(opts.cgroupRoot ?? process.env.ZONESCOPE_CGROUP_ROOT ?? '/sys/fs/cgroup', opts.zoneRoots ?? rootsFromEnv());
+  // a malformed owner mapping throws here too, naming the entry or line
+  const owners = opts.owners ?? ownerRulesFromEnv();
+  const owned = (z: Zone): Zone => {
+    const owner = ownerOf(owners, z.name);
+    return owner === undefined ? z : { ...z, owner };
+  };
   return {
     name: 'linux',
     simulated: false,
@@ -67,7 +76,7 @@ export function linuxPlatform(opts: LinuxOptions = {}): Platform & { readonly cg
       for (const name of await definedLxcContainers(lxcPath)) {
         if (!zones.some((z) => z.name === name)) zones.push({ name, brand: 'lxc', state: 'stopped' });
       }
-      return zones;
+      return zones.map(owned);
     },
     samplers: [
       procStatSampler({ procRoot }),

@@ -14,6 +14,8 @@ export interface SimZone {
   zoneid: number | null;
   debugid?: number | string;
   uuid?: string;
+  /** the tenant (SmartOS owner_uuid) */
+  owner_uuid?: string;
   alias?: string;
   brand: string;
   type?: string;

@@ -1,5 +1,5 @@
 // SmartOS vmadm(1M) of the simulated node:
-//   vmadm list [-p] [-H] [-o field,...]     (fields: uuid alias state type ram brand zonename zoneid)
+//   vmadm list [-p] [-H] [-o field,...]     (fields: uuid alias state type ram brand zonename zoneid owner_uuid)
 //   vmadm start|stop|reboot UUID            (changes the simulated node)
 import { SimExit, type LiveZone, type SimNode, type SimResult } from './node.js';
 
@@ -15,6 +15,7 @@ function value(z: LiveZone, f: string): string | number | null | undefined {
     case 'brand': return z.brand;
     case 'zonename': return z.name;
     case 'zoneid': return z.state === 'running' ? z.zoneid : undefined;
+    case 'owner_uuid': return z.owner_uuid;
     default: throw new SimExit('vmadm', `invalid field: ${f}`);
   }
 }

@@ -1,7 +1,9 @@
 // Nodes and their zones, as the fleet knows them now.
 import Type from 'typebox';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { NodeState } from '../fleet.js';
+import type { Zone } from '../../protocol/messages.js';
+import { ownerOf } from '../tenant-scope.js';
 import type { AppContext } from '../context.js';
 import { zoneSummary, historyOf } from '../zone-view.js';
 
@@ -18,16 +20,21 @@ export const NodeSummary = Type.Object({
   tracer: Type.Object({ name: Type.String(), available: Type.Boolean(), scripts: Type.Optional(Type.Object({ available: Type.Integer(), total: Type.Integer() })) }),
   intervalS: Type.Number(),
   zoneCount: Type.Integer(),
-  samplerErrors: Type.Integer(),
+  /** host-wide: not shown to a scoped token */
+  samplerErrors: Type.Optional(Type.Integer()),
   /** when the latest sample frame was taken (ms), null before the first */
   lastSampleAt: Type.Union([Type.Number(), Type.Null()]),
-  /** samplers that failed since the server started, failing ones first */
-  samplerIssues: Type.Array(
-    Type.Object({ sampler: Type.String(), count: Type.Integer(), message: Type.String(), since: Type.Number(), last: Type.Number(), failing: Type.Boolean() }),
+  /** samplers that failed since the server started, failing ones first (host-wide: not shown to a scoped token) */
+  samplerIssues: Type.Optional(
+    Type.Array(
+      Type.Object({ sampler: Type.String(), count: Type.Integer(), message: Type.String(), since: Type.Number(), last: Type.Number(), failing: Type.Boolean() }),
+    ),
   ),
 });
 
-export function nodeSummary(n: NodeState) {
+/** A node as the API shows it; `zones` are the ones the caller may see (a scoped token counts
+ * only its own, and sees no host-wide figures). */
+export function nodeSummary(n: NodeState, zones: readonly Zone[] = n.zones, scoped = false) {
   return {
     node: n.node,
     hostname: n.hello.hostname,
@@ -43,10 +50,15 @@ export function nodeSummary(n: NodeState) {
       ...(n.hello.scripts ? { scripts: { available: n.hello.scripts.filter((s) => s.available).length, total: n.hello.scripts.length } } : {}),
     },
     intervalS: n.hello.intervalS,
-    zoneCount: n.zones.length,
-    samplerErrors: n.samplerErrors,
+    zoneCount: zones.length,
     lastSampleAt: n.latest?.time ?? null,
-    samplerIssues: [...n.samplerIssues.values()].sort((a, b) => Number(b.failing) - Number(a.failing) || b.last - a.last).map(({ clean: _, ...i }) => i),
+    // the node's samplers' health is the operator's (their messages name any zone of the node)
+    ...(scoped
+      ? {}
+      : {
+          samplerErrors: n.samplerErrors,
+          samplerIssues: [...n.samplerIssues.values()].sort((a, b) => Number(b.failing) - Number(a.failing) || b.last - a.last).map(({ clean: _, ...i }) => i),
+        }),
   };
 }
 
@@ -57,14 +69,21 @@ export const nodesApi = (ctx: AppContext): FastifyPluginAsync => async (app) => 
   const viewer = ctx.requireRole('viewer');
   const unknownNode = (node: string) => ({ statusCode: 404, error: 'Not Found', message: `unknown node '${node}'` });
 
-  app.get('/api/nodes', { onRequest: viewer, schema: { response: { 200: Type.Array(NodeSummary) } } }, async () =>
-    [...ctx.fleet.nodes.values()].map(nodeSummary),
+  const visible = (req: FastifyRequest, n: NodeState) => {
+    const owner = ownerOf(req);
+    return nodeSummary(n, ctx.scope.zones(owner, n), owner !== null);
+  };
+
+  app.get('/api/nodes', { onRequest: viewer, config: { scope: 'filtered' }, schema: { response: { 200: Type.Array(NodeSummary) } } }, async (req) =>
+    ctx.scope.nodes(ownerOf(req)).map((n) => visible(req, n)),
   );
 
-  app.get('/api/nodes/:node', { onRequest: viewer, schema: { params: NodeParams } }, async (req, reply) => {
+  app.get('/api/nodes/:node', { onRequest: viewer, config: { scope: 'filtered' }, schema: { params: NodeParams } }, async (req, reply) => {
     const { node } = req.params as { node: string };
     const n = ctx.fleet.nodes.get(node);
     if (!n) return reply.code(404).send(unknownNode(node));
+    // the agent's sequence positions and history are the node's, not a tenant's
+    if (ownerOf(req) !== null) return visible(req, n);
     const summary = { ...nodeSummary(n), seq: { received: n.seq.received, gaps: n.seq.gaps }, history: { frames: n.history.length } };
     // the agent run's epoch and sequence positions are what a forged hello would need to pass
     // for the node: admins only (for debugging resume), never viewers
@@ -72,16 +91,16 @@ export const nodesApi = (ctx: AppContext): FastifyPluginAsync => async (app) => 
     return { ...summary, seq: n.seq, history: { ...summary.history, firstSeq: n.history.frames[0]?.seq ?? null, seqs: n.history.frames.map((f) => f.seq) } };
   });
 
-  app.get('/api/nodes/:node/zones', { onRequest: viewer, schema: { params: NodeParams } }, async (req, reply) => {
+  app.get('/api/nodes/:node/zones', { onRequest: viewer, config: { scope: 'filtered' }, schema: { params: NodeParams } }, async (req, reply) => {
     const { node } = req.params as { node: string };
     const n = ctx.fleet.nodes.get(node);
     if (!n) return reply.code(404).send(unknownNode(node));
-    return n.zones.map((z) => zoneSummary(n, z));
+    return ctx.scope.zones(ownerOf(req), n).map((z) => zoneSummary(n, z));
   });
 
   app.get(
     '/api/nodes/:node/zones/:zone/history',
-    { onRequest: viewer, schema: { params: ZoneParams, querystring: Type.Object({ window: Type.Optional(Type.Integer({ minimum: 1, maximum: 86400 })) }) } },
+    { onRequest: viewer, config: { scope: 'checked' }, schema: { params: ZoneParams, querystring: Type.Object({ window: Type.Optional(Type.Integer({ minimum: 1, maximum: 86400 })) }) } },
     async (req, reply) => {
       const { node, zone } = req.params as { node: string; zone: string };
       const n = ctx.fleet.nodes.get(node);

@@ -11,7 +11,7 @@ const Params = Type.Object({ node: Type.String({ maxLength: 256 }), zone: Type.S
 const Query = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) });
 
 export const procsApi = (ctx: AppContext, timeoutMs = 15_000): FastifyPluginAsync => async (app) => {
-  app.get('/api/nodes/:node/zones/:zone/processes', { onRequest: ctx.requireRole('viewer'), schema: { params: Params, querystring: Query } }, async (req, reply) => {
+  app.get('/api/nodes/:node/zones/:zone/processes', { onRequest: ctx.requireRole('viewer'), config: { scope: 'checked' }, schema: { params: Params, querystring: Query } }, async (req, reply) => {
     const { node, zone } = req.params as { node: string; zone: string };
     const limit = (req.query as { limit?: number }).limit ?? 20;
     const fail = (code: number, message: string) => reply.code(code).send({ statusCode: code, error: code === 404 ? 'Not Found' : 'Error', message });

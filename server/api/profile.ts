@@ -31,7 +31,7 @@ const fail = (reply: FastifyReply, code: number, message: string) =>
 export const profileApi = (ctx: AppContext, profiles: ProfileStore, traces: TraceManager): FastifyPluginAsync => async (app) => {
   const viewer = ctx.requireRole('viewer');
 
-  app.get('/api/nodes/:node/zones/:zone/profile', { onRequest: viewer, schema: { params: ZoneParams, querystring: ProfileQuery } }, async (req, reply) => {
+  app.get('/api/nodes/:node/zones/:zone/profile', { onRequest: viewer, config: { scope: 'checked' }, schema: { params: ZoneParams, querystring: ProfileQuery } }, async (req, reply) => {
     const { node, zone } = req.params as { node: string; zone: string };
     const q = req.query as { from?: number; to?: number; format?: string };
     const now = Date.now();
@@ -58,7 +58,7 @@ export const profileApi = (ctx: AppContext, profiles: ProfileStore, traces: Trac
     return reply.type(PPROF_TYPE).header('content-disposition', `attachment; filename="${pprofFileName(node, zone, String(from))}"`).send(body);
   });
 
-  app.get('/api/traces/:id/pprof', { onRequest: viewer, schema: { params: IdParams, querystring: Range } }, async (req, reply) => {
+  app.get('/api/traces/:id/pprof', { onRequest: viewer, config: { scope: 'checked' }, schema: { params: IdParams, querystring: Range } }, async (req, reply) => {
     const { id } = req.params as { id: string };
     const q = req.query as { from?: number; to?: number };
     const t = traces.get(id);

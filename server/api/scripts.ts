@@ -24,7 +24,7 @@ export function scriptSummary(s: ScriptMeta) {
 const Query = Type.Object({ node: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })) });
 
 export const scriptsApi = (ctx: AppContext): FastifyPluginAsync => async (app) => {
-  app.get('/api/scripts', { onRequest: ctx.requireRole('viewer'), schema: { querystring: Query } }, async (req, reply) => {
+  app.get('/api/scripts', { onRequest: ctx.requireRole('viewer'), config: { scope: 'checked' }, schema: { querystring: Query } }, async (req, reply) => {
     const { node } = req.query as { node?: string };
     if (node === undefined) return loadCatalog().map(scriptSummary);
     const n = ctx.fleet.nodes.get(node);

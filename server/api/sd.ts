@@ -3,11 +3,13 @@
 // with ?node=N, so each node is its own target either way and `up` means something per node.
 import type { FastifyPluginAsync, onRequestAsyncHookHandler } from 'fastify';
 import type { AppContext } from '../context.js';
+import { ownerOf } from '../tenant-scope.js';
 
 export const sdApi = (ctx: AppContext, guard: onRequestAsyncHookHandler): FastifyPluginAsync => async (app) => {
-  app.get('/sd', { onRequest: guard }, async (req) => {
+  app.get('/sd', { onRequest: guard, config: { scope: 'filtered' } }, async (req) => {
     const self = req.headers.host ?? `${req.hostname}`;
-    return [...ctx.fleet.nodes.values()].map((n) => {
+    const owner = ownerOf(req);
+    return ctx.scope.nodes(owner).map((n) => {
       const labels: Record<string, string> = {
         __meta_zonescope_node: n.node,
         __meta_zonescope_platform: n.hello.platform,
@@ -16,7 +18,8 @@ export const sdApi = (ctx: AppContext, guard: onRequestAsyncHookHandler): Fastif
         __meta_zonescope_tracer: n.hello.tracer.name,
         __meta_zonescope_agent_version: n.hello.agentVersion,
       };
-      const u = directUrl(n.hello.metricsUrl);
+      // a tenant is always sent to the server, which filters: an agent's own /metrics is the node's
+      const u = owner === null ? directUrl(n.hello.metricsUrl) : undefined;
       if (u) {
         labels.__scheme__ = u.protocol.replace(':', '');
         labels.__metrics_path__ = u.pathname;

@@ -6,7 +6,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { browserScheme, SESSION_COOKIE, verifyToken, type Auth } from '../auth.js';
 import type { AppContext } from '../context.js';
 
-const Me = Type.Object({ name: Type.String(), role: Type.String() });
+const Me = Type.Object({ name: Type.String(), role: Type.String(), owner: Type.Optional(Type.String()) });
 
 export interface LoginLimit {
   /** attempts per source address per window */
@@ -23,6 +23,7 @@ export const sessionApi = (ctx: AppContext, auth: Auth, limit: LoginLimit): Fast
     '/api/session',
     {
       config: {
+        scope: 'public',
         rateLimit: {
           max: limit.max,
           timeWindow: limit.windowMs,
@@ -42,33 +43,33 @@ export const sessionApi = (ctx: AppContext, auth: Auth, limit: LoginLimit): Fast
     async (req, reply) => {
       const { token } = req.body as { token: string };
       const user = verifyToken(ctx.store, token);
-      if (!user || user.role === 'agent') {
+      if (!user || user.role === 'agent' || user.role === 'metrics') {
         auth.failed('/api/session', 'token');
         // never the token itself: a mistyped one is often one character from a real one
-        const why = user ? 'an agent token, which cannot log in' : 'unknown or revoked token';
+        const why = user ? `an ${user.role} token, which cannot log in` : 'unknown or revoked token';
         req.log.warn({ source: req.ip }, `login failed from ${req.ip}: ${why}`);
         ctx.store.audit('anonymous', 'login.failed', 'session', { reason: why }, req.ip);
-        return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: 'invalid token (or an agent token, which cannot log in)' });
+        return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: 'invalid token (or an agent or metrics token, which cannot log in)' });
       }
-      ctx.store.audit(`${user.role}:${user.name}`, 'login', 'session', { role: user.role }, req.ip);
+      ctx.store.audit(`${user.role}:${user.name}`, 'login', 'session', { role: user.role }, req.ip, user.owner ?? '');
       // a fresh id at every login, and the browser's previous session ends: an id planted or
       // seen before the login is worth nothing after it
       const previous = auth.sessionHash(req.headers);
       if (previous && ctx.store.deleteSession(previous)) ctx.sessionEnded(previous);
       const id = auth.startSession(user);
       reply.header('set-cookie', `${SESSION_COOKIE}=${id}; Path=/; Max-Age=${Math.floor(auth.sessions.ttlMs / 1000)}; HttpOnly; SameSite=Strict${secure(req)}`);
-      return { name: user.name, role: user.role };
+      return { name: user.name, role: user.role, ...(user.owner ? { owner: user.owner } : {}) };
     },
   );
 
   // who this browser is logged in as, or null: 200 either way (a login page is not an error)
-  app.get('/api/session', async (req) => {
+  app.get('/api/session', { config: { scope: 'public' } }, async (req) => {
     const c = auth.caller(req.headers);
-    return { user: c && c.user.role !== 'agent' ? { name: c.user.name, role: c.user.role } : null };
+    return { user: c && c.user.role !== 'agent' && c.user.role !== 'metrics' ? { name: c.user.name, role: c.user.role, ...(c.user.owner ? { owner: c.user.owner } : {}) } : null };
   });
 
   // logging out ends the session in the store: a copied cookie is worth nothing afterwards
-  app.delete('/api/session', async (req, reply) => {
+  app.delete('/api/session', { config: { scope: 'public' } }, async (req, reply) => {
     const hash = auth.sessionHash(req.headers);
     const c = hash ? auth.caller({ cookie: req.headers.cookie }) : undefined;
     if (hash && ctx.store.deleteSession(hash)) {
@@ -79,8 +80,9 @@ export const sessionApi = (ctx: AppContext, auth: Auth, limit: LoginLimit): Fast
     return reply.code(204).send();
   });
 
-  app.get('/api/me', { onRequest: auth.requireRole('viewer'), schema: { response: { 200: Me } } }, async (req) => ({
+  app.get('/api/me', { onRequest: auth.requireRole('viewer'), config: { scope: 'checked' }, schema: { response: { 200: Me } } }, async (req) => ({
     name: req.user!.name,
     role: req.user!.role,
+    ...(req.user!.owner ? { owner: req.user!.owner } : {}),
   }));
 };

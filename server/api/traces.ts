@@ -2,6 +2,7 @@
 import Type from 'typebox';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { AppContext } from '../context.js';
+import { ownerOf } from '../tenant-scope.js';
 import { TraceError, type TraceManager } from '../traces.js';
 import { foldStacks, formatFolded } from '../../protocol/folded.js';
 
@@ -26,9 +27,12 @@ export const tracesApi = (ctx: AppContext, traces: TraceManager): FastifyPluginA
   const operator = ctx.requireRole('operator');
   const unknown = (reply: FastifyReply, id: string) => fail(reply, 404, `unknown trace '${id}'`);
 
-  app.post('/api/traces', { onRequest: operator, schema: { body: StartBody } }, async (req, reply) => {
+  app.post('/api/traces', { onRequest: operator, config: { scope: 'checked' }, schema: { body: StartBody } }, async (req, reply) => {
     try {
-      const t = traces.start(req.body as Parameters<TraceManager['start']>[0], ctx.actor(req), req.ip);
+      // the owner comes from the token, never the body: a tenant's trace is only ever on its zones
+      const owner = ownerOf(req);
+      const body = req.body as Parameters<TraceManager['start']>[0];
+      const t = traces.start({ ...body, ...(owner !== null ? { owner } : {}) }, ctx.actor(req), req.ip);
       return reply.code(201).send({ id: t.id });
     } catch (e) {
       if (e instanceof TraceError) return fail(reply, e.statusCode, e.message);
@@ -36,22 +40,24 @@ export const tracesApi = (ctx: AppContext, traces: TraceManager): FastifyPluginA
     }
   });
 
-  app.get('/api/traces', { onRequest: viewer }, async () => traces.list().map((t) => traces.summary(t)));
+  app.get('/api/traces', { onRequest: viewer, config: { scope: 'filtered' } }, async (req) =>
+    traces.list().filter((t) => ctx.scope.traceVisible(ownerOf(req), t)).map((t) => traces.summary(t)),
+  );
 
-  app.get('/api/traces/:id', { onRequest: viewer, schema: { params: IdParams } }, async (req, reply) => {
+  app.get('/api/traces/:id', { onRequest: viewer, config: { scope: 'checked' }, schema: { params: IdParams } }, async (req, reply) => {
     const { id } = req.params as { id: string };
     const t = traces.get(id);
     return t ? traces.detail(t) : unknown(reply, id);
   });
 
-  app.get('/api/traces/:id/intervals', { onRequest: viewer, schema: { params: IdParams, querystring: Range } }, async (req, reply) => {
+  app.get('/api/traces/:id/intervals', { onRequest: viewer, config: { scope: 'checked' }, schema: { params: IdParams, querystring: Range } }, async (req, reply) => {
     const { id } = req.params as { id: string };
     const q = req.query as { from?: number; to?: number };
     const t = traces.get(id);
     return t ? traces.intervals(t, q.from, q.to) : unknown(reply, id);
   });
 
-  app.get('/api/traces/:id/folded', { onRequest: viewer, schema: { params: IdParams, querystring: Range } }, async (req, reply) => {
+  app.get('/api/traces/:id/folded', { onRequest: viewer, config: { scope: 'checked' }, schema: { params: IdParams, querystring: Range } }, async (req, reply) => {
     const { id } = req.params as { id: string };
     const q = req.query as { from?: number; to?: number; annotate?: string };
     const t = traces.get(id);
@@ -66,7 +72,7 @@ export const tracesApi = (ctx: AppContext, traces: TraceManager): FastifyPluginA
     return reply.type('text/plain; charset=utf-8').send(folded);
   });
 
-  app.delete('/api/traces/:id', { onRequest: operator, schema: { params: IdParams } }, async (req, reply) => {
+  app.delete('/api/traces/:id', { onRequest: operator, config: { scope: 'checked' }, schema: { params: IdParams } }, async (req, reply) => {
     const { id } = req.params as { id: string };
     const t = traces.stop(id, ctx.actor(req), req.ip);
     return t ? traces.summary(t) : unknown(reply, id);

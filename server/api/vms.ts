@@ -10,7 +10,7 @@ const Params = Type.Object({ node: Type.String({ maxLength: 256 }), zone: Type.S
 const Body = Type.Object({ action: Type.Union([Type.Literal('start'), Type.Literal('stop'), Type.Literal('reboot')]) }, { additionalProperties: false });
 
 export const vmsApi = (ctx: AppContext, timeoutMs = 150_000): FastifyPluginAsync => async (app) => {
-  app.post('/api/nodes/:node/zones/:zone/actions', { onRequest: ctx.requireRole('operator'), schema: { params: Params, body: Body } }, async (req, reply) => {
+  app.post('/api/nodes/:node/zones/:zone/actions', { onRequest: ctx.requireRole('operator'), config: { scope: 'checked' }, schema: { params: Params, body: Body } }, async (req, reply) => {
     const { node, zone } = req.params as { node: string; zone: string };
     const { action } = req.body as { action: 'start' | 'stop' | 'reboot' };
     const fail = (code: number, message: string) => reply.code(code).send({ statusCode: code, error: code === 400 ? 'Bad Request' : code === 404 ? 'Not Found' : 'Error', message });
@@ -21,11 +21,11 @@ export const vmsApi = (ctx: AppContext, timeoutMs = 150_000): FastifyPluginAsync
     if (zone === 'global') return fail(400, 'zone: the global zone cannot be started, stopped or rebooted');
     if (!n.up) return fail(409, `node: '${node}' is not connected`);
     const id = randomUUID();
-    ctx.store.audit(ctx.actor(req), `vm.${action}`, `${node}/${zone}`, { id, alias: z.alias ?? '' }, req.ip);
+    ctx.store.audit(ctx.actor(req), `vm.${action}`, `${node}/${zone}`, { id, alias: z.alias ?? '' }, req.ip, z.owner ?? '');
     const r = await ctx.hub.request<VmResult>(node, { v: PROTOCOL_VERSION, type: 'vm-action', id, zone, action }, timeoutMs);
     if (r === false) return fail(409, `node: '${node}' is not connected`);
     if (!r) return fail(504, `no answer from '${node}' within ${timeoutMs / 1000}s: the ${action} may still happen`);
-    ctx.store.audit('server', `vm.${action}.${r.ok ? 'done' : 'failed'}`, `${node}/${zone}`, { id, message: r.message }, req.ip);
+    ctx.store.audit('server', `vm.${action}.${r.ok ? 'done' : 'failed'}`, `${node}/${zone}`, { id, message: r.message }, req.ip, z.owner ?? '');
     if (!r.ok) return fail(502, `${action} of '${zone}' failed on '${node}': ${r.message}`);
     return { ok: true, action, node, zone, message: r.message };
   });
