@@ -4,7 +4,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Auth } from './auth.js';
+import { allows, type Auth } from './auth.js';
 import type { Fleet } from './fleet.js';
 import type { ServerMetrics } from './metrics.js';
 import type { Store } from './store.js';
@@ -53,7 +53,7 @@ export class Live {
       this.auth.failed('/live', 'token');
       return refuse('401 Unauthorized', 'log in first: no valid session cookie or bearer token');
     }
-    if (c.user.role === 'agent') return refuse('403 Forbidden', "role 'agent' may not do this (needs 'viewer')");
+    if (!allows(c.user.role, 'viewer')) return refuse('403 Forbidden', `role '${c.user.role}' may not do this (needs 'viewer')`);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       this.tokenOf.set(ws, { token: c.user.id, session: c.session, owner: c.user.owner });
       this.client(ws);
