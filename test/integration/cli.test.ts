@@ -27,7 +27,7 @@ describe('zonescope CLI', () => {
     [['agent', '--server', 'http://x'], /--token-file F is required \(or ZONESCOPE_TOKEN\)/],
     [['agent', '--server', 'http://x', '--token-file', '/nonexistent/agent.token'], /--token-file \/nonexistent\/agent.token: no such file/],
     [['token', 'create', '--role', 'viewer', '--node', 'cn1'], /--node is for agent tokens/],
-    [['token', 'create', '--role', 'root'], /--role must be one of agent, viewer, operator, admin/],
+    [['token', 'create', '--role', 'root'], /--role must be one of agent, metrics, viewer, operator, admin/],
     [['frobnicate'], /unknown command 'frobnicate'/],
   ])('%j fails with one line and exit 2', async (args, says) => {
     const r = await zonescope(args as string[]);
