@@ -1,7 +1,7 @@
 // The fleet's Prometheus text: every node's pre-rendered pieces (protocol/exposition.ts)
 // joined, plus what the series caps cost.
 import { FAMILIES, PREFIX } from '../protocol/families.js';
-import { escapeLabel, helpLines, labelString, MAX_SERIES_PER_FAMILY, renderNodes, renderPoints } from '../protocol/exposition.js';
+import { escapeLabel, helpLines, labelString, renderNodes } from '../protocol/exposition.js';
 import type { Zone } from '../protocol/messages.js';
 import type { Fleet, NodeState } from './fleet.js';
 
@@ -24,23 +24,30 @@ export function renderDropped(fleet: Fleet): string {
 }
 
 /** A tenant's view (a scoped metrics token): only series labelled with one of its zones, and
- * their zone_info; nothing about the nodes themselves or the server. Rendered at scrape time
- * (the pre-rendered text mixes every zone); a tenant holds a handful of zones per node. */
+ * their zone_info; nothing about the nodes themselves or the server. Cut from each node's
+ * pre-rendered text: a zone's label is `zone="NAME"` with NAME a protocol name (no quote or
+ * backslash), and inside another label's value a quote is always escaped, so `{zone="` or
+ * `,zone="` only ever starts the zone label. */
 export function renderTenant(nodes: readonly { node: NodeState; zones: readonly Zone[] }[]): string {
   const live = nodes.filter((x) => x.node.up);
-  const none = { unknownFamily() {}, overCap() {} };
-  const rendered = live.map(({ node, zones }) => {
-    const names = new Set(zones.map((z) => z.name));
-    const points = (node.latest?.points ?? []).filter((p) => p.l.zone !== undefined && names.has(p.l.zone));
-    return renderPoints(node.node, points, MAX_SERIES_PER_FAMILY, none);
-  });
   const parts = [helpLines('zone_info', 'Zone facts as labels; always 1.', 'gauge')];
   for (const { node, zones } of live) {
     for (const z of zones) parts.push(`${PREFIX}zone_info{node="${escapeLabel(node.node)}"${labelString({ zone: z.name, alias: z.alias ?? '', brand: z.brand, state: z.state }, true)}} 1\n`);
   }
   for (const [name, fam] of Object.entries(FAMILIES)) {
-    const bodies = rendered.map((r) => r.get(name)).filter((b): b is string => !!b);
-    if (bodies.length) parts.push(helpLines(name, fam.help, fam.type), ...bodies);
+    let body = '';
+    for (const { node, zones } of live) {
+      const text = node.rendered.get(name);
+      if (!text) continue;
+      const names = new Set(zones.map((z) => z.name));
+      for (const line of text.split('\n')) {
+        const m = ZONE_LABEL.exec(line);
+        if (m && names.has(m[1])) body += `${line}\n`;
+      }
+    }
+    if (body) parts.push(helpLines(name, fam.help, fam.type), body);
   }
   return parts.join('');
 }
+
+const ZONE_LABEL = /[{,]zone="([^"\\]*)"/;

@@ -52,6 +52,7 @@ const ROUTES: Record<string, Entry> = {
   'GET /api/nodes/:node': { need: 'viewer', kind: 'node', url: path('/api/nodes/:node') },
   'GET /api/nodes/:node/zones': { need: 'viewer', kind: 'node', url: path('/api/nodes/:node/zones') },
   'GET /api/nodes/:node/zones/:zone/history': { need: 'viewer', kind: 'zone', url: path('/api/nodes/:node/zones/:zone/history') },
+  'GET /api/nodes/:node/zones/:zone/profile': { need: 'viewer', kind: 'zone', url: path('/api/nodes/:node/zones/:zone/profile') },
   'GET /api/nodes/:node/zones/:zone/processes': { need: 'viewer', kind: 'zone', url: path('/api/nodes/:node/zones/:zone/processes') },
   // starting a running zone: the agent refuses (502), nothing changes
   'POST /api/nodes/:node/zones/:zone/actions': { need: 'operator', kind: 'zone', url: path('/api/nodes/:node/zones/:zone/actions'), body: () => ({ action: 'start' }) },
@@ -61,6 +62,7 @@ const ROUTES: Record<string, Entry> = {
   'GET /api/traces/:id': { need: 'viewer', kind: 'trace', url: path('/api/traces/:id') },
   'GET /api/traces/:id/intervals': { need: 'viewer', kind: 'trace', url: path('/api/traces/:id/intervals') },
   'GET /api/traces/:id/folded': { need: 'viewer', kind: 'trace', url: path('/api/traces/:id/folded') },
+  'GET /api/traces/:id/pprof': { need: 'viewer', kind: 'trace', url: path('/api/traces/:id/pprof') },
   'DELETE /api/traces/:id': { need: 'operator', kind: 'trace', url: path('/api/traces/:id') },
   'GET /api/tokens': { need: 'admin', kind: 'none', url: path('/api/tokens') },
   'POST /api/tokens': { need: 'admin', kind: 'none', url: path('/api/tokens'), body: () => ({ role: 'viewer', name: 'tenant-matrix' }) },
