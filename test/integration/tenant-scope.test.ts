@@ -271,7 +271,10 @@ describe('tenants: a scoped token sees only its owner\'s zones, on every route',
       const r = await call('GET', '/metrics', headers['A metrics']);
       expect(r.status).toBe(200);
       return r.text.includes('zonescope_zone_cpu_seconds_total{') && r;
-    }, 20_000);
+    }, 20_000).catch(async (e) => {
+      const all = (await call('GET', '/metrics', headers['global metrics'])).text;
+      throw new Error(`${(e as Error).message}; the fleet's /metrics has ${all.split('\n').filter((l) => l.startsWith('zonescope_zone_cpu_seconds_total{')).length} zone CPU series`);
+    });
     for (const t of own[A]) expect(a.text).toContain(`zone="${t.zone}"`);
     expect(a.text).toMatch(/zonescope_zone_cpu_seconds_total\{node="[^"]+",zone="[^"]+",.*\} \d/);
     expect(leaks('A metrics', a.text)).toEqual([]);
@@ -285,25 +288,27 @@ describe('tenants: a scoped token sees only its owner\'s zones, on every route',
     expect(sdB.map((g) => g.labels.__meta_zonescope_node).sort()).toEqual([BONLY, MIXED].sort());
   });
 
-  /** Everything /live pushes to a caller within `ms`, while `during` runs. */
-  const hear = (c: Caller, ms: number, during: () => Promise<void>) =>
-    new Promise<{ status: number; messages: string[] }>((res, rej) => {
+  /** A /live connection as `c`: the upgrade's status and everything pushed until closed. */
+  const listen = (c: Caller) =>
+    new Promise<{ status: number; messages: string[]; close(): void }>((res, rej) => {
       const messages: string[] = [];
       const w = new WebSocket(`${base.replace('http', 'ws')}/live`, { headers: headers[c] });
+      const close = () => w.terminate();
       w.on('message', (d) => messages.push(String(d)));
-      w.once('unexpected-response', (_q, r) => (r.resume(), res({ status: r.statusCode ?? 0, messages })));
+      w.once('unexpected-response', (_q, r) => (r.resume(), res({ status: r.statusCode ?? 0, messages, close })));
       w.once('error', rej);
-      w.once('open', () => {
-        void during().then(() => setTimeout(() => (w.terminate(), res({ status: 101, messages })), ms), rej);
-      });
+      w.once('open', () => res({ status: 101, messages, close }));
     });
 
   it('/live pushes a tenant only its nodes, zones\' samples and traces', async () => {
-    const listeners = (['A viewer', 'B viewer', 'C viewer', 'viewer'] as Caller[]).map((c) => ({ c, heard: hear(c, 4000, async () => {}) }));
+    const callers: Caller[] = ['A viewer', 'B viewer', 'C viewer', 'viewer'];
+    const got = Object.fromEntries(await Promise.all(callers.map(async (c) => [c, await listen(c)] as const))) as Record<string, Awaited<ReturnType<typeof listen>>>;
     // while they listen: a trace of tenant B starts and runs (pushed to B and to unscoped viewers)
-    await new Promise((r) => setTimeout(r, 300));
     const bTrace = await startWhenFree('B operator', { node: BONLY, zone: own[B][1].zone, script: 'cpu-profile', durationS: 2 });
-    const got = Object.fromEntries(await Promise.all(listeners.map(async ({ c, heard }) => [c, await heard] as const))) as Record<string, { status: number; messages: string[] }>;
+    const sawSamples = (c: Caller, node: string) => got[c].messages.some((m) => JSON.parse(m).type === 'samples' && JSON.parse(m).node === node);
+    await until('the trace pushed to B, and samples of both nodes', () => got['B viewer'].messages.some((m) => m.includes(bTrace)) && sawSamples('viewer', MIXED) && sawSamples('viewer', BONLY), 20_000);
+    await new Promise((r) => setTimeout(r, 1500));
+    for (const c of callers) got[c].close();
     const fleet = (c: Caller) => (JSON.parse(got[c].messages.find((m) => JSON.parse(m).type === 'fleet')!) as { nodes: { node: string }[] }).nodes.map((n) => n.node).sort();
     expect(fleet('A viewer')).toEqual([MIXED]);
     expect(fleet('B viewer')).toEqual([BONLY, MIXED].sort());
@@ -319,7 +324,9 @@ describe('tenants: a scoped token sees only its owner\'s zones, on every route',
     expect([...samplesFrom('C viewer')]).toEqual([]);
     for (const c of ['A viewer', 'B viewer', 'C viewer'] as Caller[]) expect(leaks(c, got[c].messages.join('\n')), c).toEqual([]);
     // and the metrics tokens cannot open it at all
-    expect((await hear('A metrics', 0, async () => {})).status).toBe(403);
+    const m = await listen('A metrics');
+    m.close();
+    expect(m.status).toBe(403);
   });
 
   it('stops a tenant\'s trace when its zone changes owner, and the new owner never sees it', async () => {
