@@ -6,6 +6,8 @@ export type Role = 'viewer' | 'operator' | 'admin';
 export interface Me {
   name: string;
   role: Role;
+  /** a tenant's token: the server shows only this owner's zones */
+  owner?: string;
 }
 export interface NodeInfo {
   node: string;

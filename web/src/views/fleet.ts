@@ -1,4 +1,5 @@
-// Fleet: every node (up or down) and every zone, sortable, filterable, live.
+// Fleet: every node (up or down) and every zone, sortable, filterable, live. A tenant (a token
+// scoped to an owner) sees only its zones.
 import { api, ApiError, type NodeInfo, type ZoneInfo } from '../api.js';
 import { h, fmtAgo, fmtBytes, enc } from '../dom.js';
 import { SortTable } from '../table.js';
@@ -107,25 +108,29 @@ export const fleetView: View = (app, _p, el) => {
   const loader = new ZoneLoader(() => {
     zones.set(loader.all());
     nodes.render();
+    if (tenant) summary.textContent = plural(loader.all().length, 'zone');
   });
   const summary = h('p.summary');
+  // a tenant sees its zones, not the nodes' inventory (the server sends it nothing else)
+  const tenant = app.me.owner !== undefined;
   const filter = h('input.filter', {
     type: 'search',
-    placeholder: 'Filter nodes and zones',
-    'aria-label': 'filter nodes and zones',
+    placeholder: tenant ? 'Filter zones' : 'Filter nodes and zones',
+    'aria-label': tenant ? 'filter zones' : 'filter nodes and zones',
     oninput: () => {
       text = filter.value.trim().toLowerCase();
       nodes.render();
       zones.render();
     },
   });
-  el.append(h('h1', 'Fleet'), h('div.row', filter, summary), h('h2', 'Nodes'), nodes.el, h('h2', 'Zones'), zones.el);
+  if (tenant) el.append(h('h1', 'Your zones'), h('div.row', filter, summary), zones.el);
+  else el.append(h('h1', 'Fleet'), h('div.row', filter, summary), h('h2', 'Nodes'), nodes.el, h('h2', 'Zones'), zones.el);
   let known: NodeInfo[] = [];
   const setNodes = (ns: NodeInfo[]): void => {
     known = ns;
     const up = ns.filter((n) => n.up).length;
     const bad = ns.filter((n) => healthRank(n) > 0 && n.up).length;
-    summary.textContent = `${plural(ns.length, 'node')}, ${up} up, ${ns.length - up} down${bad ? `, ${bad} with stale data or failing samplers` : ''}`;
+    if (!tenant) summary.textContent = `${plural(ns.length, 'node')}, ${up} up, ${ns.length - up} down${bad ? `, ${bad} with stale data or failing samplers` : ''}`;
     nodes.set(ns);
     for (const n of ns) loader.load(n.node);
   };
