@@ -11,6 +11,7 @@ Usage: zonescope <command> [flags]     (zonescope <command> --help for its flags
   server    run the central server
   agent     run a node agent
   token     create, list and revoke access tokens
+  audit     read the audit log (who did what, to which tenant's zone)
   scripts   list the curated trace scripts
   trace     run a curated trace on one zone and print the result
   fold      fold DTrace/bpftrace stack output into flame graph input
@@ -24,6 +25,7 @@ const commands: Record<string, () => Promise<Command>> = {
   server: async () => (await import('./server.js')).serverCommand,
   agent: async () => (await import('./agent.js')).agentCommand,
   token: async () => (await import('./token.js')).tokenCommand,
+  audit: async () => (await import('./audit.js')).auditCommand,
   scripts: async () => (await import('./scripts.js')).scriptsCommand,
   trace: async () => (await import('./trace.js')).traceCommand,
   fold: async () => (await import('./fold.js')).foldCommand,

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { zonescope } from '../helpers/cli.js';
 
-const COMMANDS = ['start', 'server', 'agent', 'token', 'scripts', 'trace', 'fold', 'parse'];
+const COMMANDS = ['start', 'server', 'agent', 'token', 'audit', 'scripts', 'trace', 'fold', 'parse'];
 
 describe('zonescope CLI', () => {
   it('lists its commands', async () => {
