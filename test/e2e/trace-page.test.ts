@@ -26,9 +26,14 @@ describe.skipIf(!usable)('trace page in Chromium', () => {
   beforeAll(async () => {
     h = await startHarness({ webDir: await buildWeb() });
     zone = await makeTestZone(`zs-tpage-${process.pid}`);
-    const burner = await startBurner(buildBurner(HOT), 'spin');
+    const bin = buildBurner(HOT);
+    const burner = await startBurner(bin, 'spin');
     kids.push(burner);
     await zone.addPid(burner.pid!);
+    // a steady stream of getppid() (and sleeps) for syscall-latency
+    const caller = await startBurner(bin, 'syscalls');
+    kids.push(caller);
+    await zone.addPid(caller.pid!);
     await h.startAgent(NODE);
     await h.waitFor('the test zone to be discovered', () => h.app.ctx.fleet.nodes.get(NODE)?.zones.some((z) => z.name === zone.name));
     browser = await launchChromium();
@@ -119,6 +124,35 @@ describe.skipIf(!usable)('trace page in Chromium', () => {
     await select.selectOption({ label: burner });
     const want = num(burner.split(' — ')[1]);
     await expect.poll(async () => num((await page.textContent('.flame .fg-status'))!.split('·')[0])).toBe(want);
+    await page.close();
+  }, 90_000);
+
+  it('latency: one system call chosen, its heatmap, the tooltip with count and p50/p90/p99, percentiles per call', async () => {
+    const r = await h.api('POST', '/api/traces', { node: NODE, zone: zone.name, script: 'syscall-latency', params: {}, durationS: 4 });
+    await waitEnded(h, r.json.id);
+    const page = await open(h.tokens.viewer, `#/trace/${r.json.id}`);
+    const select = page.locator('select.latency-key');
+    await expect.poll(() => select.locator('option').allTextContents(), { timeout: 20_000 }).toContainEqual(expect.stringMatching(/^getppid — [\d,]+ events?$/));
+    expect(await select.locator('option').first().textContent()).toMatch(/^All \(\d+ system calls?\)$/);
+    // the table: percentiles per call, not a dump of buckets
+    const row = page.locator('table.percentiles tbody tr', { has: page.locator('td code', { hasText: /^getppid$/ }) });
+    const cells = await row.locator('td').allTextContents();
+    expect(cells.slice(2, 5).every((c) => /^≤ [\d.]+ (ns|µs|ms)$/.test(c))).toBe(true);
+    expect(await page.textContent('.records')).not.toMatch(/\[\d/);
+    // a row picks its call: the heatmap shows getppid alone
+    await row.click();
+    expect(await select.inputValue()).toBe('getppid');
+    // hover over the heatmap until a cell answers: count, and the column's percentiles
+    const over = (await page.locator('.latency .u-over').boundingBox())!;
+    let tip = '';
+    for (let x = over.x + over.width - 3; x > over.x && !tip; x -= 12)
+      for (let y = over.y + 4; y < over.y + over.height && !tip; y += 8) {
+        await page.mouse.move(x, y);
+        const t = page.locator('.latency .hm-tip');
+        if ((await t.isVisible()) && /[1-9][\d,]* events?/.test((await t.textContent()) ?? '')) tip = (await t.textContent()) ?? '';
+      }
+    expect(tip).toMatch(/[1-9][\d,]* events?column p50 ≤[\d.]+ (ns|µs|ms) · p90 ≤[\d.]+ (ns|µs|ms) · p99 ≤[\d.]+ (ns|µs|ms)/);
+    await shot(page, 'latency', true);
     await page.close();
   }, 90_000);
 

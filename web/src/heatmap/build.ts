@@ -17,18 +17,33 @@ export function intervalStepMs(ivs: readonly Interval[]): number {
   return d.length ? Math.max(1, d[Math.floor(d.length / 2)]) : 1000;
 }
 
+/** What a histogram record is keyed by, as the UI names it ("read", "sda"); "" for unkeyed. */
+export const histKey = (r: TraceRecord): string => (r.kind === 'hist' ? r.keys.join(', ') : '');
+
+/** The keys of a trace's histograms (system calls, devices), most events first. */
+export function histKeys(ivs: readonly Interval[]): { key: string; count: number }[] {
+  const m = new Map<string, number>();
+  for (const iv of ivs)
+    for (const r of iv.records) if (r.kind === 'hist') m.set(histKey(r), (m.get(histKey(r)) ?? 0) + r.buckets.reduce((a, b) => a + b.count, 0));
+  return [...m].map(([key, count]) => ({ key, count })).sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : 1));
+}
+
 /**
- * Latency heatmap: one column per interval, one row per histogram bucket (all hist records of
- * the interval summed, whatever their keys). Buckets starting at 0 or -Inf cannot sit on a
- * log axis, so they are drawn from half their upper bound; the tooltip says what they are.
+ * Latency heatmap: one column per interval on a regular grid, placed by the interval's number
+ * (an interval that arrived late sits in its own slot, not next to or over its neighbour; a
+ * number that never came stays an empty column), one row per histogram bucket, the hist records of the interval
+ * summed — all of them, or those of one key (`only`: a system call, a device). Buckets
+ * starting at 0 or -Inf cannot sit on a log axis, so they are drawn from half their upper
+ * bound; the tooltip says what they are.
  */
-export function latencyHeatmap(ivs: readonly Interval[], fmt: (v: number) => string = defaultFmt): HeatmapData & { rowLabels: string[]; aggs: string[] } {
+export function latencyHeatmap(ivs: readonly Interval[], fmt: (v: number) => string = defaultFmt, only?: string): HeatmapData & { rowLabels: string[]; aggs: string[] } {
   const sorted = [...ivs].sort((a, b) => a.time - b.time);
+  const mine = (r: TraceRecord): boolean => r.kind === 'hist' && (only === undefined || histKey(r) === only);
   const bounds = new Map<string, [number | null, number | null]>();
   const aggs = new Set<string>();
   for (const iv of sorted)
     for (const r of iv.records)
-      if (r.kind === 'hist') {
+      if (r.kind === 'hist' && mine(r)) {
         aggs.add(r.agg);
         for (const b of r.buckets) bounds.set(`${b.lo}|${b.hi}`, [b.lo, b.hi]);
       }
@@ -44,13 +59,58 @@ export function latencyHeatmap(ivs: readonly Interval[], fmt: (v: number) => str
     lo !== null && lo > 0 && hi !== null ? '' : `${lo === null ? '-∞' : fmt(lo)} – ${hi === null ? '∞' : fmt(hi)}`,
   );
   const R = rows.length;
-  const counts = new Float64Array(sorted.length * R);
-  sorted.forEach((iv, c) => {
+  // intervals are numbered: the number is the slot, whatever time it arrived; the step is the
+  // time per number over the whole trace (one late arrival does not change it)
+  const first = sorted[0];
+  const last = sorted[sorted.length - 1];
+  const span = last && last.interval > first.interval ? (last.time - first.time) / (last.interval - first.interval) : 0;
+  const stepMs = span > 0 ? Math.round(span) : intervalStepMs(sorted);
+  // an interval's events happened during the interval before its time: its slot ends at it
+  const t0 = first ? first.time - stepMs : 0;
+  // (bounded: a trace has at most an hour of 1 s intervals; a wild number must not allocate more)
+  const MAX_COLS = 20_000;
+  const slot = (iv: Interval): number => Math.min(MAX_COLS - 1, Math.max(0, iv.interval - first.interval));
+  const cols = sorted.length ? slot(last) + 1 : 0;
+  const counts = new Float64Array(cols * R);
+  for (const iv of sorted) {
+    const c = slot(iv);
     for (const r of iv.records)
-      if (r.kind === 'hist') for (const b of r.buckets) counts[c * R + rowOf.get(`${b.lo}|${b.hi}`)!] += b.count;
-  });
-  const step = intervalStepMs(sorted) / 1000;
-  return { times: sorted.map((iv) => iv.time / 1000 - step), step, rows, counts, rowLabels, aggs: [...aggs] };
+      if (r.kind === 'hist' && mine(r)) for (const b of r.buckets) counts[c * R + rowOf.get(`${b.lo}|${b.hi}`)!] += b.count;
+  }
+  const times: number[] = [];
+  for (let c = 0; c < cols; c++) times.push((t0 + c * stepMs) / 1000);
+  return { times, step: stepMs / 1000, rows, counts, rowLabels, aggs: [...aggs] };
+}
+
+/** Per key: events and the p50/p90/p99 upper bounds (the bucket reaching that share), from merged records. */
+export function percentilesByKey(records: readonly TraceRecord[]): { key: string; count: number; p50: number | null; p90: number | null; p99: number | null; max: number | null }[] {
+  const by = new Map<string, Map<string, { lo: number | null; hi: number | null; count: number }>>();
+  for (const r of records) {
+    if (r.kind !== 'hist') continue;
+    const k = histKey(r);
+    let m = by.get(k);
+    if (!m) by.set(k, (m = new Map()));
+    for (const b of r.buckets) {
+      const id = `${b.lo}|${b.hi}`;
+      const had = m.get(id);
+      if (had) had.count += b.count;
+      else m.set(id, { lo: b.lo, hi: b.hi, count: b.count });
+    }
+  }
+  const out = [];
+  for (const [key, m] of by) {
+    const bs = [...m.values()].filter((b) => b.count > 0).sort((a, b) => (a.lo ?? -Infinity) - (b.lo ?? -Infinity));
+    const count = bs.reduce((a, b) => a + b.count, 0);
+    const at = (p: number): number | null => {
+      let acc = 0;
+      // the bucket's upper bound; null past the top bucket (an open one)
+      for (const b of bs) if ((acc += b.count) >= p * count) return b.hi;
+      return null;
+    };
+    const last = bs[bs.length - 1];
+    out.push({ key, count, p50: count ? at(0.5) : null, p90: count ? at(0.9) : null, p99: count ? at(0.99) : null, max: last ? (last.hi ?? last.lo) : null });
+  }
+  return out.sort((a, b) => b.count - a.count);
 }
 
 /**

@@ -241,7 +241,7 @@ export class Heatmap {
     const off = c * rows.length;
     const n = counts[off + r];
     const lines = [
-      new Date(times[c] * 1000).toLocaleTimeString(),
+      new Date(times[c] * 1000).toLocaleTimeString('en-GB'),
       this.data.rowLabels?.[r] || `${fmt(rows[r][0])} – ${fmt(rows[r][1])}`,
       `${n.toLocaleString('en-US')} ${n === 1 ? (this.opts.countLabel ?? 'count').replace(/s$/, '') : (this.opts.countLabel ?? 'count')}`,
     ];

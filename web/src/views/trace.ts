@@ -7,7 +7,8 @@ import { h, enc } from '../dom.js';
 import { unitFormatter, fmtNs } from '../units.js';
 import { FlameGraph } from '../flamegraph/index.js';
 import { Heatmap } from '../heatmap/heatmap.js';
-import { latencyHeatmap, subsecondHeatmap, intervalsCovering } from '../heatmap/build.js';
+import { latencyHeatmap, subsecondHeatmap, intervalsCovering, histKeys, percentilesByKey } from '../heatmap/build.js';
+import { SortTable } from '../table.js';
 import { statusBadge } from './zone.js';
 import { processesPanel } from './trace-processes.js';
 import { processOf } from '../../../protocol/folded.js';
@@ -225,12 +226,73 @@ export const traceView: View = (app, { id }, el) => {
     });
   };
 
+  // the latency view: one system call (or device) or all, the heatmap, percentiles per key
+  let latencyKey: string | undefined;
+  const keySelect = h('select.latency-key', {
+    'aria-label': 'system call or device',
+    onchange: () => {
+      latencyKey = keySelect.value === '*' ? undefined : keySelect.value;
+      drawLatency();
+    },
+  });
+  // what a histogram's key is: the scripts key latency by system call or by device
+  const keyWord = (): string => (t?.script === 'io-latency' ? 'Device' : 'System call');
+  const latencyFmt = (): ((v: number) => string) | undefined => (t?.unit === 'nanoseconds' ? fmtNs : undefined);
+  const drawLatency = (): void => {
+    const keys = histKeys(ivs);
+    const had = keySelect.value || '*';
+    keySelect.replaceChildren(
+      h('option', { value: '*' }, `All (${plural(keys.length, keyWord().toLowerCase())})`),
+      ...keys.map((k) => h('option', { value: k.key, selected: k.key === had }, `${k.key || '(no key)'} — ${plural(k.count, 'event')}`)),
+    );
+    if (latencyKey !== undefined && !keys.some((k) => k.key === latencyKey)) latencyKey = undefined;
+    keySelect.value = latencyKey ?? '*';
+    const d = latencyHeatmap(ivs, latencyFmt(), latencyKey);
+    hm?.setData(d);
+  };
   const setupLatency = (): void => {
-    const box = h('div.latency');
-    body.replaceChildren(h('h2', 'Latency heatmap'), box, h('h2', 'Records (whole trace)'), h('div.records'));
-    const fmt = t!.unit === 'nanoseconds' ? fmtNs : undefined;
-    const d = latencyHeatmap(ivs, fmt);
-    hm = new Heatmap(box, d, { height: 320, log: true, percentiles: true, countLabel: 'events', title: d.aggs.join(', '), fmtValue: fmt });
+    const box = h('div.latency.latency-part');
+    body.replaceChildren(
+      h('div.row.latency-part', h('h2', 'Latency heatmap'), h('label', 'Show ', keySelect)),
+      h('p.dim.latency-part', 'Columns are the trace\'s intervals on a regular grid, rows latency buckets (log scale); hover for the count and the column\'s p50, p90 and p99.'),
+      box,
+      h('h2', 'Percentiles (whole trace)'),
+      h('div.records'),
+    );
+    const d = latencyHeatmap(ivs, latencyFmt(), latencyKey);
+    hm = new Heatmap(box, d, { height: 320, log: true, percentiles: true, countLabel: 'events', title: d.aggs.join(', '), fmtValue: latencyFmt() });
+  };
+
+  /** Percentiles per system call or device instead of a dump of buckets; other records as they are. */
+  const latencyTable = (records: readonly TraceRecord[]): HTMLElement => {
+    const rows = percentilesByKey(records);
+    if (!rows.length) return recordsTable(records, t?.unit);
+    const fmt = latencyFmt() ?? ((v: number) => v.toLocaleString('en-US'));
+    const le = (v: number | null): string => (v === null ? 'over the top bucket' : `≤ ${fmt(v)}`);
+    const table = new SortTable<(typeof rows)[number]>(
+      [
+        { label: keyWord(), sort: (r) => r.key, cell: (r) => h('code', r.key || '(no key)') },
+        { label: 'Events', sort: (r) => r.count, cell: (r) => r.count.toLocaleString('en-US'), cls: 'num' },
+        { label: 'p50', sort: (r) => r.p50 ?? Infinity, cell: (r) => le(r.p50), cls: 'num' },
+        { label: 'p90', sort: (r) => r.p90 ?? Infinity, cell: (r) => le(r.p90), cls: 'num' },
+        { label: 'p99', sort: (r) => r.p99 ?? Infinity, cell: (r) => le(r.p99), cls: 'num' },
+        { label: 'Slowest bucket', sort: (r) => r.max ?? Infinity, cell: (r) => le(r.max), cls: 'num' },
+      ],
+      () => true,
+      'No latencies.',
+      {
+        sortBy: 1,
+        descending: true,
+        onRow: (r) => {
+          latencyKey = r.key;
+          drawLatency();
+          keySelect.scrollIntoView({ block: 'nearest' });
+        },
+      },
+    );
+    table.set(rows);
+    table.el.classList.add('percentiles');
+    return h('div', table.el, h('p.dim', 'A percentile is the upper bound of the bucket it falls in. Click a row to see its heatmap.'));
   };
 
   const refreshResult = async (): Promise<void> => {
@@ -273,7 +335,7 @@ export const traceView: View = (app, { id }, el) => {
         if (note) note.hidden = d.precise || !ivs.length;
         await drawFlame();
       } else {
-        hm?.setData(latencyHeatmap(ivs, t.unit === 'nanoseconds' ? fmtNs : undefined));
+        drawLatency();
         // an ended trace without one latency: say so instead of an empty heatmap
         const none = t.status !== 'starting' && t.status !== 'running' && !ivs.some((iv) => iv.records.some((r) => r.kind === 'hist'));
         for (const e of body.querySelectorAll<HTMLElement>('.latency-part')) e.hidden = none;
@@ -281,7 +343,7 @@ export const traceView: View = (app, { id }, el) => {
     }
     body.querySelector('.processes')?.replaceChildren(processesPanel(t.records, t.unit) ?? '');
     const rec = body.querySelector<HTMLElement>('.records');
-    rec?.replaceChildren(recordsTable(t.records, t.unit));
+    rec?.replaceChildren(kind === 'heatmap' ? latencyTable(t.records) : recordsTable(t.records, t.unit));
     if ((kind === 'flame' || kind === 'heatmap') && !ivs.length && t.records.length === 0) {
       body.querySelector('.waiting')?.remove();
       body.prepend(h('p.dim.waiting', t.status === 'starting' || t.status === 'running' ? 'Waiting for the first interval…' : 'The trace produced no data.'));
