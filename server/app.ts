@@ -30,6 +30,7 @@ import { tracesApi } from './api/traces.js';
 import { vmsApi } from './api/vms.js';
 import { procsApi } from './api/procs.js';
 import { TraceManager } from './traces.js';
+import { HistoryStore, DEFAULT_HISTORY_STORE, type HistoryStoreOptions } from './history-store.js';
 import { TraceStore, DEFAULT_TRACE_RETENTION, type TraceRetention } from './trace-store.js';
 import { AlwaysOn, type AlwaysOnSpec } from './always-on.js';
 import { sdApi } from './api/sd.js';
@@ -62,6 +63,8 @@ export interface AppOptions {
   loginLimit?: LoginLimit;
   /** stored traces: deleted past this age, and oldest first over this many bytes (default 7 days, 1 GiB) */
   traceRetention?: Partial<TraceRetention>;
+  /** how often each node's zone history is written (tests shorten it) */
+  historyStore?: Partial<HistoryStoreOptions>;
 }
 
 /** A route as fastify has it: the auth matrix test walks these, so no route escapes it. */
@@ -135,9 +138,12 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     for (const method of [r.method].flat()) routes.push({ method, url: r.url });
   });
   const store = new Store(opts.dataDir);
-  const fleet = new Fleet({ ...DEFAULT_FLEET, ...opts.fleet });
   const metrics = serverMetrics();
   const faults = new StoreFaults(store, metrics.storeErrors, app.log);
+  const fleetOpts = { ...DEFAULT_FLEET, ...opts.fleet };
+  const historyStore = new HistoryStore(store, faults, fleetOpts.retentionS, { ...DEFAULT_HISTORY_STORE, ...opts.historyStore });
+  const fleet = new Fleet(fleetOpts, historyStore);
+  historyStore.attach(fleet);
   const auth = new Auth(store, metrics, { sessions: { ...DEFAULT_SESSIONS, ...opts.sessions }, publicUrl: opts.publicUrl });
   const hub = new Hub(fleet, store, metrics, app.log, faults, { maxFrameBytes: opts.maxFrameBytes ?? MAX_FRAME_BYTES, ...opts.agents });
   // traces are made below, once the routes that feed them are; the scope asks for them lazily
@@ -264,6 +270,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       faults.attempt('write profile', () => profiles.close());
       tm.close();
       hub.close();
+      // after the hub: no frame comes in once the last chunks are written
+      historyStore.close();
       live.close();
       await app.close();
       store.close();

@@ -110,12 +110,17 @@ export class Fleet extends EventEmitter {
   historyPoints = 0;
   private lastSweep = 0;
 
-  constructor(readonly opts: FleetOptions = DEFAULT_FLEET) {
+  constructor(
+    readonly opts: FleetOptions = DEFAULT_FLEET,
+    /** a node's stored history, read when it first says hello (after a restart) */
+    private readonly stored?: { restore(node: string): NodeHistory | undefined },
+  ) {
     super();
   }
 
   connect(hello: Hello, seq: SeqState, now = Date.now()): NodeState {
     const prev = this.nodes.get(hello.node);
+    const restored = prev ? undefined : this.stored?.restore(hello.node);
     const st: NodeState = {
       node: hello.node,
       hello,
@@ -125,13 +130,17 @@ export class Fleet extends EventEmitter {
       zones: prev?.zones ?? [],
       latest: prev?.hello.epoch === hello.epoch ? prev.latest : null,
       rendered: prev?.hello.epoch === hello.epoch ? prev.rendered : new Map(),
-      history: prev?.history ?? new NodeHistory(),
+      history: prev?.history ?? restored ?? new NodeHistory(),
       seq,
       samplerErrors: prev?.samplerErrors ?? 0,
       samplerIssues: prev?.samplerIssues ?? new Map(),
       events: prev?.events ?? [],
     };
     if (prev) pushEvent(st, { time: now, kind: 'connected', message: `agent reconnected` });
+    if (restored) {
+      this.historyPoints += restored.points;
+      this.trim(st, now);
+    }
     this.nodes.set(hello.node, st);
     this.emit('change');
     return st;

@@ -31,6 +31,10 @@ export class NodeHistory {
   private readonly index = new Map<string, Map<string, number>>();
   /** points held in all frames */
   points = 0;
+  /** bumped when the series are numbered afresh: ids of older frames then mean other series */
+  generation = 0;
+  /** frames added since the store last took them (server/history-store.ts) */
+  private unstored: HistoryFrame[] = [];
 
   get length(): number {
     return this.frames.length;
@@ -45,19 +49,49 @@ export class NodeHistory {
       const zone = p.l.zone;
       if (zone === undefined || !Number.isFinite(p.v)) continue;
       const { zone: _z, alias: _a, ...rest } = p.l;
-      const key = `${p.f}{${labelString(rest)}}`;
-      ids.push(this.index.get(zone)?.get(key) ?? this.name(p.f, zone, key));
+      ids.push(this.idOf(p.f, zone, `${p.f}{${labelString(rest)}}`));
       values.push(p.v);
     }
+    const frame = this.insert(seq, time, ids, Float64Array.from(values));
+    this.unstored.push(frame);
+    // the store is failing (a full disk): what left the history need not wait for it
+    if (this.unstored.length > 2 * this.frames.length + 16) this.unstored = this.unstored.filter((f) => this.frames.includes(f));
+    return ids.length;
+  }
+
+  /** A frame read back from the store, its ids already this history's (see idOf). */
+  restore(seq: number, time: number, ids: Uint32Array, values: Float64Array): number {
+    this.insert(seq, time, ids, values);
+    return ids.length;
+  }
+
+  /** Frames added since the last call, oldest first, for the store to write. */
+  takeUnstored(): HistoryFrame[] {
+    const out = this.unstored;
+    this.unstored = [];
+    return out;
+  }
+
+  /** Frames handed out by takeUnstored that could not be written: taken again next time. */
+  giveBack(frames: HistoryFrame[]): void {
+    this.unstored = [...frames.filter((f) => this.frames.includes(f)), ...this.unstored];
+  }
+
+  /** The id of a series, named now if it is new. */
+  idOf(f: string, zone: string, key: string): number {
+    return this.index.get(zone)?.get(key) ?? this.name(f, zone, key);
+  }
+
+  private insert(seq: number, time: number, ids: ArrayLike<number>, values: Float64Array): HistoryFrame {
     let at = this.frames.length;
     while (at > 0 && this.frames[at - 1].time > time) at--;
     const near = this.frames[at - 1] ?? this.frames[at];
-    const shared = near && near.ids.length === ids.length && ids.every((id, i) => near.ids[i] === id);
-    const frame = { seq, time, ids: shared ? near.ids : Uint32Array.from(ids), values: Float64Array.from(values) };
+    const shared = near && near.ids.length === ids.length && Array.prototype.every.call(ids, (id: number, i: number) => near.ids[i] === id);
+    const frame = { seq, time, ids: shared ? near.ids : ids instanceof Uint32Array ? ids : Uint32Array.from(ids), values };
     if (at === this.frames.length) this.frames.push(frame);
     else this.frames.splice(at, 0, frame);
     this.points += ids.length;
-    return ids.length;
+    return frame;
   }
 
   /** Drops the oldest frame; returns how many points went with it. */
@@ -76,6 +110,7 @@ export class NodeHistory {
     this.series.length = 0;
     this.index.clear();
     this.points = 0;
+    this.unstored = [];
     return n;
   }
 
@@ -120,6 +155,7 @@ export class NodeHistory {
   }
 
   private renumber(): void {
+    this.generation++;
     const old = this.series.splice(0);
     this.index.clear();
     const map = new Map<number, number>();

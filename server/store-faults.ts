@@ -38,6 +38,13 @@ export class StoreFaults {
     }
   }
 
+  /** Tables a feature adds to the store: made at the first call that can (a server that starts
+   * on a full disk tries again before each use); the function says whether they exist. */
+  tables(op: string, sql: string): () => boolean {
+    let ready = false;
+    return () => (ready ||= this.attempt(op, () => (this.store.db.exec(sql), true)) ?? false);
+  }
+
   /** Count and (once a minute) log a failed store operation. */
   note(op: string, e: unknown): void {
     {

@@ -96,9 +96,24 @@ interface Entry {
   lastRow: number;
 }
 
+const TRACE_TABLES = `
+  CREATE TABLE IF NOT EXISTS traces (
+    id TEXT PRIMARY KEY, node TEXT NOT NULL, zone TEXT NOT NULL, created INTEGER NOT NULL,
+    ended INTEGER, status TEXT NOT NULL, summary TEXT NOT NULL, events TEXT NOT NULL,
+    merged TEXT, merged_through INTEGER NOT NULL DEFAULT 0,
+    frame_bytes INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0, updated INTEGER NOT NULL);
+  CREATE INDEX IF NOT EXISTS traces_created ON traces (created);
+  CREATE TABLE IF NOT EXISTS trace_frames (
+    id INTEGER PRIMARY KEY, trace TEXT NOT NULL, interval INTEGER NOT NULL, time INTEGER NOT NULL,
+    bytes INTEGER NOT NULL, records TEXT NOT NULL);
+  CREATE INDEX IF NOT EXISTS trace_frames_trace ON trace_frames (trace, interval);
+`;
+
 export class TraceStore {
+  /** whether the tables exist (made on first use, see StoreFaults.tables) */
+  private readonly tables: () => boolean;
+
   private readonly entries = new Map<string, Entry>();
-  private ready = false;
   private timer?: NodeJS.Timeout;
   private flushing = false;
   private soon?: NodeJS.Immediate;
@@ -110,6 +125,7 @@ export class TraceStore {
     readonly retention: TraceRetention = DEFAULT_TRACE_RETENTION,
     flushEveryMs = 1000,
   ) {
+    this.tables = faults.tables('create trace tables', TRACE_TABLES);
     this.tables();
     if (flushEveryMs > 0) this.timer = setInterval(() => this.flush(), flushEveryMs).unref();
   }
@@ -118,26 +134,6 @@ export class TraceStore {
     return this.store.db;
   }
 
-  /** The tables, made once; on a full disk at start they are tried again before each write. */
-  private tables(): boolean {
-    if (this.ready) return true;
-    this.ready = this.faults.attempt('create trace tables', () => {
-      this.db.exec(`
-        CREATE TABLE IF NOT EXISTS traces (
-          id TEXT PRIMARY KEY, node TEXT NOT NULL, zone TEXT NOT NULL, created INTEGER NOT NULL,
-          ended INTEGER, status TEXT NOT NULL, summary TEXT NOT NULL, events TEXT NOT NULL,
-          merged TEXT, merged_through INTEGER NOT NULL DEFAULT 0,
-          frame_bytes INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0, updated INTEGER NOT NULL);
-        CREATE INDEX IF NOT EXISTS traces_created ON traces (created);
-        CREATE TABLE IF NOT EXISTS trace_frames (
-          id INTEGER PRIMARY KEY, trace TEXT NOT NULL, interval INTEGER NOT NULL, time INTEGER NOT NULL,
-          bytes INTEGER NOT NULL, records TEXT NOT NULL);
-        CREATE INDEX IF NOT EXISTS trace_frames_trace ON trace_frames (trace, interval);
-      `);
-      return true;
-    }) ?? false;
-    return this.ready;
-  }
 
   private read<T>(op: string, fn: () => T): T {
     try {
@@ -272,7 +268,7 @@ export class TraceStore {
 
   /** Stored summaries, newest first. */
   summaries(limit: number): TraceMeta[] {
-    if (!this.ready) return [];
+    if (!this.tables()) return [];
     const rows = this.read('read traces', () => this.db.prepare('SELECT summary FROM traces ORDER BY created DESC LIMIT ?').all(limit)) as { summary: string }[];
     return rows.flatMap((r) => {
       try {
@@ -285,12 +281,12 @@ export class TraceStore {
 
   /** Traces the store holds as not ended: the server stopped while they ran. */
   unfinished(): string[] {
-    if (!this.ready) return [];
+    if (!this.tables()) return [];
     return (this.read('read traces', () => this.db.prepare('SELECT id FROM traces WHERE ended IS NULL').all()) as { id: string }[]).map((r) => r.id);
   }
 
   load(id: string): StoredTrace | undefined {
-    if (!this.ready) return undefined;
+    if (!this.tables()) return undefined;
     return this.read('read trace', () => {
       const r = this.db.prepare('SELECT summary, events, merged, merged_through, frame_bytes, updated FROM traces WHERE id = ?').get(id) as
         | { summary: string; events: string; merged: string | null; merged_through: number; frame_bytes: number; updated: number }
@@ -318,7 +314,7 @@ export class TraceStore {
    * the byte budget, are deleted; returns their ids by reason. */
   expire(now = Date.now()): { age: string[]; budget: string[] } {
     const gone = { age: [] as string[], budget: [] as string[] };
-    if (!this.ready) return gone;
+    if (!this.tables()) return gone;
     const drop = (id: string) => {
       this.db.prepare('DELETE FROM trace_frames WHERE trace = ?').run(id);
       this.db.prepare('DELETE FROM traces WHERE id = ?').run(id);

@@ -24,6 +24,9 @@ export function zoneSummary(n: NodeState, z: Zone) {
   };
 }
 
-export function historyOf(n: NodeState, zone: string, since: number) {
-  return n.history.columns(zone, since);
+/** The zone's columns since `since`, with when the node's history starts (`keptSince`, ms; null
+ * when empty) and how much the server keeps (`retentionS`): a chart whose window reaches
+ * before `keptSince` says it has nothing there. */
+export function historyOf(n: NodeState, zone: string, since: number, retentionS: number) {
+  return { ...n.history.columns(zone, since), keptSince: n.history.frames[0]?.time ?? null, retentionS };
 }

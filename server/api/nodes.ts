@@ -109,7 +109,7 @@ export const nodesApi = (ctx: AppContext): FastifyPluginAsync => async (app) => 
       const window = (req.query as { window?: number }).window ?? ctx.fleet.opts.retentionS;
       const since = Date.now() - window * 1000;
       // what interrupted the samples in the window, so the charts can say why a gap is there
-      return { ...historyOf(n, zone, since), intervalS: n.hello.intervalS, events: n.events.filter((e) => e.time >= since) };
+      return { ...historyOf(n, zone, since, ctx.fleet.opts.retentionS), intervalS: n.hello.intervalS, events: n.events.filter((e) => e.time >= since) };
     },
   );
 };

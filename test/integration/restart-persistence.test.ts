@@ -1,8 +1,8 @@
-// What a user looks at survives a server restart: a real server process is stopped (SIGKILL,
-// and SIGTERM) and started again on the same data directory while a real agent (illumos, the
+// What a user looks at survives a server restart: a real server process is stopped (SIGKILL, and
+// SIGTERM) and started again on the same data directory while a real agent (illumos, the
 // DTrace stand-in) keeps running. A trace that ended before opens after it with the same
 // folded text; a trace running across the restart ends partial saying the server restarted,
-// with what arrived before.
+// with what arrived before; the zone's samples from before the restart are still charted.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -101,5 +101,34 @@ describe('a server restart', () => {
     // the agent comes back; the cut trace stays as it is
     await agentUp();
     expect((await trace(running)).status).toBe('partial');
+  }, 180_000);
+
+  it('stopped (SIGTERM): the zone charts keep the samples from before, and a running trace ends partial', async () => {
+    await agentUp();
+    const history = async () => (await api(`/api/nodes/${NODE}/zones/${zone}/history?window=3600`)).json as { times: number[]; series: Record<string, (number | null)[]>; keptSince: number | null; retentionS: number };
+    await until('a few samples of the zone', async () => (await history()).times.length >= 5, 30_000);
+    const running = await startTrace(60);
+    await intervalsAtLeast(running, 2);
+    const h0 = await history();
+    expect(h0.keptSince).toBe(h0.times[0]);
+    await server.stop();
+    await startServer();
+    await agentUp();
+    const h1 = await until('samples after the restart', async () => {
+      const h = await history();
+      return h.times.some((t) => t > h0.times[h0.times.length - 1]) && h;
+    }, 30_000);
+    // every point from before is there, with its values
+    expect(h1.times.slice(0, h0.times.length)).toEqual(h0.times);
+    const key = Object.keys(h0.series).find((k) => k.startsWith('zone_memory_rss_bytes'))!;
+    expect(key).toBeDefined();
+    expect(h1.series[key].slice(0, h0.times.length)).toEqual(h0.series[key]);
+    // the chart knows where the kept history starts
+    expect(h1.keptSince).toBe(h0.times[0]);
+    expect(h1.retentionS).toBe(3600);
+
+    const cut = await trace(running);
+    expect(cut.status).toBe('partial');
+    expect(cut.reasons[0]).toMatch(/server restarted/);
   }, 180_000);
 });

@@ -61,6 +61,9 @@ export interface History {
   /** the node's sampling interval, to tell a gap from a late frame */
   intervalS?: number;
   events?: NodeEvent[];
+  /** when the node's kept history starts (ms), and how much the server keeps (s) */
+  keptSince?: number | null;
+  retentionS?: number;
 }
 export interface ScriptParam {
   name: string;

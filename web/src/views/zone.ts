@@ -1,6 +1,6 @@
 // Zone: live charts over a chosen window, the trace launcher and this zone's traces.
 import type uPlot from 'uplot';
-import { api, can, ApiError, type NodeInfo, type ScriptInfo, type TraceSummary, type ZoneInfo } from '../api.js';
+import { api, can, ApiError, type History, type NodeInfo, type ScriptInfo, type TraceSummary, type ZoneInfo } from '../api.js';
 import { h, enc, fmtAgo, fmtBytes } from '../dom.js';
 import { drawCharts } from '../charts.js';
 import { memCell } from './fleet.js';
@@ -15,6 +15,23 @@ const WINDOWS: [string, number][] = [
   ['6 h', 21600],
   ['24 h', 86400],
 ];
+
+const span = (s: number): string => (s % 3600 === 0 ? `${s / 3600} h` : s % 60 === 0 ? `${s / 60} min` : `${s} s`);
+
+/** The windows to offer: none longer than the server keeps, and that whole span itself. */
+function windowsWithin(retentionS: number): [string, number][] {
+  const within = WINDOWS.filter(([, s]) => s < retentionS);
+  return [...within, [span(retentionS), retentionS]];
+}
+
+/** Said above the charts when the window reaches before the first point the server holds (a
+ * restart, the retention, or at a large fleet the history budget): the axis is not a gap. */
+function keptNote(hist: History, windowS: number): HTMLElement | null {
+  if (hist.keptSince == null) return null;
+  const start = Date.now() - windowS * 1000;
+  if (hist.keptSince - start <= 2 * (hist.intervalS ?? 10) * 1000) return null;
+  return h('p.dim.kept-note', `No samples before ${new Date(hist.keptSince).toLocaleTimeString()}: the server holds this node's history from then on (it keeps at most ${span(hist.retentionS ?? 0)}).`);
+}
 
 export function statusBadge(t: TraceSummary): HTMLElement {
   return h(`span.status.st-${t.status}` as 'span', t.status === 'running' ? `running ${(100 * t.progress).toFixed(0)}%` : t.status);
@@ -277,6 +294,14 @@ export const zoneView: View = (app, { node, zone }, el) => {
     },
     ...WINDOWS.map(([l, s]) => h('option', { value: String(s), selected: s === windowS }, l)),
   );
+  let offered = 0;
+  const offer = (retentionS: number): void => {
+    if (retentionS === offered) return;
+    offered = retentionS;
+    const opts = windowsWithin(retentionS);
+    if (!opts.some(([, s]) => s === windowS)) windowS = opts.filter(([, s]) => s <= windowS).at(-1)?.[1] ?? opts[0][1];
+    winSel.replaceChildren(...opts.map(([l, s]) => h('option', { value: String(s), selected: s === windowS }, l)));
+  };
   const side = h('div.side');
   const healthBox = h('div.zone-health');
   const procsBox = h('div.procs-box');
@@ -320,9 +345,12 @@ export const zoneView: View = (app, { node, zone }, el) => {
     try {
       const hist = await api.history(node, zone, windowS);
       if (stopped) return;
+      if (hist.retentionS) offer(hist.retentionS);
       for (const p of plots) p.destroy();
       charts.replaceChildren();
       plots = drawCharts(charts, hist, Math.max(360, charts.clientWidth - 8), windowS);
+      const note = keptNote(hist, windowS);
+      if (note) charts.prepend(note);
     } catch (e) {
       if (e instanceof ApiError && e.status === 404) notFound(e);
       else if (!stopped) charts.replaceChildren(h('p.error-text', (e as Error).message));
