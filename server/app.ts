@@ -230,8 +230,16 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   }, { store: traceStore, log: app.log });
   traces = tm;
   // a zone that changes owner mid-trace stops feeding the tenant that started the trace
+  // (once: the agent's end of it arrives a moment later, after more fleet changes)
+  const movedAway = new Set<string>();
   fleet.on('change', () => {
-    for (const t of tm.list()) if (t.owner && (t.status === 'starting' || t.status === 'running') && !scope.stillOwned(t.owner, t.node, t.zone)) tm.stop(t.id, 'server');
+    const active = tm.active();
+    for (const id of movedAway) if (!active.some((t) => t.id === id)) movedAway.delete(id);
+    for (const t of active) {
+      if (!t.owner || movedAway.has(t.id) || scope.stillOwned(t.owner, t.node, t.zone)) continue;
+      movedAway.add(t.id);
+      tm.stop(t.id, 'server');
+    }
   });
   const profiles = new ProfileStore(store.db, opts.profiles, (op, fn) => faults.attempt(op, fn));
   const profileFlush = setInterval(() => profiles.flush(), Math.min(5000, profiles.opts.bucketMs / 2)).unref();

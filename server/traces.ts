@@ -250,6 +250,11 @@ export class TraceManager {
     return back;
   }
 
+  /** Traces not ended yet (in memory only: no store read, cheap to ask on every fleet change). */
+  active(): Trace[] {
+    return [...this.traces.values()].filter((t) => !ENDED.has(t.status));
+  }
+
   /** People's traces, newest first (always-on ones are in /metrics, not here): those in memory
    * as they are now, the others as stored. */
   list(): TraceMeta[] {
