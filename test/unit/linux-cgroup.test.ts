@@ -158,6 +158,26 @@ describe('zone discovery', () => {
     ]);
   });
 
+  it('gives zones the owners $ZONESCOPE_ZONE_OWNERS and its file map them to, never the host', async () => {
+    const root = tree({ ...V2_ROOT, ...v2Zone('lxc.payload.web1'), ...v2Zone('lxc.payload.web2'), ...v2Zone('lxc.payload.db1'), ...v2Zone('lxc.payload.cache') });
+    const file = join(tree({}), 'owners');
+    writeFileSync(file, '# tenants\nweb2 beta\n');
+    const was = { list: process.env.ZONESCOPE_ZONE_OWNERS, file: process.env.ZONESCOPE_ZONE_OWNERS_FILE };
+    process.env.ZONESCOPE_ZONE_OWNERS = 'web*=acme,db1=7f1c2e4a-0b3d-4e5f-8a9b-1c2d3e4f5a6b,global=acme';
+    process.env.ZONESCOPE_ZONE_OWNERS_FILE = file;
+    try {
+      const zones = await linuxPlatform({ cgroupRoot: root }).zones();
+      expect(Object.fromEntries(zones.map((z) => [z.name, z.owner]))).toEqual({ global: undefined, web1: 'acme', web2: 'beta', db1: '7f1c2e4a-0b3d-4e5f-8a9b-1c2d3e4f5a6b', cache: undefined });
+      process.env.ZONESCOPE_ZONE_OWNERS = 'web*';
+      expect(() => linuxPlatform({ cgroupRoot: root })).toThrow(/ZONESCOPE_ZONE_OWNERS entry 1 'web\*': expected PATTERN=OWNER/);
+    } finally {
+      for (const [k, v] of [['ZONESCOPE_ZONE_OWNERS', was.list], ['ZONESCOPE_ZONE_OWNERS_FILE', was.file]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
+
   it('adds roots from $ZONESCOPE_ZONE_ROOTS to the defaults', async () => {
     const root = tree({ ...V2_ROOT, ...v2Zone('tenants/acme'), ...v2Zone('lxc.payload.web1') });
     process.env.ZONESCOPE_ZONE_ROOTS = 'tenant=/tenants/{name}, cgroup=/other/{name}';
