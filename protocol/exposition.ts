@@ -104,6 +104,13 @@ export interface NodeExposition {
 
 /** Everything some nodes say, as exposition text. */
 export function renderNodes(nodes: readonly NodeExposition[]): string {
+  return nodePieces(nodes).join('');
+}
+
+/** Everything some nodes say, as pieces of exposition text in order: mostly each node's
+ * pre-rendered text itself, so a server can write a whole fleet (tens of MiB) without ever
+ * holding it as one string. */
+export function nodePieces(nodes: readonly NodeExposition[]): string[] {
   const parts: string[] = [];
   parts.push(helpLines('agent_up', 'Whether the node\'s agent is connected (1) or not (0).', 'gauge'));
   for (const n of nodes) parts.push(`${PREFIX}agent_up{node="${escapeLabel(n.node)}"} ${n.up ? 1 : 0}\n`);
@@ -144,5 +151,5 @@ export function renderNodes(nodes: readonly NodeExposition[]): string {
       parts.push(body);
     }
   }
-  return parts.join('');
+  return parts;
 }

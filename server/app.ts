@@ -18,7 +18,7 @@ import { Hub, type HubOptions } from './hub.js';
 import { StoreFaults } from './store-faults.js';
 import { Live } from './live.js';
 import { serverMetrics } from './metrics.js';
-import { renderDropped, renderFleet, renderTenant } from './exposition.js';
+import { fleetPieces, renderDropped, renderFleet, renderTenant, textStream } from './exposition.js';
 import { ownerOf, TenantScope } from './tenant-scope.js';
 import { Store } from './store.js';
 import type { AppContext } from './context.js';
@@ -209,7 +209,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
         return renderTenant(nodes.map((n) => ({ node: n, zones: scope.zones(owner, n) }))) + alwaysOn.render(node, keep);
       }
       if (node !== undefined) return renderFleet(fleet, node) + alwaysOn.render(node);
-      return renderFleet(fleet) + alwaysOn.render() + (await metrics.registry.metrics());
+      return reply.send(textStream([...fleetPieces(fleet), alwaysOn.render(), await metrics.registry.metrics()]));
     },
   );
   // the server's own metrics alone: /sd's per-node targets do not carry them, so a

@@ -1,15 +1,38 @@
 // The fleet's Prometheus text: every node's pre-rendered pieces (protocol/exposition.ts)
 // joined, plus what the series caps cost.
 import { FAMILIES, PREFIX } from '../protocol/families.js';
-import { escapeLabel, helpLines, labelString, renderNodes } from '../protocol/exposition.js';
+import { Readable } from 'node:stream';
+import { escapeLabel, helpLines, labelString, nodePieces } from '../protocol/exposition.js';
 import type { Zone } from '../protocol/messages.js';
 import type { Fleet, NodeState } from './fleet.js';
 
 /** Everything the fleet says, as exposition text (without the server's own metrics). */
 export function renderFleet(fleet: Fleet, only?: string): string {
-  const nodes = [...fleet.nodes.values()].filter((n) => only === undefined || n.node === only);
-  const text = renderNodes(nodes);
-  return only === undefined ? text + renderDropped(fleet) : text;
+  return fleetPieces(fleet, only).join('');
+}
+
+/** renderFleet() as pieces in order, to be written one after another (see nodePieces). */
+export function fleetPieces(fleet: Fleet, only?: string): string[] {
+  const pieces = nodePieces([...fleet.nodes.values()].filter((n) => only === undefined || n.node === only));
+  if (only === undefined) pieces.push(renderDropped(fleet));
+  return pieces;
+}
+
+/** Pieces of text as a stream of chunks of at least `size` characters (the small ones joined,
+ * so a response is not thousands of tiny writes): a scrape of the whole fleet then costs the
+ * server a chunk at a time, not a copy of tens of MiB. */
+export function textStream(pieces: readonly string[], size = 64 * 1024): Readable {
+  return Readable.from((function* () {
+    let batch = '';
+    for (const p of pieces) {
+      batch += p;
+      if (batch.length >= size) {
+        yield batch;
+        batch = '';
+      }
+    }
+    if (batch) yield batch;
+  })());
 }
 
 /** What the caps cost: part of the server's own metrics. */
