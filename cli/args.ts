@@ -30,3 +30,16 @@ export function port(what: string, text: string | undefined, fallback: number): 
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`${what}: '${text}' is not a port number`);
   return n;
 }
+
+const UNITS: Record<string, number> = { '': 1, b: 1, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, kb: 1e3, mb: 1e6, gb: 1e9 };
+
+/** "1GiB", "500MiB", "1048576" → bytes */
+export function size(what: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
+  const unit = m ? UNITS[m[2].toLowerCase()] : undefined;
+  if (!m || unit === undefined) throw new UsageError(`${what}: '${text}' is not a size (e.g. 500MiB, 1GiB)`);
+  const n = Math.floor(Number(m[1]) * unit);
+  if (n < 1024 * 1024) throw new UsageError(`${what}: '${text}' is below 1MiB`);
+  return n;
+}

@@ -10,10 +10,10 @@ import { bootstrap } from '../server/bootstrap.js';
 import { lockDataDir } from '../server/data-lock.js';
 import { makeLog } from '../agent/log.js';
 import { runAgent } from '../agent/run.js';
-import { parse, port, seconds, UsageError } from './args.js';
+import { parse, port, seconds, size, UsageError } from './args.js';
 import { parseAlwaysOn } from '../server/always-on.js';
 import { limitFlags, limitsHelp, parseLimits } from './server-limits.js';
-import { profileFlags, profilesHelp, parseProfiles, size } from './profile-flags.js';
+import { profileFlags, profilesHelp, parseProfiles } from './profile-flags.js';
 
 export const serverHelp = `zonescope server — run the central server
 
