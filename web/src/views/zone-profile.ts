@@ -162,6 +162,8 @@ export function zoneProfile(node: string, zone: string): { el: HTMLElement; stop
       const d = await api.profileBuckets(node, zone, to - spanS * 1000, to);
       if (stopped) return;
       data = d;
+      // spans past what the server keeps would only show an empty strip
+      for (const o of spanSel.options) o.disabled = Number(o.value) > d.retentionS && Number(o.value) !== SPANS[0][1];
       if (d.first === null) {
         info.textContent = '';
         summary.textContent = `No continuous profile is stored for this zone. The server keeps one with --always-on cpu-profile@${zone}.`;
