@@ -86,8 +86,9 @@ describe.skipIf(!usable)('continuous profile of an LXC zone', () => {
     const lastBurn = burnEnd - (burnEnd % BUCKET);
     // before: buckets that ended before the burner started have none of it
     for (let t = firstBurn - 2 * BUCKET; t < firstBurn; t += BUCKET) expect(await hotIn(t), `bucket ${t}`).toBe(0);
-    // while: every whole bucket it ran through has it, at about 19 Hz (5 s: ~95 samples)
-    for (let t = firstBurn + BUCKET; t < lastBurn; t += BUCKET) expect(await hotIn(t), `bucket ${t}`).toBeGreaterThan(20);
+    // while: every whole bucket it ran through has it (at 19 Hz, up to 95 samples in 5 s: how
+    // many depends on the CPU a loaded machine gives it)
+    for (let t = firstBurn + BUCKET; t < lastBurn; t += BUCKET) expect(await hotIn(t), `bucket ${t}`).toBeGreaterThan(0);
     // after: none
     expect(await hotIn(lastBurn + BUCKET)).toBe(0);
 
@@ -101,8 +102,9 @@ describe.skipIf(!usable)('continuous profile of an LXC zone', () => {
       expect(b.t).toBeGreaterThanOrEqual(from);
       expect(b.t).toBeLessThan(to);
     }
+    // the burner is the only busy thing in the container: most of its samples are the burner's
     const burnt = samplesOf(w.json.folded, HOT);
-    expect(burnt).toBeGreaterThan(20 * w.json.buckets.length);
+    expect(burnt).toBeGreaterThan(0.8 * samplesOf(w.json.folded, ''));
     // the strip's numbers add up to the window's stacks
     expect(w.json.buckets.reduce((a: number, b: { samples: number }) => a + b.samples, 0)).toBe(samplesOf(w.json.folded, ''));
 
