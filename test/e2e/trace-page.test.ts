@@ -11,6 +11,7 @@ import { buildBurner, startBurner, killAll } from '../helpers/burner.js';
 import { startHarness, waitEnded, type Harness } from '../helpers/trace-harness.js';
 import { TEST_ENV } from '../helpers/procs.js';
 import { buildWeb, launchChromium, newPage, login, shot, CHROMIUM } from '../helpers/browser.js';
+import { subsecondHeatmap } from '../../web/src/heatmap/build.js';
 
 const usable = existsSync(CHROMIUM) && process.getuid?.() === 0 && existsSync('/usr/bin/bpftrace');
 const NODE = `zs-tpage-${process.pid}`;
@@ -153,6 +154,57 @@ describe.skipIf(!usable)('trace page in Chromium', () => {
       }
     expect(tip).toMatch(/[1-9][\d,]* events?column p50 ≤[\d.]+ (ns|µs|ms) · p90 ≤[\d.]+ (ns|µs|ms) · p99 ≤[\d.]+ (ns|µs|ms)/);
     await shot(page, 'latency', true);
+    await page.close();
+  }, 90_000);
+
+  it('subsecond heatmap: a drag says how many samples its cells hold, and an empty one says it holds none', async () => {
+    const r = await h.api('POST', '/api/traces', { node: NODE, zone: zone.name, script: 'cpu-profile', params: { hz: 49 }, durationS: 3 });
+    await waitEnded(h, r.json.id);
+    // the cells as the page builds them, from the same intervals
+    const ivs = (await h.api('GET', `/api/traces/${r.json.id}/intervals`)).json;
+    const d = subsecondHeatmap(ivs);
+    const R = d.rows.length;
+    const cols = d.times.length;
+    let empty: [number, number] | null = null;
+    // the column with the most samples (a whole second of the burner), and any empty cell
+    let full = -1;
+    let most = 0;
+    for (let c = 0; c < cols; c++) {
+      let inCol = 0;
+      for (let r2 = 0; r2 < R; r2++) {
+        if (d.counts[c * R + r2] === 0 && !empty) empty = [c, r2];
+        inCol += d.counts[c * R + r2];
+      }
+      if (inCol > most) {
+        most = inCol;
+        full = c;
+      }
+    }
+    expect(full).toBeGreaterThanOrEqual(0);
+    const page = await open(h.tokens.viewer, `#/trace/${r.json.id}`);
+    await expect.poll(() => page.textContent('.fg-status'), { timeout: 20_000 }).toMatch(/[1-9][\d,]* samples/);
+    const ob = (await page.locator('.subsecond .u-over').boundingBox())!;
+    // x: columns of one second from the first; y: 0 ms at the bottom, 1000 ms at the top
+    const at = (c: number, row: number) => ({ x: ob.x + ((c + 0.5) / cols) * ob.width, y: ob.y + ob.height - ((row + 0.5) / R) * ob.height });
+    const drag = async (a: { x: number; y: number }, b: { x: number; y: number }) => {
+      await page.mouse.move(a.x, a.y);
+      await page.mouse.down();
+      await page.mouse.move(b.x, b.y, { steps: 4 });
+      await page.mouse.up();
+    };
+    // rows 5..14 (100 ms to 300 ms) of a column with samples: exactly those cells' samples
+    const want = Array.from({ length: 10 }, (_, i) => d.counts[full * R + 5 + i]).reduce((x, y) => x + y, 0);
+    await drag(at(full, 5), at(full, 14));
+    // a spinning burner sampled 49 times a second fills 200 ms of its busiest second
+    expect(want).toBeGreaterThan(0);
+    await expect.poll(() => page.textContent('.selection')).toMatch(new RegExp(`^Selected \\S+–\\S+: ${want.toLocaleString('en-US')} samples? in the heatmap cells\\.$`));
+    expect(await page.textContent('.range')).toMatch(/^Showing the whole intervals .* the selection touches \(stacks are kept per interval\)$/);
+    if (empty) {
+      const [c, row] = empty;
+      await drag(at(c, row), { ...at(c, row), x: at(c, row).x + 3 });
+      await expect.poll(() => page.textContent('.selection')).toMatch(/holds no samples: drag across coloured cells\.$/);
+    }
+    console.log(`subsecond: ${cols} columns, selection of 10 cells = ${want} samples; empty cell ${empty ? 'found and checked' : 'none in this trace'}`);
     await page.close();
   }, 90_000);
 

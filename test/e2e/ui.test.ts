@@ -253,7 +253,7 @@ describe.skipIf(missing.length > 0)('web UI in Chromium against a real server an
     await page.mouse.down();
     await page.mouse.move(ob.x + ob.width * 0.55, ob.y + ob.height - 5, { steps: 5 });
     await page.mouse.up();
-    await expect.poll(() => page.textContent('.range')).toMatch(/^Showing \d/);
+    await expect.poll(() => page.textContent('.range')).toMatch(/^Showing the whole intervals \d/);
     await expect.poll(() => page.textContent('.fg-status')).not.toBe(before);
     await shot(page, 'flame-range');
     await page.close();

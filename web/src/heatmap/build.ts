@@ -165,3 +165,17 @@ export function intervalsCovering(ivs: readonly Interval[], fromMs: number, toMs
   const hit = ivs.filter((iv) => iv.time > fromMs && iv.time - stepMs <= toMs).map((iv) => iv.time);
   return hit.length ? [Math.min(...hit), Math.max(...hit)] : null;
 }
+
+/** Samples of the subsecond cells that overlap [fromMs, toMs] (what a drag selected on the heatmap). */
+export function samplesIn(d: HeatmapData, fromMs: number, toMs: number): number {
+  const R = d.rows.length;
+  let n = 0;
+  d.times.forEach((t, c) => {
+    for (let r = 0; r < R; r++) {
+      const a = t * 1000 + d.rows[r][0];
+      const b = t * 1000 + d.rows[r][1];
+      if (b > fromMs && a <= toMs) n += d.counts[c * R + r];
+    }
+  });
+  return n;
+}

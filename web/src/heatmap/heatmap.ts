@@ -262,7 +262,8 @@ export class Heatmap {
 
   private selected(u: uPlot): void {
     const s = u.select;
-    if (!this.opts.onRange || s.width < 2) return;
+    // a drag down one column (a range within one second) is a selection too
+    if (!this.opts.onRange || (s.width < 2 && s.height < 2)) return;
     const cellTime = this.opts.cellTime ?? ((t: number) => t * 1000);
     const a = this.dragFrom ?? { t: u.posToVal(s.left, 'x'), v: u.posToVal(s.top + s.height, 'y') };
     // the corner diagonal to where the drag started

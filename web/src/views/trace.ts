@@ -7,7 +7,7 @@ import { h, enc } from '../dom.js';
 import { unitFormatter, fmtNs } from '../units.js';
 import { FlameGraph } from '../flamegraph/index.js';
 import { Heatmap } from '../heatmap/heatmap.js';
-import { latencyHeatmap, subsecondHeatmap, intervalsCovering, histKeys, percentilesByKey } from '../heatmap/build.js';
+import { latencyHeatmap, subsecondHeatmap, intervalsCovering, intervalStepMs, histKeys, percentilesByKey, samplesIn } from '../heatmap/build.js';
 import { SortTable } from '../table.js';
 import { statusBadge } from './zone.js';
 import { processesPanel } from './trace-processes.js';
@@ -68,6 +68,7 @@ export const traceView: View = (app, { id }, el) => {
   let range: [number, number] | null = null;
   let baseline: { folded: string; label: string } | null = null;
   const rangeOut = h('span.range');
+  const selectionOut = h('p.selection.subsecond-part', { role: 'status' });
   let kind = '';
 
   // built once and updated in place: a live update must not take the focus off Stop
@@ -172,9 +173,12 @@ export const traceView: View = (app, { id }, el) => {
     if (empty) return;
     lastFolded = folded;
     showFlame();
+    // the stacks are kept per interval (a second): a range shows the whole intervals it touches,
+    // which can hold more samples than the cells selected above — said, not hidden
     rangeOut.textContent = range
-      ? `Showing ${new Date(range[0]).toLocaleTimeString()} – ${new Date(range[1]).toLocaleTimeString()} (whole intervals)`
+      ? `Showing the whole intervals ${new Date(range[0] - intervalStepMs(ivs)).toLocaleTimeString('en-GB')}–${new Date(range[1]).toLocaleTimeString('en-GB')} the selection touches (stacks are kept per interval)`
       : 'Showing the whole trace';
+    if (!range) selectionOut.textContent = '';
     if (baseline) rangeOut.textContent += ` · compared with ${baseline.label}`;
   };
 
@@ -212,14 +216,22 @@ export const traceView: View = (app, { id }, el) => {
     fgBox.after(companions.el);
     const imprecise = h('p.warn.imprecise', { hidden: true }, 'This trace reports no subsecond offsets: each interval is drawn as one cell at its end, so ranges select whole intervals only.');
     hmBox.before(imprecise);
+    hmBox.after(selectionOut);
     hm = new Heatmap(hmBox, subsecondHeatmap(ivs), {
       height: 240,
       countLabel: 'samples',
       fmtValue: (v) => `${Math.round(v)} ms`,
       cellTime: (s, v) => s * 1000 + Math.max(0, Math.min(999, v)),
       onRange: ([a, b]) => {
+        // say what the drag selected, and when it is nothing, say so instead of doing nothing
+        const n = samplesIn(subsecondHeatmap(ivs), a, b);
         const r = intervalsCovering(ivs, a, b);
-        if (!r) return;
+        const clock = (ms: number): string => `${new Date(ms).toLocaleTimeString('en-GB')}.${String(ms % 1000).padStart(3, '0')}`;
+        if (!n || !r) {
+          selectionOut.textContent = `The selection ${clock(a)}–${clock(b)} holds no samples: drag across coloured cells.`;
+          return;
+        }
+        selectionOut.textContent = `Selected ${clock(a)}–${clock(b)}: ${plural(n, 'sample')} in the heatmap cells.`;
         range = r;
         void drawFlame();
       },
