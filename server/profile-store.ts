@@ -158,9 +158,11 @@ export class ProfileStore {
       CREATE TABLE IF NOT EXISTS profile_stacks (
         id INTEGER PRIMARY KEY, hash INTEGER NOT NULL, frames BLOB NOT NULL, last INTEGER NOT NULL);
       CREATE INDEX IF NOT EXISTS profile_stacks_hash ON profile_stacks (hash);
+      -- a rowid table: its rows (kilobytes of counts) would spill into half-empty overflow
+      -- pages in a WITHOUT ROWID one, doubling the file
       CREATE TABLE IF NOT EXISTS profile_buckets (
         zone_id INTEGER NOT NULL, start INTEGER NOT NULL, len INTEGER NOT NULL,
-        samples INTEGER NOT NULL, counts BLOB NOT NULL, PRIMARY KEY (zone_id, start)) WITHOUT ROWID;
+        samples INTEGER NOT NULL, counts BLOB NOT NULL, UNIQUE (zone_id, start));
       CREATE INDEX IF NOT EXISTS profile_buckets_start ON profile_buckets (start);
     `);
     this.q = {
