@@ -1,4 +1,5 @@
 // `zonescope server` and `zonescope start` (server + local agent in one process).
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
@@ -32,6 +33,8 @@ export const serverHelp = `zonescope server — run the central server
                       continuous profile of each zone Z, stored per minute
   --public-url URL    the address browsers use when a proxy stands in front
                       (e.g. https://zonescope.example.com): the Origin they must send
+  --trust-proxy A[,…] the proxies in front (addresses, CIDRs, or loopback): their
+                      X-Forwarded-For names the client for login limits and the audit log
   --session-ttl D     a browser session ends this long after login (default 12h)
   --session-idle D    ... or this long after its last request (default 1h)
   --tls-cert FILE     serve HTTPS (and WSS for agents and browsers) on the same port with
@@ -53,6 +56,7 @@ export const startHelp = `zonescope start — run a server and a local agent in 
   --profile-retention D, --profile-budget SIZE         as for server (see server --help)
   --retention S, --trace-retention D, --trace-budget SIZE   as for server (see server --help)
   --public-url URL, --session-ttl D, --session-idle D   as for server (see server --help)
+  --trust-proxy A[,…]                                  as for server (see server --help)
   --tls-cert FILE, --tls-key FILE                      HTTPS and WSS, as for server
   --ca FILE           the CA that signed --tls-cert, for the local agent (default: the
                       certificate itself, which must then be self-signed)
@@ -68,6 +72,7 @@ const common = {
   'trace-budget': { type: 'string' },
   'always-on': { type: 'string', multiple: true },
   'public-url': { type: 'string' },
+  'trust-proxy': { type: 'string' },
   'session-ttl': { type: 'string' },
   'session-idle': { type: 'string' },
   ...limitFlags,
@@ -121,6 +126,20 @@ function publicUrl(text: string | undefined): string | undefined {
   return u.origin;
 }
 
+/** --trust-proxy: proxy addresses or CIDRs (or proxy-addr's names), never "any". */
+export function trustedProxies(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  const list = text.split(',').map((x) => x.trim()).filter(Boolean);
+  for (const a of list) {
+    const [ip, bits, extra] = a.split('/');
+    const max = isIP(ip) === 4 ? 32 : 128;
+    const ok = ['loopback', 'linklocal', 'uniquelocal'].includes(a) || (isIP(ip) !== 0 && extra === undefined && (bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max)));
+    if (!ok) throw new UsageError(`--trust-proxy: '${a}' is not an address, a CIDR (10.0.0.0/8) or one of loopback, linklocal, uniquelocal`);
+  }
+  if (!list.length) throw new UsageError('--trust-proxy: name at least one proxy address');
+  return list;
+}
+
 async function serve(v: Record<string, string | boolean | string[] | undefined>, defaultHost: string, localAgent = false) {
   const dataDir = resolve((v.data as string) ?? 'data');
   const p = port('--port', v.port as string | undefined, 9080);
@@ -135,6 +154,7 @@ async function serve(v: Record<string, string | boolean | string[] | undefined>,
     idleMs: seconds('--session-idle', v['session-idle'] as string | undefined, 3600, 30 * 86400) * 1000,
   };
   const publicOrigin = publicUrl(v['public-url'] as string | undefined);
+  const trustProxy = trustedProxies(v['trust-proxy'] as string | undefined);
   const limits = parseLimits(v);
   const profiles = parseProfiles(v);
   const tls = tlsFiles(v['tls-cert'] as string | undefined, v['tls-key'] as string | undefined);
@@ -157,6 +177,7 @@ async function serve(v: Record<string, string | boolean | string[] | undefined>,
     profiles,
     sessions,
     publicUrl: publicOrigin,
+    trustProxy,
     tls,
   });
   const boot = bootstrap(server.ctx.store, dataDir, localAgent);

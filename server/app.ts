@@ -57,6 +57,9 @@ export interface AppOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** the URL browsers use, when a proxy stands in front: the Origin they send must match it */
   publicUrl?: string;
+  /** proxies (addresses, CIDRs, or loopback/linklocal/uniquelocal) whose X-Forwarded-For names
+   * the client: login limits and the audit log then see the client, not the proxy */
+  trustProxy?: string[];
   /** browser session lifetime (default 12 h) and idle timeout (default 1 h) */
   sessions?: Partial<SessionLimits>;
   /** login attempts per source address (default 10 a minute) */
@@ -130,6 +133,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     ajv: { customOptions: { allErrors: false, removeAdditional: false } },
     schemaController: { compilersFactory: { buildValidator } },
     ...(opts.tls ? { https: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
+    // never `true`: anyone could then name any address in X-Forwarded-For
+    ...(opts.trustProxy?.length ? { trustProxy: opts.trustProxy } : {}),
   };
   // the HTTPS server's type differs from the HTTP one only in ways no route here depends on
   const app = Fastify(options) as unknown as FastifyInstance;

@@ -21,6 +21,8 @@ describe('zonescope CLI', () => {
   it.each([
     [['start', '--bogus'], /start: .*bogus/],
     [['server', '--port', 'eighty'], /--port: 'eighty' is not a port/],
+    [['server', '--trust-proxy', 'true'], /--trust-proxy: 'true' is not an address, a CIDR/],
+    [['server', '--trust-proxy', '10.0.0.0/33'], /--trust-proxy: '10.0.0.0\/33' is not an address, a CIDR/],
     [['agent', '--token', 't'], /--server URL is required/],
     [['agent', '--server', 'http://x', '--token', 't', '--interval', 'soon'], /--interval: 'soon' is not a duration/],
     [['agent', '--server', 'http://x', '--token', 't', '--platform', 'windows'], /--platform must be linux or illumos/],

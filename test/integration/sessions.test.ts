@@ -228,6 +228,30 @@ describe('login attempts', () => {
       await s.srv.close();
     }
   });
+
+  it('behind a trusted proxy count and audit the client X-Forwarded-For names; from anyone else the header is ignored', async () => {
+    const s = await start({ loginLimit: { max: 2, windowMs: 60_000 }, trustProxy: ['127.0.0.1'] });
+    const post = (token: string, forwarded: string, localAddress = '127.0.0.1') => new Promise<number>((res, rej) => {
+      const body = JSON.stringify({ token });
+      const req = httpRequest({ host: '127.0.0.1', port: s.port, localAddress, method: 'POST', path: '/api/session', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-forwarded-for': forwarded } }, (r) => {
+        r.resume();
+        res(r.statusCode ?? 0);
+      });
+      req.on('error', rej);
+      req.end(body);
+    });
+    try {
+      // two clients behind the proxy: each has its own budget
+      expect([await post('zs_admin_a1', '198.51.100.7'), await post('zs_admin_a2', '198.51.100.7'), await post('zs_admin_a3', '198.51.100.7')]).toEqual([401, 401, 429]);
+      expect(await post('zs_admin_b1', '203.0.113.9')).toBe(401);
+      expect(s.srv.ctx.store.auditLog(100).filter((a) => a.action === 'login.failed').map((a) => a.source).sort()).toEqual(['198.51.100.7', '198.51.100.7', '203.0.113.9']);
+      // 127.0.0.2 is not a trusted proxy: what it claims is not believed, its own address counts
+      expect([await post('zs_admin_c1', '192.0.2.1', '127.0.0.2'), await post('zs_admin_c2', '192.0.2.2', '127.0.0.2'), await post('zs_admin_c3', '192.0.2.3', '127.0.0.2')]).toEqual([401, 401, 429]);
+      expect(s.srv.ctx.store.auditLog(100).filter((a) => a.source === '127.0.0.2').length).toBe(2);
+    } finally {
+      await s.srv.close();
+    }
+  });
 });
 
 describe('session lifetime', () => {
