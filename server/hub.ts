@@ -228,7 +228,7 @@ export class Hub extends EventEmitter<HubEvents> {
         if (node) return reject('bad-shape', 'hello: sent twice on one connection');
         // fields the schema does not name are not kept (they would reach API clients verbatim)
         Value.Clean(HelloSchema, msg);
-        const refused = this.claim(msg.node, user);
+        const refused = this.claim(msg.node, user, remote);
         if (refused) return reject(refused.reason, refused.message);
         clearTimeout(helloTimer);
         node = msg.node;
@@ -279,7 +279,7 @@ export class Hub extends EventEmitter<HubEvents> {
    * the one made for it with `token create --node`): another token is refused, also while the
    * owner is away — otherwise a leaked token could stand in for any node and feed it fake data.
    */
-  private claim(node: string, user: TokenRow): { reason: CloseReason; message: string } | undefined {
+  private claim(node: string, user: TokenRow, remote: string): { reason: CloseReason; message: string } | undefined {
     // the store has the truth (`token create --node` writes it from another process); when it
     // cannot be read, what this server last knew
     const stored = this.faults.attempt('read node owner', () => this.store.nodeOwner(node));
@@ -292,7 +292,7 @@ export class Hub extends EventEmitter<HubEvents> {
       if (now - (this.auditedRefusals.get(key) ?? 0) >= 60_000) {
         if (this.auditedRefusals.size > 10_000) this.auditedRefusals.clear();
         this.auditedRefusals.set(key, now);
-        this.faults.attempt('write audit', () => this.store.audit(`agent:${user.name}`, 'node.refused', node, { token: user.id, owner: owner.tokenId }));
+        this.faults.attempt('write audit', () => this.store.audit(`agent:${user.name}`, 'node.refused', node, { token: user.id, owner: owner.tokenId }, remote));
       }
       return { reason: 'node-taken', message: `hello: node '${node}' belongs to another agent token` };
     }
@@ -304,7 +304,7 @@ export class Hub extends EventEmitter<HubEvents> {
     const mine: NodeOwner = { node, tokenId: user.id, bound: false };
     this.owners.set(node, mine);
     this.faults.attempt('write node owner', () => this.store.setNodeOwner(node, user.id, false));
-    this.faults.attempt('write audit', () => this.store.audit(`agent:${user.name}`, 'node.claim', node, { token: user.id }));
+    this.faults.attempt('write audit', () => this.store.audit(`agent:${user.name}`, 'node.claim', node, { token: user.id }, remote));
     return undefined;
   }
 

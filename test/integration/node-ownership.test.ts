@@ -53,7 +53,7 @@ describe('node ownership', () => {
     expect(code).toBe(1008);
     expect(reason).toMatch(/node 'cn1' belongs to another agent token/);
     const audit = (await get('/api/audit', admin)) as { actor: string; action: string; target: string }[];
-    expect(audit).toContainEqual(expect.objectContaining({ actor: 'agent:rogue', action: 'node.refused', target: 'cn1' }));
+    expect(audit).toContainEqual(expect.objectContaining({ actor: 'agent:rogue', action: 'node.refused', target: 'cn1', source: '127.0.0.1' }));
 
     // the real agent comes back and goes on where it was; nothing of the rogue's is shown
     const back = await sockets.agent(owner, helloFrame('cn1', { epoch: 7 }));
