@@ -73,7 +73,7 @@ export const sessionApi = (ctx: AppContext, auth: Auth, limit: LoginLimit): Fast
     const hash = auth.sessionHash(req.headers);
     const c = hash ? auth.caller({ cookie: req.headers.cookie }) : undefined;
     if (hash && ctx.store.deleteSession(hash)) {
-      ctx.store.audit(c ? `${c.user.role}:${c.user.name}` : 'anonymous', 'logout', 'session', {}, req.ip);
+      ctx.store.audit(c ? `${c.user.role}:${c.user.name}` : 'anonymous', 'logout', 'session', {}, req.ip, c?.user.owner ?? '');
       ctx.sessionEnded(hash);
     }
     clear(req, reply);

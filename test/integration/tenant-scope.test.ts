@@ -329,6 +329,39 @@ describe('tenants: a scoped token sees only its owner\'s zones, on every route',
     expect(m.status).toBe(403);
   });
 
+  it('makes scoped tokens through the API, and filters the audit by owner, actor, action and time', async () => {
+    const post = (body: object) => call('POST', '/api/tokens', headers.admin, body);
+    const made = await post({ role: 'operator', name: 'api-tenant-a', owner: A });
+    expect(made.status, made.text).toBe(201);
+    const row = JSON.parse(made.text) as { token: string; owner: string; role: string };
+    expect(row).toMatchObject({ owner: A, role: 'operator' });
+    const nodes = JSON.parse((await call('GET', '/api/nodes', { authorization: `Bearer ${row.token}` })).text) as { node: string }[];
+    expect(nodes.map((n) => n.node)).toEqual([MIXED]);
+    for (const [body, says] of [
+      [{ role: 'admin', name: 'x', owner: A }, /body\/owner: owner is for metrics, viewer, operator tokens, not admin/],
+      [{ role: 'metrics', name: 'x' }, /body\/owner: a metrics token needs owner/],
+      [{ role: 'viewer', name: 'x', owner: 'acme corp' }, /owner/],
+    ] as const) {
+      const r = await post(body);
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect(message(r.text)).toMatch(says);
+    }
+    const audit = (q: string) => call('GET', `/api/audit?${q}`, headers.admin).then((r) => ({ status: r.status, rows: r.status === 200 ? (JSON.parse(r.text) as { action: string; owner: string; actor: string; target: string }[]) : [], text: r.text }));
+    const created = await audit(`owner=${A}&action=token.create`);
+    expect(created.rows.map((r) => r.target)).toEqual(['api-tenant-a']);
+    expect((await audit(`owner=${A}&action=token.create&actor=admin:t-admin-all`)).rows).toHaveLength(1);
+    expect((await audit(`owner=${A}&action=token.create&actor=someone-else`)).rows).toHaveLength(0);
+    expect((await audit(`owner=${A}&since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`)).rows).toHaveLength(0);
+    const starts = (await audit(`owner=${A}&action=trace.start&since=0`)).rows;
+    expect(starts.length).toBeGreaterThan(0);
+    expect(starts.every((r) => r.owner === A && r.target.endsWith(own[A][0].zone))).toBe(true);
+    // an admin's trace of the global zone concerns no tenant
+    expect((await audit('action=trace.start&limit=1000')).rows.filter((r) => r.target === `${MIXED}/global`).every((r) => r.owner === '')).toBe(true);
+    const bad = await audit('since=last-tuesday');
+    expect(bad.status).toBe(400);
+    expect(message(bad.text)).toMatch(/querystring\/since: 'last-tuesday' is neither/);
+  });
+
   it('stops a tenant\'s trace when its zone changes owner, and the new owner never sees it', async () => {
     const zone = own[B][1].zone;
     const id = await startWhenFree('B operator', { node: BONLY, zone, script: 'cpu-profile', durationS: 60 });
