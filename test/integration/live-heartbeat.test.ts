@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { connect as tcp } from 'node:net';
 import { Live } from '../../server/live.js';
 import { Fleet } from '../../server/fleet.js';
+import { TenantScope } from '../../server/tenant-scope.js';
 import { Store } from '../../server/store.js';
 import { serverMetrics } from '../../server/metrics.js';
 import { Auth, createToken, DEFAULT_SESSIONS } from '../../server/auth.js';
@@ -23,7 +24,8 @@ describe('/live heartbeat', () => {
 
   beforeAll(async () => {
     store = new Store(tempDir());
-    live = new Live(new Fleet(), store, metrics, new Auth(store, metrics, { sessions: DEFAULT_SESSIONS }), HEARTBEAT_MS);
+    const fleet = new Fleet();
+    live = new Live(fleet, store, metrics, new Auth(store, metrics, { sessions: DEFAULT_SESSIONS }), new TenantScope(fleet, () => undefined), HEARTBEAT_MS);
     http = createServer();
     http.on('upgrade', (req, socket, head) => live.upgrade(req, socket, head));
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
