@@ -113,14 +113,14 @@ export class Fleet extends EventEmitter {
   constructor(
     readonly opts: FleetOptions = DEFAULT_FLEET,
     /** a node's stored history, read when it first says hello (after a restart) */
-    private readonly stored?: { restore(node: string): NodeHistory | undefined },
+    private readonly stored?: { restore(node: string, now: number): NodeHistory | undefined },
   ) {
     super();
   }
 
   connect(hello: Hello, seq: SeqState, now = Date.now()): NodeState {
     const prev = this.nodes.get(hello.node);
-    const restored = prev ? undefined : this.stored?.restore(hello.node);
+    const restored = prev ? undefined : this.stored?.restore(hello.node, now);
     const st: NodeState = {
       node: hello.node,
       hello,
@@ -142,6 +142,7 @@ export class Fleet extends EventEmitter {
       this.trim(st, now);
     }
     this.nodes.set(hello.node, st);
+    if (restored) this.keepBudget();
     this.emit('change');
     return st;
   }
@@ -206,12 +207,7 @@ export class Fleet extends EventEmitter {
       this.lastSweep = now;
       for (const n of this.nodes.values()) this.trim(n, now);
     }
-    while (this.historyPoints > this.opts.maxHistoryPoints) {
-      let largest: NodeState | undefined;
-      for (const n of this.nodes.values()) if (n.history.length > 1 && (!largest || n.history.length > largest.history.length)) largest = n;
-      if (!largest) break;
-      this.historyPoints -= largest.history.shift();
-    }
+    this.keepBudget();
     this.emit('samples', node, frame);
     if (healthChanged) this.emit('change');
     return true;
@@ -229,6 +225,16 @@ export class Fleet extends EventEmitter {
     }
     if (gone.length) this.emit('change');
     return gone;
+  }
+
+  /** Over the fleet's point budget, the oldest frames of the largest histories go first. */
+  private keepBudget(): void {
+    while (this.historyPoints > this.opts.maxHistoryPoints) {
+      let largest: NodeState | undefined;
+      for (const n of this.nodes.values()) if (n.history.length > 1 && (!largest || n.history.length > largest.history.length)) largest = n;
+      if (!largest) break;
+      this.historyPoints -= largest.history.shift();
+    }
   }
 
   /** Drop what is older than the retention or over the per-node frame cap. */

@@ -135,11 +135,11 @@ export class HistoryStore {
   restore(node: string, now = Date.now()): NodeHistory | undefined {
     if (!this.tables()) return undefined;
     let h: NodeHistory | undefined;
-    let top = 0;
+    let top: number | undefined;
     const from = now - this.retentionS * 1000;
     this.faults.attempt('read zone history', () => {
       const chunks = this.db.prepare('SELECT dict, data FROM history_chunks WHERE node = ? AND last >= ? ORDER BY rowid').all(node, from) as { dict: number; data: Buffer }[];
-      top = (this.db.prepare('SELECT coalesce(max(id), 0) AS id FROM history_dicts WHERE node = ?').get(node) as { id: number }).id;
+      top = this.topDict(node);
       if (!chunks.length) return;
       const dicts = new Map<number, HistorySeries[]>();
       const dictOf = (id: number) => {
@@ -173,9 +173,15 @@ export class HistoryStore {
       }
       h = back;
     });
-    // its next chunk names its series afresh, in a dictionary of its own
-    this.marks.set(node, { dict: top, generation: -1, named: 0, due: now + this.opts.chunkMs });
+    // its next chunk names its series afresh, in a dictionary of its own (unknown when the
+    // store could not be read: then the next tick asks again)
+    if (top === undefined) this.marks.delete(node);
+    else this.marks.set(node, { dict: top, generation: -1, named: 0, due: now + this.opts.chunkMs });
     return h && h.length ? h : undefined;
+  }
+
+  private topDict(node: string): number {
+    return (this.db.prepare('SELECT coalesce(max(id), 0) AS id FROM history_dicts WHERE node = ?').get(node) as { id: number }).id;
   }
 
   /** Writes the chunks that are due (all of them when `all`), in one transaction. */
@@ -185,7 +191,12 @@ export class HistoryStore {
     for (const n of this.fleet.nodes.values()) {
       let mark = this.marks.get(n.node);
       // first seen: spread over the minute, so a fleet's chunks do not all fall due at once
-      if (!mark) this.marks.set(n.node, (mark = { dict: 0, generation: -1, named: 0, due: now + Math.random() * this.opts.chunkMs }));
+      if (!mark) {
+        // a new dictionary row must not replace one that stored chunks name
+        const dict = this.faults.attempt('read zone history', () => this.topDict(n.node));
+        if (dict === undefined) continue;
+        this.marks.set(n.node, (mark = { dict, generation: -1, named: 0, due: now + Math.random() * this.opts.chunkMs }));
+      }
       if (!all && now < mark.due) continue;
       mark.due = now + this.opts.chunkMs;
       const frames = n.history.takeUnstored();
@@ -206,7 +217,11 @@ export class HistoryStore {
       return;
     }
     due.forEach((d, i) => Object.assign(d.mark, wrote[i]));
-    if (sweep) this.lastSweep = now;
+    if (sweep) {
+      this.lastSweep = now;
+      // nodes the fleet forgot (--forget-after): a hello reads their mark from the store again
+      for (const node of this.marks.keys()) if (!this.fleet.nodes.has(node)) this.marks.delete(node);
+    }
   }
 
   /** One node's chunk (and its dictionary, when the series changed); returns its new mark. */

@@ -7,6 +7,8 @@
 // Goals (issue: fleet scale): ≤ 15% of a core, RSS ≤ 512 MiB, stored p99 ≤ 50 ms, scrape ≤ 1 s.
 // ZONESCOPE_FANIN_NODES and ZONESCOPE_FANIN_SECONDS (default 300) change the run.
 import { execFile } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { cpuSeconds, histogramQuantile, median, quantile, requireBuild, ROOT, rssMiB, startFleet, startServer, upCount, waitUntil } from './lib/fleet.mjs';
@@ -93,6 +95,9 @@ export async function run() {
     console.log(`   frame → stored: in the server (read off the socket → ack sent) p50 ${stored(0.5)}, p99 ${stored(0.99)} (goal p99 ≤ 50 ms); seen by the agents (sent → ack received, with this busy process's own delays) p50 ${quantile(acks, 0.5).toFixed(1)} ms, p99 ${quantile(acks, 0.99).toFixed(1)} ms over ${acks.length} frames`);
     console.log(`   scrape: whole fleet ${median(whole).toFixed(0)} ms (${series} series, ${(Buffer.byteLength(text) / 1048576).toFixed(1)} MiB; goal ≤ 1 s), one node ${median(one).toFixed(1)} ms; plain prom-client gauges of the same series behind node:http ${base.toFixed(0)} ms (${(base / median(whole)).toFixed(1)}× the whole-fleet scrape)`);
     console.log(`   nodes up at the end ${up}/${NODES}, sample gaps ${gaps}`);
+    // the store: zone history (a blob per node per minute) and everything else in the data directory
+    const db = ['zonescope.db', 'zonescope.db-wal'].reduce((n, f) => n + (existsSync(join(server.data, f)) ? statSync(join(server.data, f)).size : 0), 0);
+    console.log(`   store on disk ${(db / 1048576).toFixed(0)} MiB (zonescope.db and its WAL: the zone history held in memory, written once a minute per node)`);
   } finally {
     await fleet.stop();
     await server.stop();

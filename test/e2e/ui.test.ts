@@ -165,6 +165,10 @@ describe.skipIf(missing.length > 0)('web UI in Chromium against a real server an
     await page.waitForSelector('figure.chart canvas', { timeout: 30_000 });
     const captions = await page.$$eval('figure.chart figcaption', (els) => els.map((e) => e.textContent));
     expect(captions).toContain('CPU (user / system)');
+    // no window longer than the server keeps (--retention, 1 h by default); this server is
+    // seconds old, so the 15-minute window reaches before its first sample and says so
+    await expect.poll(() => page.$$eval('select[aria-label=window] option', (os) => os.map((o) => (o as HTMLOptionElement).textContent))).toEqual(['5 min', '15 min', '1 h']);
+    expect(await page.textContent('.kept-note')).toMatch(/^No samples before \d+:\d+:\d+: the server holds this node's history from then on \(it keeps at most 1 h\)\.$/);
     await shot(page, 'zone');
     await page.close();
   });

@@ -30,7 +30,7 @@ function keptNote(hist: History, windowS: number): HTMLElement | null {
   if (hist.keptSince == null) return null;
   const start = Date.now() - windowS * 1000;
   if (hist.keptSince - start <= 2 * (hist.intervalS ?? 10) * 1000) return null;
-  return h('p.dim.kept-note', `No samples before ${new Date(hist.keptSince).toLocaleTimeString()}: the server holds this node's history from then on (it keeps at most ${span(hist.retentionS ?? 0)}).`);
+  return h('p.dim.kept-note', `No samples before ${new Date(hist.keptSince).toLocaleTimeString([], { hour12: false })}: the server holds this node's history from then on (it keeps at most ${span(hist.retentionS ?? 0)}).`);
 }
 
 export function statusBadge(t: TraceSummary): HTMLElement {
