@@ -109,7 +109,12 @@ export const nodesApi = (ctx: AppContext): FastifyPluginAsync => async (app) => 
       const window = (req.query as { window?: number }).window ?? ctx.fleet.opts.retentionS;
       const since = Date.now() - window * 1000;
       // what interrupted the samples in the window, so the charts can say why a gap is there
-      return { ...historyOf(n, zone, since, ctx.fleet.opts.retentionS), intervalS: n.hello.intervalS, events: n.events.filter((e) => e.time >= since) };
+      // a sampler's message can name any zone of the node: a scoped token learns only that one failed
+      const scoped = ownerOf(req) !== null;
+      const events = n.events
+        .filter((e) => e.time >= since)
+        .map((e) => (scoped && e.kind === 'sampler-error' ? { ...e, message: 'a sampler of this node failed' } : e));
+      return { ...historyOf(n, zone, since, ctx.fleet.opts.retentionS), intervalS: n.hello.intervalS, events };
     },
   );
 };
