@@ -82,6 +82,23 @@ describe.skipIf(!ready)('node health, host charts and VM state in Chromium', () 
     await zone.close();
   }, 90_000);
 
+  it("a tenant's token sees that its node's data is stale or broken, never the samplers' messages", async () => {
+    const { createToken } = await import('../../server/auth.js');
+    const tenant = createToken(h.app.ctx.store, 'viewer', 't-tenant', '7f1c2e4a-0b3d-4e5f-8a9b-1c2d3e4f5a6b').token; // web-frontend's owner
+    const hist = await h.waitFor('a sampler error in the zone history', async () => {
+      const r = await h.api('GET', `/api/nodes/${SICK}/zones/${webUuid}/history?window=300`);
+      return (r.json.events as { kind: string }[]).some((e) => e.kind === 'sampler-error') && r.json;
+    });
+    expect(JSON.stringify(hist.events)).toMatch(/sampler zfs failed/);
+    const scoped = (await h.api('GET', `/api/nodes/${SICK}/zones/${webUuid}/history?window=300`, undefined, tenant)).json;
+    const errors = (scoped.events as { kind: string; message: string }[]).filter((e) => e.kind === 'sampler-error');
+    expect(errors.length).toBeGreaterThan(0);
+    expect(new Set(errors.map((e) => e.message))).toEqual(new Set(['a sampler of this node failed']));
+    const node = (await h.api('GET', `/api/nodes/${SICK}`, undefined, tenant)).json;
+    expect(node.samplerIssues).toBeUndefined();
+    expect(typeof node.lastSampleAt).toBe('number');
+  }, 60_000);
+
   it('an agent that stops sending makes the pages say "stale", and its hole is a gap that says why', async () => {
     const zone = await page(h.tokens.viewer, `#/node/${SICK}/zone/${webUuid}`);
     const fleet = await page(h.tokens.viewer, '#/');
