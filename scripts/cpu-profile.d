@@ -27,6 +27,8 @@ tick-1s
 	trunc(@samples);
 	trunc(@subsecond);
 	trunc(@zs_seen_samples);
+	/* the interval is whole: the agent sends it now, not when the next one starts */
+	printf("=== zonescope interval %d end ===\n", zs_tick);
 }
 
 tick-1s

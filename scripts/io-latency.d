@@ -30,6 +30,8 @@ tick-1s
 	printa(@zs_seen_latency);
 	trunc(@latency);
 	trunc(@zs_seen_latency);
+	/* the interval is whole: the agent sends it now, not when the next one starts */
+	printf("=== zonescope interval %d end ===\n", zs_tick);
 }
 
 tick-1s

@@ -26,6 +26,8 @@ tick-1s
 	trunc(@bytes);
 	trunc(@sizes);
 	trunc(@zs_seen_bytes);
+	/* the interval is whole: the agent sends it now, not when the next one starts */
+	printf("=== zonescope interval %d end ===\n", zs_tick);
 }
 
 tick-1s

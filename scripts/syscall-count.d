@@ -23,6 +23,8 @@ tick-1s
 	printa(@zs_seen_calls);
 	trunc(@calls);
 	trunc(@zs_seen_calls);
+	/* the interval is whole: the agent sends it now, not when the next one starts */
+	printf("=== zonescope interval %d end ===\n", zs_tick);
 }
 
 tick-1s

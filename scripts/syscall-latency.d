@@ -33,6 +33,8 @@ tick-1s
 	trunc(@latency);
 	trunc(@latency_sum);
 	trunc(@zs_seen_latency);
+	/* the interval is whole: the agent sends it now, not when the next one starts */
+	printf("=== zonescope interval %d end ===\n", zs_tick);
 }
 
 tick-1s

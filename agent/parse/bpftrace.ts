@@ -21,6 +21,9 @@ export interface BpftraceLineResult {
   events: TraceEvent[];
   /** the runner's interval marker: everything since the previous marker is one interval */
   interval?: boolean;
+  /** the interval's end marker (`=== zonescope interval N end ===`): the interval is whole
+   * now, without waiting a second for the next one's marker */
+  intervalEnd?: boolean;
 }
 
 export interface BpftraceParseOptions {
@@ -34,6 +37,7 @@ export interface BpftraceParseOptions {
 }
 
 export const INTERVAL_MARKER = '=== zonescope interval';
+const INTERVAL_END = / end ===\s*$/;
 
 const INT = /^-?\d+$/;
 
@@ -279,7 +283,7 @@ export function parseBpftraceLine(line: string, opts: BpftraceParseOptions = {})
     case 'join':
     case 'syscall': {
       const text = typeof data === 'string' ? data : JSON.stringify(data);
-      if (type === 'printf' && text.startsWith(INTERVAL_MARKER)) return { records: [], events, interval: true };
+      if (type === 'printf' && text.startsWith(INTERVAL_MARKER)) return { records: [], events, ...(INTERVAL_END.test(text) ? { intervalEnd: true } : { interval: true }) };
       return { records: [{ kind: 'printf', text: text.slice(0, 65536) }], events };
     }
     case 'attached_probes': {

@@ -27,7 +27,9 @@ const HIST_HEADER = /^\s*(value|key)\s+-+ Distribution -+\s+count\s*$/;
 const HIST_ROW = /^\s*(abs\(\)\s*<|<=|>=|<|>)?\s*(-?\d+) ([ @|\u2580-\u259f]*\|[ @|\u2580-\u259f]*?) ?(-?\d+)\s*$/;
 const INT = /^-?\d+$/;
 const ENDS_WITH_INT = /(^|\s)(-?\d+)$/;
-const MARKER = /^=== zonescope interval(?: \d+)?(?: ===)?\s*$/;
+// an interval's start, or its end (the curated scripts mark both, so a whole interval is
+// sent at once rather than when the next one starts)
+const MARKER = /^=== zonescope interval(?: \d+)?(?: end)?(?: ===)?\s*$/;
 
 export type SkipReason = 'banner' | 'prompt' | 'probe' | 'elision' | 'text';
 

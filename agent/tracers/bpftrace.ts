@@ -123,6 +123,7 @@ export const bpftraceDriver: TracerDriver = {
     // are kept apart until its newline comes, so each chunk is scanned once, not the line so far
     let partial: string[] = [];
     let seen = false;
+    let ended = false;
     const line = (l: string, out: Interval[]) => {
       if (l.trim() === '') return;
       let r: ReturnType<typeof parseBpftraceLine>;
@@ -133,9 +134,18 @@ export const bpftraceDriver: TracerDriver = {
         cur.events.push({ kind: 'unparsed', count: 1, message: `unparsed tracer output: ${(e as Error).message}`.slice(0, 4096) });
         return;
       }
+      if (r.intervalEnd) {
+        out.push(cur);
+        ended = true;
+        cur = { records: [], events: [] };
+        return;
+      }
       if (r.interval) {
-        if (seen || cur.records.length) out.push(cur);
+        // an interval whose end marker came was sent then; a script without end markers has
+        // its interval sent when the next one starts
+        if (!ended && (seen || cur.records.length)) out.push(cur);
         seen = true;
+        ended = false;
         cur = { records: [], events: [] };
         return;
       }
@@ -168,7 +178,11 @@ export const bpftraceDriver: TracerDriver = {
         const out: Interval[] = [];
         if (partial.length) line(partial.join(''), out);
         partial = [];
-        if (seen || cur.records.length || cur.events.length) out.push(cur);
+        // after an end marker, bpftrace's exit prints the scripts' cleared counters (zeros):
+        // no interval, only what it said besides
+        if (ended) {
+          if (cur.events.length) out.push({ records: [], events: cur.events, trailing: true });
+        } else if (seen || cur.records.length || cur.events.length) out.push(cur);
         return out;
       },
     };

@@ -10,6 +10,8 @@ export interface Interval {
   /** what the script's own per-interval counter saw (samples, calls), when it keeps one: the
    * base of "N% of samples lost" next to the interval's samples-lost events */
   counted?: number;
+  /** events that came after the last interval ended (they ride with it, not as a new one) */
+  trailing?: boolean;
 }
 
 export interface StdoutDecoder {

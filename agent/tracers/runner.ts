@@ -49,6 +49,8 @@ interface Running {
   requested: number;
   startedAt: number;
   firstOutput: number;
+  /** when the first interval was sent: a second of tracing had passed by then */
+  firstInterval: number;
   lastOutput: number;
   timers: NodeJS.Timeout[];
   interval: number;
@@ -122,6 +124,7 @@ export class TraceRunner {
       requested: Date.now(),
       startedAt: Date.now(),
       firstOutput: 0,
+      firstInterval: 0,
       lastOutput: 0,
       timers: [],
       interval: 0,
@@ -161,8 +164,10 @@ export class TraceRunner {
         pid,
         zone,
         knownZones: this.o.knownZones,
-        // counted like the duration: from the tracer's first output (probes attached)
-        since: () => r.firstOutput || r.startedAt,
+        // counted like the duration: from the tracer's first output (probes attached), or a
+        // second before the first interval came when that is earlier (bpftrace starts its
+        // interval timer before it is done attaching uprobes and says so)
+        since: () => Math.min(r.firstOutput || r.startedAt, r.firstInterval ? r.firstInterval - 1000 : Infinity),
         onGone: (why) => {
           this.o.log.info(`trace ${msg.id}: ${why}`);
           r.gone.push(why);
@@ -289,15 +294,17 @@ export class TraceRunner {
   /** Sends an interval once the driver has finished it, after those before it. */
   private deliver(r: Running, meta: ScriptMeta, iv: Interval): void {
     const finish = this.driver.finish;
-    if (!finish) return this.frame(r, iv);
+    if (!finish) return this.frame(r, iv, !iv.trailing);
     r.chain = r.chain.then(async () => {
       let out = iv;
+      const t0 = performance.now();
       try {
         out = await finish(iv, meta);
+        this.o.log.debug(`trace ${r.id}: interval ${r.interval + 1} named and merged in ${(performance.now() - t0).toFixed(0)} ms`);
       } catch (e) {
         out.events.push({ kind: 'warning', count: 1, message: `interval not post-processed: ${(e as Error).message}`.slice(0, 4096) });
       }
-      this.frame(r, out);
+      this.frame(r, out, !iv.trailing);
     });
   }
 
@@ -312,7 +319,10 @@ export class TraceRunner {
     r.extraEvents = 0;
     const time = Date.now();
     // where the seconds before the first answer went: an on-call engineer waits on them
-    if (interval === 1 && next) this.o.log.info(`trace ${r.id}: first interval sent ${time - r.requested} ms after the start (checks ${r.startedAt - r.requested} ms, tracer's first output +${r.firstOutput - r.startedAt} ms, then +${time - r.firstOutput} ms)`);
+    if (interval === 1 && next) {
+      r.firstInterval = time;
+      this.o.log.info(`trace ${r.id}: first interval sent ${time - r.requested} ms after the start (checks ${r.startedAt - r.requested} ms, tracer's first output +${r.firstOutput - r.startedAt} ms, then +${time - r.firstOutput} ms)`);
+    }
     let batch: TraceRecord[] = [];
     let size = 0;
     const flush = (last: boolean) => {

@@ -48,6 +48,25 @@ describe('curated bpftrace output', () => {
     expect(out.events).toEqual([]);
   });
 
+  it('sends an interval as soon as its end marker comes, not when the next one starts', () => {
+    const d = bpftraceDriver.stdout(meta, file);
+    const first = d.push(
+      line({ type: 'attached_probes', data: { probes: 3 } }) +
+        line({ type: 'printf', data: '=== zonescope interval 1 ===\n' }) +
+        line({ type: 'map', data: { '@samples_even': { ',\n    0x401000\n,7,burner': 90 } } }) +
+        line({ type: 'map', data: { '@zs_seen_samples_even': 90 } }) +
+        line({ type: 'printf', data: '=== zonescope interval 1 end ===\n' }),
+    );
+    expect(first).toHaveLength(1);
+    expect(first[0].records.filter((r) => r.kind === 'stack')).toHaveLength(1);
+    // the next start does not make an empty interval of the gap; an empty interval still counts
+    expect(d.push(line({ type: 'printf', data: '=== zonescope interval 2 ===\n' }))).toEqual([]);
+    expect(d.push(line({ type: 'printf', data: '=== zonescope interval 2 end ===\n' }))).toEqual([{ records: [], events: [] }]);
+    // bpftrace's exit prints the cleared counters: no third interval
+    expect(d.push(line({ type: 'map', data: { '@zs_seen_samples_even': 0 } }) + line({ type: 'map', data: { '@zs_seen_samples_odd': 0 } }))).toEqual([]);
+    expect(d.end()).toEqual([]);
+  });
+
   it('reports samples its counter saw that did not arrive', async () => {
     const [iv] = decode(
       line({ type: 'printf', data: '=== zonescope interval 1 ===\n' }) +

@@ -20,6 +20,17 @@ const hist = (key: string, rows: [string, number][]) =>
   [`  ${key}`, '           value  ------------- Distribution ------------- count    ', ...rows.map(([v, c]) => row(v, c)), ''].join('\n');
 
 describe('DTrace stdout decoder', () => {
+  it('sends an interval as soon as its end marker comes, not when the next one starts', () => {
+    const d = dtraceDriver.stdout(findScript('syscall-latency')!, scriptFile(findScript('syscall-latency')!, 'dtrace', scriptsDir()));
+    const first = d.push(['=== zonescope interval 1 ===', '', hist('read', [['1000', 0], ['2000', 3], ['3000', 0]]), '=== zonescope interval 1 end ===', ''].join('\n'));
+    expect(first).toHaveLength(1);
+    expect(first[0].records.filter((r) => r.kind === 'hist').map((h) => h.keys)).toEqual([['read']]);
+    // the next start marker does not make an empty interval of the gap
+    expect(d.push('=== zonescope interval 2 ===\n')).toEqual([]);
+    expect(d.push(['', hist('write', [['1000', 0], ['5000', 1], ['6000', 0]]), '=== zonescope interval 2 end ===', ''].join('\n'))).toHaveLength(1);
+    expect(d.end()).toEqual([]);
+  });
+
   it('an interval with one malformed line in the middle keeps every other record', () => {
     const read = hist('read', [['1000', 0], ['2000', 7], ['3000', 2], ['4000', 0]]).split('\n');
     read.splice(3, 0, '            2500 |@@@@@@@ ?? 3'); // a row garbled in the middle of a histogram
