@@ -44,7 +44,7 @@ async function profile(cgid, env) {
   let cur = null;
   for await (const line of createInterface({ input: bt.stdout })) {
     const now = performance.now();
-    if (line.includes('=== zonescope interval')) {
+    if (line.includes('=== zonescope interval') && !line.includes(' end ===')) {
       cur = { marker: now, end: now, text: `${line}\n`, complete: false };
       intervals.push(cur);
     } else if (cur) {
