@@ -307,28 +307,26 @@ export const traceView: View = (app, { id }, el) => {
     return h('div', table.el, h('p.dim', 'A percentile is the upper bound of the bucket it falls in. Click a row to see its heatmap.'));
   };
 
+  const teardown = () => {
+    fg?.destroy();
+    hm?.destroy();
+    companions?.destroy();
+    fg = null;
+    hm = null;
+    companions = null;
+  };
   const refreshResult = async (): Promise<void> => {
     if (!t) return;
     // a failed trace with nothing recorded: the outcome says why; no empty charts, no export
     if (!hasResult(t)) {
-      fg?.destroy();
-      hm?.destroy();
-      companions?.destroy();
-      fg = null;
-      hm = null;
-      companions = null;
+      teardown();
       kind = '';
       body.replaceChildren();
       return;
     }
     if (kind !== t.output) {
       kind = t.output;
-      fg?.destroy();
-      hm?.destroy();
-      companions?.destroy();
-      fg = null;
-      hm = null;
-      companions = null;
+      teardown();
       if (kind === 'flame') setupFlame();
       else if (kind === 'heatmap') setupLatency();
       else body.replaceChildren(h('h2', 'Records'), h('div.records'));
