@@ -3,7 +3,8 @@
 // go and frames whose series are shared; what left the history in memory leaves the disk; a
 // damaged chunk costs that node its history, counted, never the server.
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store } from '../../server/store.js';
@@ -15,13 +16,21 @@ import { helloFrame } from '../helpers/frames.js';
 
 const dirs: string[] = [];
 const stores: Store[] = [];
+const mounts: string[] = [];
 afterAll(() => {
   for (const s of stores) s.close();
+  for (const m of mounts) {
+    try {
+      execFileSync('umount', [m]);
+      rmSync(m, { recursive: true, force: true });
+    } catch {
+      // left for the next boot's tmp cleanup
+    }
+  }
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-function open() {
-  const dir = mkdtempSync(join(tmpdir(), 'zs-hstore-'));
+function open(dir = mkdtempSync(join(tmpdir(), 'zs-hstore-'))) {
   dirs.push(dir);
   const store = new Store(dir);
   stores.push(store);
@@ -131,6 +140,38 @@ describe('stored zone history', () => {
     expect(errors).toContain('read zone history');
     expect(b.fleet.addSamples('n1', frame(4, Date.now(), ['z1']))).toBe(true);
     expect(st.history.length).toBe(1);
+    b.hs.close();
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('on a full disk keeps the history in memory and writes it once the disk has room', () => {
+    const mnt = mkdtempSync(join(tmpdir(), 'zs-hstore-full-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1024k', 'tmpfs', mnt]);
+    mounts.push(mnt);
+    const data = join(mnt, 'data');
+    mkdirSync(data);
+    const { server, errors } = open(data);
+    const a = server();
+    connect(a.fleet, 'n1');
+    const ballast = join(mnt, 'ballast');
+    const fd = openSync(ballast, 'a');
+    try {
+      for (;;) writeSync(fd, Buffer.alloc(4096));
+    } catch {
+      // ENOSPC: full
+    }
+    closeSync(fd);
+    const t0 = Date.now() - 60_000;
+    const zones = Array.from({ length: 40 }, (_, i) => `zone-${i}`);
+    for (let s = 1; s <= 20; s++) a.fleet.addSamples('n1', frame(s, t0 + s * 1000, zones), t0 + s * 1000);
+    a.hs.tick(Date.now(), true);
+    expect(errors).toContain('write zone history');
+    // nothing taken is lost: the charts still have every frame
+    const before = a.fleet.nodes.get('n1')!.history.columns('zone-7', 0);
+    expect(before.times).toHaveLength(20);
+    rmSync(ballast);
+    a.hs.close();
+    const b = server();
+    expect(connect(b.fleet, 'n1').history.columns('zone-7', 0)).toEqual(before);
     b.hs.close();
   });
 });
