@@ -10,6 +10,7 @@ export const limitFlags = {
   'max-nodes-per-token': { type: 'string' },
   'max-zones-per-node': { type: 'string' },
   'max-series-per-node': { type: 'string' },
+  'max-history-points': { type: 'string' },
   'sd-allow-hosts': { type: 'string' },
 } as const;
 
@@ -19,6 +20,9 @@ export const limitsHelp = `  --forget-after D    forget a node whose agent is aw
   --max-nodes-per-token N    node names one agent token may hold (default 1000)
   --max-zones-per-node N     zones kept per node (default 2000)
   --max-series-per-node N    series exposed per node (default 100000)
+  --max-history-points N     zone points held in memory across the fleet for the charts,
+                      about 8.5 bytes each (default 12000000); the largest histories
+                      give way first
   --sd-allow-hosts H,…       hosts an agent's --metrics-listen URL may name in /sd besides
                       the address it connected from
 `;
@@ -38,6 +42,8 @@ export function parseLimits(v: Values): { fleet: Partial<FleetOptions>; agents: 
   const series = count('--max-series-per-node', v['max-series-per-node'] as string | undefined);
   if (zones) fleet.maxZonesPerNode = zones;
   if (series) fleet.maxSeriesPerNode = series;
+  const points = count('--max-history-points', v['max-history-points'] as string | undefined);
+  if (points) fleet.maxHistoryPoints = points;
   const agents: Partial<HubOptions> = {};
   const conns = count('--max-agent-connections', v['max-agent-connections'] as string | undefined);
   const nodes = count('--max-nodes-per-token', v['max-nodes-per-token'] as string | undefined);
