@@ -21,7 +21,7 @@ describe('zonescope CLI', () => {
   it.each([
     [['start', '--bogus'], /start: .*bogus/],
     [['server', '--port', 'eighty'], /--port: 'eighty' is not a port/],
-    [['server', '--max-history-points', '-5'], /--max-history-points: '-5' is not a whole number of at least 1/],
+    [['server', '--max-history-points', '0'], /--max-history-points: '0' is not a whole number of at least 1/],
     [['server', '--trust-proxy', 'true'], /--trust-proxy: 'true' is not an address, a CIDR/],
     [['server', '--trust-proxy', '10.0.0.0/33'], /--trust-proxy: '10.0.0.0\/33' is not an address, a CIDR/],
     [['agent', '--token', 't'], /--server URL is required/],
