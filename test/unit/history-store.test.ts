@@ -2,40 +2,17 @@
 // new fleet on the same store) charts exactly what the old one did, across zones that come and
 // go and frames whose series are shared; what left the history in memory leaves the disk; a
 // damaged chunk costs that node its history, counted, never the server.
-import { afterAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Store } from '../../server/store.js';
-import { StoreFaults } from '../../server/store-faults.js';
+import { describe, expect, it } from 'vitest';
+import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { openTestStore, smallDisk } from '../helpers/test-store.js';
 import { Fleet, DEFAULT_FLEET, type FleetOptions } from '../../server/fleet.js';
 import { HistoryStore, decodeFrames, encodeFrames } from '../../server/history-store.js';
 import { PROTOCOL_VERSION, type Point, type Samples } from '../../protocol/messages.js';
 import { helloFrame } from '../helpers/frames.js';
 
-const dirs: string[] = [];
-const stores: Store[] = [];
-const mounts: string[] = [];
-afterAll(() => {
-  for (const s of stores) s.close();
-  for (const m of mounts) {
-    try {
-      execFileSync('umount', [m]);
-      rmSync(m, { recursive: true, force: true });
-    } catch {
-      // left for the next boot's tmp cleanup
-    }
-  }
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-function open(dir = mkdtempSync(join(tmpdir(), 'zs-hstore-'))) {
-  dirs.push(dir);
-  const store = new Store(dir);
-  stores.push(store);
-  const errors: string[] = [];
-  const faults = new StoreFaults(store, { inc: ({ op }) => void errors.push(op) }, { warn: () => undefined, error: () => undefined });
+function open(dir?: string) {
+  const { store, faults, errors } = openTestStore(dir);
   /** a server on this store: its fleet and history store (written by hand with tick) */
   const server = (opts: Partial<FleetOptions> = {}) => {
     const fleetOpts = { ...DEFAULT_FLEET, ...opts };
@@ -144,11 +121,8 @@ describe('stored zone history', () => {
   });
 
   it.skipIf(process.getuid?.() !== 0)('on a full disk keeps the history in memory and writes it once the disk has room', () => {
-    const mnt = mkdtempSync(join(tmpdir(), 'zs-hstore-full-'));
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1024k', 'tmpfs', mnt]);
-    mounts.push(mnt);
-    const data = join(mnt, 'data');
-    mkdirSync(data);
+    const data = smallDisk();
+    const mnt = dirname(data);
     const { server, errors } = open(data);
     const a = server();
     connect(a.fleet, 'n1');

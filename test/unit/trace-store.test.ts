@@ -1,38 +1,16 @@
 // Stored traces on a real SQLite file: what is read back is what was written (a trace cut
 // short is rebuilt from its merged snapshot plus the frames after it), retention deletes by
 // age and then by size, oldest first, and a full disk keeps the queue until it takes writes.
-import { afterAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Store } from '../../server/store.js';
+import { describe, expect, it } from 'vitest';
+import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { openTestStore, smallDisk } from '../helpers/test-store.js';
 import { StoreFaults } from '../../server/store-faults.js';
 import { TraceStore, type StorableTrace } from '../../server/trace-store.js';
 import type { TraceRecord } from '../../protocol/records.js';
 
-const dirs: string[] = [];
-const mounts: string[] = [];
-const stores: Store[] = [];
-afterAll(() => {
-  for (const s of stores) s.close();
-  for (const m of mounts) {
-    try {
-      execFileSync('umount', [m]);
-      rmSync(m, { recursive: true, force: true });
-    } catch {
-      // left for the next boot's tmp cleanup
-    }
-  }
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-function open(dir = mkdtempSync(join(tmpdir(), 'zs-tstore-'))) {
-  dirs.push(dir);
-  const store = new Store(dir);
-  stores.push(store);
-  const errors: string[] = [];
-  const faults = new StoreFaults(store, { inc: ({ op }) => void errors.push(op) }, { warn: () => undefined, error: () => undefined });
+function open(dir?: string) {
+  const { store, faults, errors } = openTestStore(dir);
   return { store, faults, errors, traces: (budgetBytes = 1024 ** 3, maxAgeMs = 86_400_000) => new TraceStore(store, faults, { budgetBytes, maxAgeMs }, 0) };
 }
 
@@ -113,11 +91,8 @@ describe('stored traces', () => {
   });
 
   it.skipIf(process.getuid?.() !== 0)('on a full disk keeps what it could not write, and writes it once the disk has room', () => {
-    const mnt = mkdtempSync(join(tmpdir(), 'zs-tstore-full-'));
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1024k', 'tmpfs', mnt]);
-    mounts.push(mnt);
-    const data = join(mnt, 'data');
-    mkdirSync(data);
+    const data = smallDisk();
+    const mnt = dirname(data);
     const { traces, errors, faults } = open(data);
     const ts = traces();
     const t = trace('full', Date.now());

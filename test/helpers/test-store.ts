@@ -1,0 +1,45 @@
+// A store in a temporary directory, with its fault counting, for the store tests; and a tiny
+// tmpfs to fill. Everything made here goes when the test file ends.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll } from 'vitest';
+import { Store } from '../../server/store.js';
+import { StoreFaults } from '../../server/store-faults.js';
+
+const dirs: string[] = [];
+const stores: Store[] = [];
+const mounts: string[] = [];
+afterAll(() => {
+  for (const s of stores) s.close();
+  for (const m of mounts) {
+    try {
+      execFileSync('umount', [m]);
+      rmSync(m, { recursive: true, force: true });
+    } catch {
+      // left for the next boot's tmp cleanup
+    }
+  }
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** A store in `dir` (a new temporary one by default); `errors` lists the ops that failed. */
+export function openTestStore(dir = mkdtempSync(join(tmpdir(), 'zs-store-'))) {
+  dirs.push(dir);
+  const store = new Store(dir);
+  stores.push(store);
+  const errors: string[] = [];
+  const faults = new StoreFaults(store, { inc: ({ op }) => void errors.push(op) }, { warn: () => undefined, error: () => undefined });
+  return { dir, store, faults, errors };
+}
+
+/** A data directory on a 1 MiB tmpfs (root only): a disk that fills. */
+export function smallDisk(): string {
+  const mnt = mkdtempSync(join(tmpdir(), 'zs-full-'));
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1024k', 'tmpfs', mnt]);
+  mounts.push(mnt);
+  const data = join(mnt, 'data');
+  mkdirSync(data);
+  return data;
+}
