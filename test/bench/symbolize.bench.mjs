@@ -30,7 +30,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** Starts `cmd` inside the cgroup (the shell joins it, then execs): its children start there too. */
 function inCgroup(dir, cmd, args) {
   const q = (s) => `'${s.replaceAll("'", "'\\''")}'`;
-  return spawn('sh', ['-c', `echo $$ > ${q(join(dir, 'cgroup.procs'))} && exec ${[cmd, ...args].map(q).join(' ')}`], { stdio: 'ignore', detached: true });
+  // cwd tmpdir: node's --perf-basic-prof also writes a V8 log (isolate-*.log) where it runs
+  return spawn('sh', ['-c', `echo $$ > ${q(join(dir, 'cgroup.procs'))} && exec ${[cmd, ...args].map(q).join(' ')}`], { cwd: tmpdir(), stdio: 'ignore', detached: true });
 }
 
 /** One bpftrace run: per interval, when its marker and its last line arrived, and its text. */

@@ -56,8 +56,8 @@ process.stdout.write('ready\\n');
 for (;;) sink += zsBusyLoop(1e6);
 `;
 
-function spawnReady(cmd: string, args: string[]): Promise<ChildProcess> {
-  const c = spawn(cmd, args, { env: { ...process.env, ...TEST_ENV }, stdio: ['ignore', 'pipe', 'inherit'] });
+function spawnReady(cmd: string, args: string[], cwd?: string): Promise<ChildProcess> {
+  const c = spawn(cmd, args, { cwd, env: { ...process.env, ...TEST_ENV }, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     c.once('error', reject);
     c.once('exit', (code) => reject(new Error(`${cmd} exited (${code}) before it was ready`)));
@@ -115,7 +115,8 @@ describe('traces on a busy host (real bpftrace)', () => {
   it('a 10 s cpu-profile of a zone with node and a C burner: 10 intervals, the samples its counter saw, named frames of both', async () => {
     const burner = await startBurner(buildBurner('zonescope_hot_spin', dir), 'spin');
     kids.push(burner);
-    const node = await spawnReady(process.execPath, ['--perf-basic-prof', join(dir, 'busy.js')]);
+    // in its own directory: --perf-basic-prof also writes a V8 log (isolate-*.log) to the cwd
+    const node = await spawnReady(process.execPath, ['--perf-basic-prof', join(dir, 'busy.js')], dir);
     kids.push(node);
     await zone.addPid(burner.pid!);
     await zone.addPid(node.pid!);

@@ -1,7 +1,9 @@
 // What each script needs from the host, and how a missing prerequisite reads.
 import { describe, it, expect } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { availability, bpfPrivilegeProblem, effectiveCaps, tracefsMounted } from '../../agent/tracers/prerequisites.js';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Prerequisites, availability, bpfPrivilegeProblem, effectiveCaps, tracefsMounted } from '../../agent/tracers/prerequisites.js';
 import { loadCatalog, scriptFile, scriptsDir } from '../../scripts/catalog.js';
 
 describe('tracer prerequisites', () => {
@@ -38,6 +40,35 @@ describe('tracer prerequisites', () => {
       const needs = new Set(meta.needs?.bpftrace ?? []);
       expect(needs.has('tracefs'), `${meta.id}: tracepoints need tracefs`).toBe(/^\s*tracepoint:/m.test(src));
       expect(needs.has('uprobes'), `${meta.id}: uprobes`).toBe(/^\s*u(ret)?probe:/m.test(src));
+    }
+  });
+
+  it('a tracer too slow to print its version leaves the scripts offered and is asked again; one that fails does not', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zs-prereq-'));
+    const path = process.env.PATH;
+    const warnings: string[] = [];
+    const log = { info: () => undefined, warn: (m: string) => void warnings.push(m), error: () => undefined, debug: () => undefined };
+    const dtrace = (body: string) => {
+      writeFileSync(join(dir, 'dtrace'), `#!/bin/sh\n${body}\n`);
+      chmodSync(join(dir, 'dtrace'), 0o755);
+    };
+    try {
+      process.env.PATH = `${dir}:${path}`;
+      const pre = new Prerequisites({ tracer: 'dtrace', log: log as never, versionTimeoutMs: 300 });
+      const cat = loadCatalog();
+      dtrace('exec sleep 5');
+      expect((await pre.check(cat)).every((a) => a.available)).toBe(true);
+      expect(warnings.join('\n')).toMatch(/dtrace did not answer -V within 0.3 s/);
+      dtrace("echo 'dtrace: Sun D 1.13'");
+      expect((await pre.check(cat)).every((a) => a.available)).toBe(true);
+      expect(pre.version).toBe('dtrace: Sun D 1.13');
+      dtrace("echo 'ld.so.1: dtrace: fatal: libdtrace.so.1: open failed' >&2; exit 1");
+      // a new binary (another mtime) is asked again; its failure is the reason every script reports
+      const failed = await pre.check(cat);
+      expect(failed.every((a) => !a.available && /dtrace does not run: ld.so.1/.test(a.reason ?? ''))).toBe(true);
+    } finally {
+      process.env.PATH = path;
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -72,6 +72,13 @@ function launcher(app: App, node: string, zone: string, scripts: ScriptInfo[], r
     box.append(h('p.dim', 'The server has no curated scripts.'));
     return { el: box, setRunning: () => undefined };
   }
+  const runnable = scripts.filter((s) => s.available !== false);
+  if (!runnable.length) {
+    // every option disabled would leave the form with no script: say why instead
+    const reasons = [...new Set(scripts.map((s) => s.reason ?? 'unknown reason'))];
+    box.append(h('p.error-text.no-scripts', `No curated script can run on this node: ${reasons.join('; ')}`));
+    return { el: box, setRunning: () => undefined };
+  }
   const select = h(
     'select',
     { id: 'script', 'aria-label': 'script' },
@@ -111,6 +118,7 @@ function launcher(app: App, node: string, zone: string, scripts: ScriptInfo[], r
     );
     if (!operator) dur.disabled = true;
   };
+  select.value = runnable[0].id;
   select.addEventListener('change', show);
   show();
   const run = async (e: Event): Promise<void> => {
