@@ -34,9 +34,17 @@ export const HistRecord = Type.Object({
   buckets: Type.Array(Bucket, { maxItems: 4096 }),
 });
 
+/** width of the time slices a sampled stack is placed in (scripts key samples by it) */
+export const SLICE_MS = 20;
+/** most slices one record carries: a second holds 50; a late print a few more */
+export const MAX_SLICES = 512;
+
 /**
  * A stack-keyed aggregation row. `stack` is leaf first, as the tracers print it; when a key
  * holds a kernel and a user stack, the kernel frames come first and `kernel` says how many.
+ * `slices`, when the script keys samples by time: [start of a SLICE_MS slice in epoch ms,
+ * samples in it], ascending, adding up to `value`. They are what lets a subsecond heatmap and
+ * the flame graph of a selection come from the same samples (FlameScope).
  */
 export const StackRecord = Type.Object({
   kind: Type.Literal('stack'),
@@ -45,6 +53,7 @@ export const StackRecord = Type.Object({
   stack: Type.Array(Type.String({ maxLength: MAX_TEXT }), { maxItems: MAX_STACK }),
   kernel: SafeInt({ minimum: 0 }),
   value: Finite(),
+  slices: Type.Optional(Type.Array(Type.Tuple([SafeInt({ minimum: 0 }), Count()]), { maxItems: MAX_SLICES })),
 });
 
 export const StatsRecord = Type.Object({

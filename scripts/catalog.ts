@@ -35,6 +35,9 @@ export const ScriptMeta = Type.Object({
   maxDurationS: Type.Integer({ minimum: 1, maximum: 3600 }),
   overhead: Type.String(),
   notes: Type.Optional(Type.String()),
+  /** the stack map's last key is the sample's time slice (the monotonic clock in SLICE_MS
+   * units, protocol/records.ts): the agent turns it into the records' `slices` */
+  timeSliced: Type.Optional(Type.Boolean()),
   /** DTrace only: the script prints alloc/free events, joined by the agent (agent/parse/dtrace-events.ts) */
   join: Type.Optional(Type.Literal('alloc-free')),
   /** in declaration order they become $3, $4, ... ($1 is the zone, $2 the duration) */

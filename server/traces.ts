@@ -308,10 +308,29 @@ export class TraceManager {
     return t.history.filter((h) => h.time >= from && h.time <= to).map((h) => ({ interval: h.interval, time: h.time, records: h.records }));
   }
 
-  /** Records for a time range: the merged result when the whole trace is asked for. */
+  /**
+   * Records for a time range [from, to] (epoch ms): the merged result when the whole trace is
+   * asked for. A stack with time slices counts exactly the samples of its slices that start in
+   * the range (what a selection on the subsecond heatmap holds); other records come with the
+   * intervals whose time is in it.
+   */
   records(t: Trace, from?: number, to?: number): TraceRecord[] {
     if (from === undefined && to === undefined) return [...t.merged.values()];
-    return this.intervals(t, from, to).flatMap((h) => h.records);
+    const lo = from ?? -Infinity;
+    const hi = to ?? Infinity;
+    const out: TraceRecord[] = [];
+    for (const h of t.history) {
+      // an interval holds samples from before its time, so none of an earlier one is in range
+      if (h.time < lo) continue;
+      for (const r of h.records) {
+        if (r.kind === 'stack' && r.slices) {
+          let n = 0;
+          for (const [at, c] of r.slices) if (at >= lo && at <= hi) n += c;
+          if (n) out.push({ ...r, value: n, slices: r.slices.filter(([at]) => at >= lo && at <= hi) });
+        } else if (h.time <= hi) out.push(r);
+      }
+    }
+    return out;
   }
 
   /** Stops the timers and writes what is queued: a trace still running is stored as running,
@@ -390,7 +409,12 @@ export class TraceManager {
     const k = keyOf(r);
     const have = t.merged.get(k);
     if (have) mergeInto(have, r);
-    else if (t.merged.size < TRACE_BUDGET.mergedRecords) t.merged.set(k, structuredClone(r));
+    else if (t.merged.size < TRACE_BUDGET.mergedRecords) {
+      const c = structuredClone(r);
+      // when its samples fell is the intervals' business: the whole trace's total has no time
+      if (c.kind === 'stack') delete c.slices;
+      t.merged.set(k, c);
+    }
     else if (count) t.truncated++;
   }
 

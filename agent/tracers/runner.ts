@@ -17,6 +17,7 @@ import { TRACE_LIMITS } from '../../scripts/limits.js';
 import { checkDuration, checkParams, checkZoneName } from '../../scripts/params.js';
 import { cleanupNoise, traceOutcome, type Outcome, type RunFacts } from './outcome.js';
 import { TraceWatch } from './watch.js';
+import { timeSlices } from './time-slices.js';
 import { fitEvents, fitRecord } from './frame-fit.js';
 import { which } from '../exec.js';
 
@@ -65,6 +66,8 @@ interface Running {
   gone: string[];
   watch?: TraceWatch;
   done: Promise<void>;
+  /** epoch ms minus monotonic ms, taken once so every time slice of the trace maps alike */
+  epochOffsetMs: number;
   /** intervals waiting on the driver's finish(), sent in order */
   chain: Promise<void>;
 }
@@ -122,6 +125,8 @@ export class TraceRunner {
       unit: meta.unit,
       durationS,
       requested: Date.now(),
+      // the tracers' nsecs/timestamp and Node's hrtime read the same monotonic clock
+      epochOffsetMs: Date.now() - Number(process.hrtime.bigint() / 1_000_000n),
       startedAt: Date.now(),
       firstOutput: 0,
       firstInterval: 0,
@@ -293,6 +298,8 @@ export class TraceRunner {
 
   /** Sends an interval once the driver has finished it, after those before it. */
   private deliver(r: Running, meta: ScriptMeta, iv: Interval): void {
+    // one record per stack before its frames are named: fewer to name
+    if (meta.timeSliced) iv.records = timeSlices(iv.records, r.epochOffsetMs);
     const finish = this.driver.finish;
     if (!finish) return this.frame(r, iv, !iv.trailing);
     r.chain = r.chain.then(async () => {

@@ -220,7 +220,8 @@ describe.skipIf(!existsSync(CHROMIUM))('flame graph and heatmap components in Ch
       box.id = 'lat';
       host.append(box);
       w.__hm = new w.__zs.Heatmap(box, w.__zs.latencyHeatmap(ivs), { height: 260, width: 800, log: true, percentiles: true, countLabel: 'events' });
-      const sub = ivs.map((iv: any, i: number) => ({ ...iv, records: [{ kind: 'scalar', agg: 'subsecond', keys: [i * 200 + 100], value: 50 }] }));
+      // 50 samples of one stack in one 20 ms slice a second, 200 ms later each second
+      const sub = ivs.map((iv: any, i: number) => ({ ...iv, records: [{ kind: 'stack', agg: 'samples', keys: [], stack: ['f'], kernel: 0, value: 50, slices: [[t0 + i * 1000 + i * 200 + 100, 50]] }] }));
       const box2 = document.createElement('div');
       box2.id = 'sub';
       host.append(box2);

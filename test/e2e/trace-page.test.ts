@@ -157,7 +157,7 @@ describe.skipIf(!usable)('trace page in Chromium', () => {
     await page.close();
   }, 90_000);
 
-  it('subsecond heatmap: a drag says how many samples its cells hold, and an empty one says it holds none', async () => {
+  it('subsecond heatmap: a drag of N slices shows exactly their samples, in the count and the flame graph; an empty one says it holds none', async () => {
     const r = await h.api('POST', '/api/traces', { node: NODE, zone: zone.name, script: 'cpu-profile', params: { hz: 49 }, durationS: 3 });
     await waitEnded(h, r.json.id);
     // the cells as the page builds them, from the same intervals
@@ -192,19 +192,35 @@ describe.skipIf(!usable)('trace page in Chromium', () => {
       await page.mouse.move(b.x, b.y, { steps: 4 });
       await page.mouse.up();
     };
-    // rows 5..14 (100 ms to 300 ms) of a column with samples: exactly those cells' samples
-    const want = Array.from({ length: 10 }, (_, i) => d.counts[full * R + 5 + i]).reduce((x, y) => x + y, 0);
+    // rows 5..14 (100 ms to 300 ms) of a column with samples: exactly those cells' samples,
+    // and the flame graph of exactly those samples (stacks keyed by 20 ms slice)
+    const sum = (cells: [number, number][]) => cells.reduce((x, [c, row]) => x + d.counts[c * R + row], 0);
+    const want = sum(Array.from({ length: 10 }, (_, i) => [full, 5 + i] as [number, number]));
     await drag(at(full, 5), at(full, 14));
     // a spinning burner sampled 49 times a second fills 200 ms of its busiest second
     expect(want).toBeGreaterThan(0);
-    await expect.poll(() => page.textContent('.selection')).toMatch(new RegExp(`^Selected \\S+–\\S+: ${want.toLocaleString('en-US')} samples? in the heatmap cells\\.$`));
-    expect(await page.textContent('.range')).toMatch(/^Showing the whole intervals .* the selection touches \(stacks are kept per interval\)$/);
+    const exactly = async (n: number) => {
+      await expect.poll(() => page.textContent('.selection')).toMatch(new RegExp(`^Selected \\S+–\\S+: ${n.toLocaleString('en-US')} samples? in 10 slices\\.$`));
+      await expect.poll(() => page.textContent('.fg-status'), { timeout: 15_000 }).toMatch(new RegExp(`^${n.toLocaleString('en-US')} samples? · `));
+      await expect.poll(() => page.textContent('.range')).toMatch(/^Showing the selected slices \d\d:\d\d:\d\d\.\d{3}–\d\d:\d\d:\d\d\.\d{3}$/);
+    };
+    await exactly(want);
+    // across a second's end, as FlameScope selects: the last 5 slices of one second and the
+    // first 5 of the next, in time order
+    const next = full + 1 < cols ? full : full - 1;
+    let across = 0;
+    if (next >= 0 && next + 1 < cols) {
+      across = sum([...[45, 46, 47, 48, 49].map((row) => [next, row] as [number, number]), ...[0, 1, 2, 3, 4].map((row) => [next + 1, row] as [number, number])]);
+      await drag(at(next, 45), at(next + 1, 4));
+      if (across) await exactly(across);
+      else await expect.poll(() => page.textContent('.selection')).toMatch(/holds no samples/);
+    }
     if (empty) {
       const [c, row] = empty;
       await drag(at(c, row), { ...at(c, row), x: at(c, row).x + 3 });
       await expect.poll(() => page.textContent('.selection')).toMatch(/holds no samples: drag across coloured cells\.$/);
     }
-    console.log(`subsecond: ${cols} columns, selection of 10 cells = ${want} samples; empty cell ${empty ? 'found and checked' : 'none in this trace'}`);
+    console.log(`subsecond: ${cols} columns, selection of 10 slices = ${want} samples (flame graph: the same), 10 across a second = ${across}; empty cell ${empty ? 'found and checked' : 'none in this trace'}`);
     await page.close();
   }, 90_000);
 

@@ -73,14 +73,52 @@ describe('traces on real bpftrace', () => {
     expect(hotSamples).toBeGreaterThan(30);
     expect(hotSamples).toBeGreaterThan(allSamples * 0.8);
     expect(folded).not.toContain('zonescope_outside_spin');
-    // per-interval history slices by time: the first interval alone has fewer samples
+    // every stack says when its samples fell (20 ms slices, epoch ms): they add up to its
+    // count and lie before the interval that carried them was sent
     const ivs = (await h.api('GET', `/api/traces/${start.json.id}/intervals`)).json;
     expect(ivs.length).toBe(t.intervals);
-    const first = (await h.api('GET', `/api/traces/${start.json.id}/folded?from=${ivs[0].time}&to=${ivs[0].time}`)).text;
-    const firstSamples = first.trim().split('\n').filter(Boolean).reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
-    expect(firstSamples).toBeGreaterThan(0);
-    expect(firstSamples).toBeLessThan(hotSamples);
+    for (const iv of ivs)
+      for (const r of iv.records.filter((r: any) => r.kind === 'stack')) {
+        expect(r.slices.reduce((a: number, [, n]: number[]) => a + n, 0)).toBe(r.value);
+        for (const [at] of r.slices) expect(at).toBeLessThanOrEqual(iv.time);
+        for (const [at] of r.slices) expect(at).toBeGreaterThan(t.createdAt - 25);
+      }
     killAll([inside, outside]);
+  });
+
+  it('cpu-profile places each sample in its 20 ms slice of wall-clock time: a burner started mid-trace is in no slice before its start', async () => {
+    const start = await h.api('POST', '/api/traces', { node: NODE, zone: zone.name, script: 'cpu-profile', params: { hz: 99 }, durationS: 4 });
+    expect(start.status, start.text).toBe(201);
+    await h.waitFor('the first interval', async () => (await h.api('GET', `/api/traces/${start.json.id}`)).json.intervals >= 1);
+    await sleep(300);
+    const spawned = Date.now();
+    const burner = await startBurner(hot, 'spin');
+    kids.push(burner);
+    await zone.addPid(burner.pid!);
+    const t = await waitEnded(h, start.json.id);
+    killAll([burner]);
+    expect(t.status, t.error).toBe('done');
+    const hotIn = async (from: number, to: number) => {
+      const r = await h.api('GET', `/api/traces/${start.json.id}/folded?from=${from}&to=${to}`);
+      if (r.status === 404) return 0;
+      return r.text.trim().split('\n').filter((l) => l.includes('zonescope_hot_spin')).reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    };
+    // nothing of it in the slices that end before it was spawned; most of the trace after
+    const before = await hotIn(t.createdAt - 1000, spawned - 21);
+    const after = await hotIn(spawned - 20, Date.now());
+    expect(before).toBe(0);
+    expect(after).toBeGreaterThan(30);
+    // the whole trace's folded total is the sum of its slices: no sample without a time
+    const total = (text: string) => text.trim().split('\n').reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    const whole = total((await h.api('GET', `/api/traces/${start.json.id}/folded`)).text);
+    const ivs = (await h.api('GET', `/api/traces/${start.json.id}/intervals`)).json;
+    const sliced = ivs.flatMap((iv: any) => iv.records).filter((r: any) => r.kind === 'stack').flatMap((r: any) => r.slices).reduce((a: number, [, n]: number[]) => a + n, 0);
+    expect(sliced).toBe(whole);
+    // and its first sample's slice is where the clock says it started, not a second off
+    const firstHot = Math.min(...ivs.flatMap((iv: any) => iv.records).filter((r: any) => r.kind === 'stack' && r.stack.some((f: string) => f.includes('zonescope_hot_spin'))).flatMap((r: any) => r.slices.map(([at]: number[]) => at)));
+    console.log(`time slices: burner spawned ${spawned - t.createdAt} ms into the trace; its samples before that ${before}, after ${after}; first slice ${firstHot - spawned} ms after the spawn`);
+    expect(firstHot).toBeGreaterThanOrEqual(spawned - 20);
+    expect(firstHot).toBeLessThan(spawned + 1500);
   });
 
   it('syscall-latency counts a syscall workload in the zone, not one outside it', async () => {

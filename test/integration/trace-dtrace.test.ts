@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDtraceAggregations } from '../../agent/parse/dtrace.js';
 import { printaNames } from '../../agent/tracers/dtrace.js';
-import { scriptsDir } from '../../scripts/catalog.js';
+import { findScript, scriptsDir } from '../../scripts/catalog.js';
+import { timeSlices } from '../../agent/tracers/time-slices.js';
 import { foldStacks, formatFolded } from '../../protocol/folded.js';
 import { startHarness, waitEnded, ROOT, type Harness } from '../helpers/trace-harness.js';
 
@@ -17,15 +18,20 @@ const BAD = `zs-dt-bad-${process.pid}`;
 const fakes = join(ROOT, 'test/fakes/illumos');
 const env = { PATH: `${fakes}/bin:${process.env.PATH}`, ZONESCOPE_FAKE_STATE: `/tmp/zs-dt-${process.pid}` };
 
-/** the replay file's intervals, parsed the way the parser tests parse DTrace text */
-/** The replay's records per interval, named as the script prints them; the script's own counters (@zs_seen_*) stay in the agent. */
+/**
+ * The replay's records per interval, parsed the way the parser tests parse DTrace text and
+ * named as the script prints them; the script's own counters (@zs_seen_*) stay in the agent,
+ * and a time-sliced script's rows are one record per stack (slice N of the stand-in's second
+ * at N × 20 ms).
+ */
 function replayRecords(script: string) {
   const names = printaNames(readFileSync(join(scriptsDir(), `${script}.d`), 'utf8'));
-  const text = readFileSync(join(fakes, 'dtrace', `${script}.txt`), 'utf8');
+  const text = readFileSync(join(fakes, 'dtrace', `${script}.txt`), 'utf8').replace(/\{slice\+(\d+)\}/g, '$1');
   return text
     .split(/^=== zonescope interval ===\n/m)
     .filter((t) => t.trim())
-    .map((t) => parseDtraceAggregations(t.split('\n').filter((l) => !l.startsWith('!stderr')).join('\n'), names).filter((r) => r.kind === 'printf' || !r.agg.startsWith('zs_seen_')));
+    .map((t) => parseDtraceAggregations(t.split('\n').filter((l) => !l.startsWith('!stderr')).join('\n'), names).filter((r) => r.kind === 'printf' || !r.agg.startsWith('zs_seen_')))
+    .map((rs) => (findScript(script)?.timeSliced ? timeSlices(rs, 0) : rs));
 }
 
 describe('traces through the DTrace stand-in', () => {
@@ -56,23 +62,32 @@ describe('traces through the DTrace stand-in', () => {
     ]);
     expect(t.intervals).toBe(2);
     const folded = (await h.api('GET', `/api/traces/${r.json.id}/folded`)).text;
+    // rooted at the process's program name (execname), as FlameGraph's collapsers do
     expect(folded).toBe(
-      'webapp`_start;webapp`main;webapp`render_page;libc.so.1`memset 50\n' +
-        'webapp`_start;webapp`main;webapp`render_page;libc.so.1`memset;unix`cmntrap;unix`trap;genunix`anon_zero;unix`page_create_va 12\n' +
-        'webapp`_start;webapp`main;webapp`zonescope_hot_spin 116\n',
+      'webapp;webapp`_start;webapp`main;webapp`render_page;libc.so.1`memset 50\n' +
+        'webapp;webapp`_start;webapp`main;webapp`render_page;libc.so.1`memset;unix`cmntrap;unix`trap;genunix`anon_zero;unix`page_create_va 12\n' +
+        'webapp;webapp`_start;webapp`main;webapp`zonescope_hot_spin 116\n',
     );
     expect(folded).toBe(formatFolded(foldStacks(replayRecords('cpu-profile').flat())));
     const annotated = (await h.api('GET', `/api/traces/${r.json.id}/folded?annotate=1`)).text;
     expect(annotated).toContain('libc.so.1`memset;unix`cmntrap_[k];unix`trap_[k];genunix`anon_zero_[k];unix`page_create_va_[k] 12');
-    // the subsecond offsets (FlameScope's rows) account for every sample of the stacks
     const sum = (kind: string, agg: string) => t.records.filter((x: any) => x.kind === kind && x.agg === agg).reduce((n: number, x: any) => n + x.value, 0);
-    expect(sum('scalar', 'subsecond')).toBe(178);
     expect(sum('stack', 'samples')).toBe(178);
     // every stack keeps its aggregation's name, also user-only stacks (empty kernel part)
     expect(t.records.filter((x: any) => x.kind === 'stack').every((x: any) => x.agg === 'samples')).toBe(true);
     // the interval history holds each interval's own records
     const ivs = (await h.api('GET', `/api/traces/${r.json.id}/intervals`)).json;
     expect(ivs.map((i: any) => i.records.length)).toEqual(replayRecords('cpu-profile').map((x) => x.length));
+    // each stack says when its samples fell: in the second before its interval was sent
+    // (the stand-in's clock), adding up to its count; the burst of the hot function is there
+    for (const iv of ivs)
+      for (const x of iv.records) {
+        expect(x.slices.reduce((n: number, [, c]: number[]) => n + c, 0)).toBe(x.value);
+        for (const [at] of x.slices) expect(iv.time - at).toBeGreaterThanOrEqual(0);
+        for (const [at] of x.slices) expect(iv.time - at).toBeLessThan(3000);
+      }
+    const hot = ivs[0].records.find((x: any) => x.stack[0].includes('zonescope_hot_spin'));
+    expect(hot.slices.map(([, c]: number[]) => c)).toEqual(Array(11).fill(5));
     // drops and errors from stderr: events, totals, and the two counters on /metrics
     expect(t.drops).toEqual({ drops: 12, 'aggregation-drops': 3 });
     expect(t.errors).toBe(1);

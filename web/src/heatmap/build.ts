@@ -1,5 +1,5 @@
 // Turns a trace's per-interval records (GET /api/traces/:id/intervals) into heatmap cells.
-import type { TraceRecord } from '../../../protocol/records.js';
+import { SLICE_MS, type TraceRecord } from '../../../protocol/records.js';
 import { defaultFmt, type HeatmapData } from './heatmap.js';
 
 export interface Interval {
@@ -114,49 +114,66 @@ export function percentilesByKey(records: readonly TraceRecord[]): { key: string
 }
 
 /**
- * Subsecond-offset heatmap (FlameScope): columns are seconds, rows are fractions of a second.
- * Sample offsets come from a scalar aggregation named `subsecond` keyed by the offset within
- * the second in ms (the cpu-profile script's `@subsecond[(nsecs % 1e9) / 1e6 / W * W]`); a
- * trace without it is placed by interval time, which is only as fine as the interval.
+ * Subsecond-offset heatmap (FlameScope): columns are seconds, rows are 20 ms slices of the
+ * second. Cells count the samples of stack records' `slices` (when each sample fell), the very
+ * samples the flame graph of a selection is drawn from. A trace whose stacks carry no slices
+ * is placed by interval time, which is only as fine as the interval (`precise` false).
  */
-export function subsecondHeatmap(ivs: readonly Interval[], rowMs = 20): HeatmapData & { precise: boolean } {
+export function subsecondHeatmap(ivs: readonly Interval[], rowMs = SLICE_MS): HeatmapData & { precise: boolean } {
   const rowsN = Math.ceil(1000 / rowMs);
   const rows: [number, number][] = [];
   for (let r = 0; r < rowsN; r++) rows.push([r * rowMs, Math.min(1000, (r + 1) * rowMs)]);
-  const sorted = [...ivs].sort((a, b) => a.time - b.time);
-  if (!sorted.length) return { times: [], step: 1, rows, counts: new Float64Array(0), precise: false };
-  const stepMs = intervalStepMs(sorted);
-  // an interval's samples were taken during the interval before its time
-  const first = Math.floor((sorted[0].time - stepMs) / 1000);
-  const last = Math.floor((sorted[sorted.length - 1].time - 1) / 1000);
-  const cols = Math.max(1, last - first + 1);
-  const counts = new Float64Array(cols * rowsN);
+  // (ms, samples): a slice's start, or the instant before an interval without slices was sent
+  const points: [number, number][] = [];
   let precise = false;
-  for (const iv of sorted) {
-    const sub = iv.records.filter((r) => r.kind === 'scalar' && r.agg === 'subsecond');
-    if (sub.length) {
-      precise = true;
-      // offsets are within the interval's last second
-      const col = Math.min(cols - 1, Math.max(0, Math.floor((iv.time - 1) / 1000) - first));
-      for (const r of sub) {
-        if (r.kind !== 'scalar') continue;
-        const off = Number(r.keys[0]);
-        if (!Number.isFinite(off)) continue;
-        const row = Math.min(rowsN - 1, Math.max(0, Math.floor(off / rowMs)));
-        counts[col * rowsN + row] += r.value;
-      }
-    } else {
-      let n = 0;
-      for (const r of iv.records) if (r.kind === 'stack') n += r.value;
-      const t = iv.time - 1;
-      const col = Math.min(cols - 1, Math.max(0, Math.floor(t / 1000) - first));
-      const row = Math.min(rowsN - 1, Math.floor((t % 1000) / rowMs));
-      counts[col * rowsN + row] += n;
+  for (const iv of ivs) {
+    let whole = 0;
+    for (const r of iv.records) {
+      if (r.kind !== 'stack') continue;
+      if (r.slices) {
+        precise = true;
+        for (const p of r.slices) points.push(p);
+      } else whole += r.value;
     }
+    if (whole) points.push([iv.time - 1, whole]);
+  }
+  if (!points.length) return { times: [], step: 1, rows, counts: new Float64Array(0), precise };
+  let first = Infinity;
+  let last = -Infinity;
+  for (const [ms] of points) {
+    first = Math.min(first, Math.floor(ms / 1000));
+    last = Math.max(last, Math.floor(ms / 1000));
+  }
+  // (bounded: a wild time must not allocate a year of columns)
+  const cols = Math.min(20_000, last - first + 1);
+  const counts = new Float64Array(cols * rowsN);
+  for (const [ms, n] of points) {
+    const col = Math.min(cols - 1, Math.floor(ms / 1000) - first);
+    counts[col * rowsN + Math.floor((ms % 1000) / rowMs)] += n;
   }
   const times: number[] = [];
   for (let c = 0; c < cols; c++) times.push(first + c);
   return { times, step: 1, rows, counts, precise };
+}
+
+/**
+ * What a drag from `fromMs` to `toMs` selected: every cell from the one holding `fromMs` to the
+ * one holding `toMs`, in time order (FlameScope's selection), as the range [from, to] of their
+ * slices' starts (what /folded?from=&to= cuts stacks to) and the samples of those cells.
+ */
+export function selectCells(d: HeatmapData, fromMs: number, toMs: number): { from: number; to: number; samples: number } {
+  const rowMs = d.rows.length ? d.rows[0][1] - d.rows[0][0] : SLICE_MS;
+  const from = Math.floor(fromMs / rowMs) * rowMs;
+  const to = Math.floor(toMs / rowMs) * rowMs + rowMs - 1;
+  const R = d.rows.length;
+  let samples = 0;
+  d.times.forEach((t, c) => {
+    for (let r = 0; r < R; r++) {
+      const start = t * 1000 + d.rows[r][0];
+      if (start >= from && start <= to) samples += d.counts[c * R + r];
+    }
+  });
+  return { from, to, samples };
 }
 
 /** The interval times (ms) whose interval overlaps [fromMs, toMs]: what /folded?from=&to= should ask for. */
@@ -164,18 +181,4 @@ export function intervalsCovering(ivs: readonly Interval[], fromMs: number, toMs
   const stepMs = intervalStepMs(ivs);
   const hit = ivs.filter((iv) => iv.time > fromMs && iv.time - stepMs <= toMs).map((iv) => iv.time);
   return hit.length ? [Math.min(...hit), Math.max(...hit)] : null;
-}
-
-/** Samples of the subsecond cells that overlap [fromMs, toMs] (what a drag selected on the heatmap). */
-export function samplesIn(d: HeatmapData, fromMs: number, toMs: number): number {
-  const R = d.rows.length;
-  let n = 0;
-  d.times.forEach((t, c) => {
-    for (let r = 0; r < R; r++) {
-      const a = t * 1000 + d.rows[r][0];
-      const b = t * 1000 + d.rows[r][1];
-      if (b > fromMs && a <= toMs) n += d.counts[c * R + r];
-    }
-  });
-  return n;
 }

@@ -7,7 +7,7 @@ import { h, enc } from '../dom.js';
 import { unitFormatter, fmtNs } from '../units.js';
 import { FlameGraph } from '../flamegraph/index.js';
 import { Heatmap } from '../heatmap/heatmap.js';
-import { latencyHeatmap, subsecondHeatmap, intervalsCovering, intervalStepMs, histKeys, percentilesByKey, samplesIn } from '../heatmap/build.js';
+import { latencyHeatmap, subsecondHeatmap, intervalsCovering, intervalStepMs, histKeys, percentilesByKey, selectCells } from '../heatmap/build.js';
 import { SortTable } from '../table.js';
 import { statusBadge } from './zone.js';
 import { processesPanel } from './trace-processes.js';
@@ -66,6 +66,8 @@ export const traceView: View = (app, { id }, el) => {
   let hm: Heatmap | null = null;
   let ivs: IntervalRecords[] = [];
   let range: [number, number] | null = null;
+  /** the range is exact slices (stacks keyed by time), not the whole intervals it touches */
+  let sliced = false;
   let baseline: { folded: string; label: string } | null = null;
   const rangeOut = h('span.range');
   const selectionOut = h('p.selection.subsecond-part', { role: 'status' });
@@ -95,6 +97,7 @@ export const traceView: View = (app, { id }, el) => {
   head.append(crumbs, title, outcomeOut, h('p.progress-line', bar, ' ', progressText, ' ', stopBtn), errOut);
   let headFor = '';
   const secs = (ms: number): string => `${Math.max(0, Math.round(ms / 1000))} s`;
+  const clock = (ms: number): string => `${new Date(ms).toLocaleTimeString('en-GB')}.${String(ms % 1000).padStart(3, '0')}`;
 
   const renderHead = (): void => {
     if (!t) return;
@@ -173,11 +176,13 @@ export const traceView: View = (app, { id }, el) => {
     if (empty) return;
     lastFolded = folded;
     showFlame();
-    // the stacks are kept per interval (a second): a range shows the whole intervals it touches,
-    // which can hold more samples than the cells selected above — said, not hidden
-    rangeOut.textContent = range
-      ? `Showing the whole intervals ${new Date(range[0] - intervalStepMs(ivs)).toLocaleTimeString('en-GB')}–${new Date(range[1]).toLocaleTimeString('en-GB')} the selection touches (stacks are kept per interval)`
-      : 'Showing the whole trace';
+    // stacks keyed by time slice: the flame graph holds exactly the samples of the selected
+    // cells. Without slices it can only show the whole intervals they touch — said, not hidden
+    rangeOut.textContent = !range
+      ? 'Showing the whole trace'
+      : sliced
+        ? `Showing the selected slices ${clock(range[0])}–${clock(range[1] + 1)}`
+        : `Showing the whole intervals ${new Date(range[0] - intervalStepMs(ivs)).toLocaleTimeString('en-GB')}–${new Date(range[1]).toLocaleTimeString('en-GB')} the selection touches (this trace's stacks are kept per interval)`;
     if (!range) selectionOut.textContent = '';
     if (baseline) rangeOut.textContent += ` · compared with ${baseline.label}`;
   };
@@ -201,7 +206,7 @@ export const traceView: View = (app, { id }, el) => {
     const flameRow = h('div.row.subsecond-part', h('h2', 'Flame graph'), rangeOut, whole, setBase, clearBase);
     body.replaceChildren(
       h('h2.subsecond-part', 'Subsecond offsets'),
-      h('p.dim.subsecond-part', 'Columns are seconds, rows are fractions of a second; drag across cells to see the flame graph of that range.'),
+      h('p.dim.subsecond-part', 'Columns are seconds, rows are 20 ms slices of the second; drag from one cell to another to see the flame graph of exactly the samples in between.'),
       hmBox,
       flameRow,
       h('p.dim.no-stacks', { hidden: true }),
@@ -214,7 +219,7 @@ export const traceView: View = (app, { id }, el) => {
     companions.processSelect.hidden = true;
     flameRow.append(companions.processSelect);
     fgBox.after(companions.el);
-    const imprecise = h('p.warn.imprecise', { hidden: true }, 'This trace reports no subsecond offsets: each interval is drawn as one cell at its end, so ranges select whole intervals only.');
+    const imprecise = h('p.warn.imprecise', { hidden: true }, "This trace's stacks carry no time slices: each interval is drawn as one cell at its end, so ranges select whole intervals only.");
     hmBox.before(imprecise);
     hmBox.after(selectionOut);
     hm = new Heatmap(hmBox, subsecondHeatmap(ivs), {
@@ -224,15 +229,17 @@ export const traceView: View = (app, { id }, el) => {
       cellTime: (s, v) => s * 1000 + Math.max(0, Math.min(999, v)),
       onRange: ([a, b]) => {
         // say what the drag selected, and when it is nothing, say so instead of doing nothing
-        const n = samplesIn(subsecondHeatmap(ivs), a, b);
-        const r = intervalsCovering(ivs, a, b);
-        const clock = (ms: number): string => `${new Date(ms).toLocaleTimeString('en-GB')}.${String(ms % 1000).padStart(3, '0')}`;
-        if (!n || !r) {
-          selectionOut.textContent = `The selection ${clock(a)}–${clock(b)} holds no samples: drag across coloured cells.`;
+        const d = subsecondHeatmap(ivs);
+        const cells = selectCells(d, a, b);
+        const r = d.precise ? ([cells.from, cells.to] as [number, number]) : intervalsCovering(ivs, a, b);
+        const span = `${clock(cells.from)}–${clock(cells.to + 1)}`;
+        if (!cells.samples || !r) {
+          selectionOut.textContent = `The selection ${span} holds no samples: drag across coloured cells.`;
           return;
         }
-        selectionOut.textContent = `Selected ${clock(a)}–${clock(b)}: ${plural(n, 'sample')} in the heatmap cells.`;
+        selectionOut.textContent = `Selected ${span}: ${plural(cells.samples, 'sample')} in ${plural(Math.round((cells.to + 1 - cells.from) / (d.rows[0][1] - d.rows[0][0])), 'slice')}.`;
         range = r;
+        sliced = d.precise;
         void drawFlame();
       },
     });
