@@ -121,6 +121,7 @@ describe.skipIf(!ready)('node health, host charts and VM state in Chromium', () 
     await expect.poll(() => zone.textContent('.zone-health'), { timeout: 20_000 }).not.toMatch(/Stale/);
     const cpu = zone.locator('figure.chart', { hasText: 'CPU (user / system)' });
     await expect.poll(async () => Number(await cpu.getAttribute('data-gaps')), { timeout: 20_000 }).toBeGreaterThan(0);
+    await cpu.scrollIntoViewIfNeeded();
     // where the gap is: the chart's own pointer handler, probed across the plot in the page (a
     // pixel at a time, without a round trip per pixel on a loaded machine)
     const gapX = await cpu.evaluate((fig) => {

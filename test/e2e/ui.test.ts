@@ -243,6 +243,8 @@ describe.skipIf(missing.length > 0)('web UI in Chromium against a real server an
     // above the root: the zoom path grows
     await expect.poll(() => page.textContent('h1 .status'), { timeout: 30_000 }).toMatch(/done|stopped/);
     const box = (await page.$('.fg-canvas'))!;
+    // the pointer only reaches what is in the viewport (the outcome and the heatmap sit above)
+    await box.evaluate((e) => e.scrollIntoView({ block: 'end' }));
     const bb = (await box.boundingBox())!;
     const crumbs = async (): Promise<number> => (await page.$$('.fg-crumb')).length;
     expect(await crumbs()).toBe(1);
