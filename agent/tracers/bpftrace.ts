@@ -24,6 +24,7 @@ import { Symbolizer } from './symbols/symbolizer.js';
 import { checkSeen } from './seen-counter.js';
 import { stackFieldHints } from '../parse/bpftrace-keys.js';
 import { positional, tracerFlags } from '../../scripts/params.js';
+import { MAX_ZONE_CGROUPS, descendantIds, scopeToCgroups, writeScoped } from './cgroup-scope.js';
 
 export const BPFTRACE_ENV: Record<string, string> = {
   BPFTRACE_MAP_KEYS_MAX: '10240',
@@ -63,7 +64,12 @@ export async function finishInterval(iv: Interval, unit: string, sym: Pick<Symbo
 
 /** The cgroup v2 id of a zone (the inode number of its directory in the unified hierarchy). */
 export async function cgroupId(zone: Zone, cgroupRoot = process.env.ZONESCOPE_CGROUP_ROOT ?? '/sys/fs/cgroup'): Promise<number> {
-  if (zone.name === 'global') return 0;
+  return (await zoneCgroup(zone, cgroupRoot)).id;
+}
+
+/** A zone's cgroup v2 directory and id (0 and no directory: the global zone, the whole host). */
+async function zoneCgroup(zone: Zone, cgroupRoot = process.env.ZONESCOPE_CGROUP_ROOT ?? '/sys/fs/cgroup'): Promise<{ id: number; dir?: string }> {
+  if (zone.name === 'global') return { id: 0 };
   if (!zone.cgroup) throw new Error(`zone '${zone.name}' has no cgroup: it cannot be traced`);
   const layout = await detectLayout(cgroupRoot);
   if (!layout.unified) throw new Error(`zone '${zone.name}': this host has no cgroup v2 hierarchy, which bpftrace needs to scope a trace to a container`);
@@ -75,7 +81,7 @@ export async function cgroupId(zone: Zone, cgroupRoot = process.env.ZONESCOPE_CG
     throw new Error(`zone '${zone.name}': no cgroup v2 directory ${dir} (${(e as Error).message})`);
   }
   if (ino > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error(`${dir}: cgroup id ${ino} is too large to pass on`);
-  return Number(ino);
+  return { id: Number(ino), dir };
 }
 
 /** Processes of a zone's cgroup v2 subtree (at most 256: enough to warm the symbol cache). */
@@ -97,16 +103,21 @@ async function zonePids(zone: Zone, cgroupRoot = process.env.ZONESCOPE_CGROUP_RO
 export const bpftraceDriver: TracerDriver = {
   name: 'bpftrace',
   async invocation(meta, file, zone, durationS, values) {
-    const id = await cgroupId(zone);
+    const { id, dir } = await zoneCgroup(zone);
+    // processes in cgroups below the zone's own are the zone's too (see cgroup-scope.ts)
+    const below = dir ? await descendantIds(dir) : { ids: [], more: 0 };
+    const scoped = below.ids.length ? writeScoped(file, scopeToCgroups(readFileSync(file, 'utf8'), below.ids)) : undefined;
+    const warnings = below.more ? [`${below.more} cgroups below zone '${zone.name}' past the first ${MAX_ZONE_CGROUPS} are not traced`] : [];
     // the zone's binaries are read while bpftrace starts (about a second), not when the
     // first interval is waiting on them; the whole host is left to read as stacks come
     if (id !== 0 && meta.output === 'flame') void zonePids(zone).then((pids) => symbolizer().prefetch(pids)).catch(() => undefined);
-    const args = ['-f', 'json', ...tracerFlags(meta, 'bpftrace', values), file, String(id), String(durationS), ...positional(meta, values)];
+    const args = ['-f', 'json', ...tracerFlags(meta, 'bpftrace', values), scoped?.path ?? file, String(id), String(durationS), ...positional(meta, values)];
+    const done = { warnings, ...(scoped ? { cleanup: scoped.remove } : {}) };
     // a loaded host must not starve the tracer: its start (LLVM compiles the script) took
     // seconds behind busy processes, and so did each print. Its own CPU use is small and
     // bounded (one compile, one print a second), so as root it runs ahead of the workload.
-    if (process.getuid?.() === 0) return { cmd: 'nice', args: ['-n', String(TRACER_NICE), 'bpftrace', ...args], env: BPFTRACE_ENV };
-    return { cmd: 'bpftrace', args, env: BPFTRACE_ENV };
+    if (process.getuid?.() === 0) return { cmd: 'nice', args: ['-n', String(TRACER_NICE), 'bpftrace', ...args], env: BPFTRACE_ENV, ...done };
+    return { cmd: 'bpftrace', args, env: BPFTRACE_ENV, ...done };
   },
   finish: (iv, meta) => finishInterval(iv, meta.unit),
   stdout(meta, file) {

@@ -29,6 +29,10 @@ export interface Invocation {
   cmd: string;
   args: string[];
   env: Record<string, string>;
+  /** what the trace should say about how it was set up (a warning each) */
+  warnings?: string[];
+  /** called once the tracer has exited (files written for this run) */
+  cleanup?: () => void;
 }
 
 export interface TracerDriver {

@@ -146,6 +146,7 @@ export class TraceRunner {
     this.running.set(msg.id, r); // counted from now on, so concurrent starts see it
     let resolveDone!: () => void;
     r.done = new Promise((res) => (resolveDone = res));
+    let cleanup: (() => void) | undefined;
     try {
       // both checks at once: an on-call engineer waits on them before anything is traced
       const [a, zone] = await Promise.all([
@@ -156,6 +157,8 @@ export class TraceRunner {
       if (!zone) throw new Error(`zone: no zone '${msg.zone}' on this node`);
       const file = scriptFile(meta, this.driver.name, this.o.scriptsDir ?? scriptsDir());
       const inv = await this.driver.invocation(meta, file, zone, durationS, values);
+      cleanup = inv.cleanup;
+      for (const w of inv.warnings ?? []) this.event(r, { kind: 'warning', count: 1, message: w });
       const decoder = this.driver.stdout(meta, file);
       if (r.reason === 'stop') throw new Error('stopped before the tracer started');
       const [cmd, args] = this.setpriv ? [this.setpriv, ['--pdeathsig', 'KILL', '--', inv.cmd, ...inv.args]] : [inv.cmd, inv.args];
@@ -193,6 +196,7 @@ export class TraceRunner {
     } catch (e) {
       this.end(msg.id, { status: r.reason === 'stop' ? 'stopped' : 'failed', error: (e as Error).message });
     } finally {
+      cleanup?.();
       r.watch?.stop();
       for (const t of r.timers) clearTimeout(t);
       this.running.delete(msg.id);

@@ -5,7 +5,7 @@
 // destroy() moves nothing: it kills the zone's processes (only the test suite's own, marked
 // ZONESCOPE_TEST, test/helpers/procs.ts) and removes the directories once they are empty.
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { detectLayout, type Hierarchy } from '../../agent/platform/cgroup.js';
 import { parseProcCgroup } from '../../agent/parse/cgroup.js';
 import { isTestProcess } from './procs.js';
@@ -16,7 +16,8 @@ export interface TestZone {
   cgroup: string;
   /** absolute directories, one per hierarchy */
   dirs: string[];
-  addPid(pid: number): Promise<void>;
+  /** into the zone's cgroup, or into `sub`, a cgroup below it (as systemd or lxc-attach place a container's processes) */
+  addPid(pid: number, sub?: string): Promise<void>;
   destroy(): Promise<void>;
 }
 
@@ -77,18 +78,30 @@ export async function makeTestZone(name: string, opts: { cgroupRoot?: string } =
     throw new Error(`test zone ${name}: ${(e as Error).message}`);
   }
 
+  const subdirs: string[] = [];
   return {
     name,
     cgroup,
     dirs,
-    async addPid(pid: number) {
-      for (const d of dirs) await writeFile(join(d, 'cgroup.procs'), `${pid}\n`);
+    async addPid(pid: number, sub?: string) {
+      if (sub !== undefined && !/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(sub)) throw new Error(`test zone ${name}: bad sub-cgroup '${sub}'`);
+      for (const d of dirs) {
+        const to = sub ? join(d, sub) : d;
+        if (sub && !subdirs.includes(to)) {
+          await mkdir(to, { recursive: true });
+          // deepest first when they are removed
+          const chain: string[] = [];
+          for (let p = to; p !== d; p = dirname(p)) if (!subdirs.includes(p)) chain.push(p);
+          subdirs.unshift(...chain);
+        }
+        await writeFile(join(to, 'cgroup.procs'), `${pid}\n`);
+      }
     },
     async destroy() {
       // a process killed through the first hierarchy is still listed in the others until it is
       // reaped, and a dying process's environ reads empty: it was checked already
       const killed = new Set<string>();
-      for (const d of dirs) {
+      for (const d of [...subdirs, ...dirs]) {
         let procs: string[];
         try {
           procs = (await readFile(join(d, 'cgroup.procs'), 'utf8')).split('\n').filter(Boolean);
@@ -106,7 +119,7 @@ export async function makeTestZone(name: string, opts: { cgroupRoot?: string } =
           }
         }
       }
-      await removeAll(dirs, parents);
+      await removeAll([...subdirs, ...dirs], parents);
     },
   };
 }

@@ -121,6 +121,23 @@ describe('traces on real bpftrace', () => {
     expect(firstHot).toBeLessThan(spawned + 1500);
   });
 
+  it('cpu-profile sees a process in a cgroup below the zone\'s own, where systemd or lxc-attach put a container\'s processes', async () => {
+    const nested = await startBurner(hot, 'spin');
+    kids.push(nested);
+    await zone.addPid(nested.pid!, 'system.slice/app.service');
+    try {
+      const start = await h.api('POST', '/api/traces', { node: NODE, zone: zone.name, script: 'cpu-profile', params: { hz: 99 }, durationS: 2 });
+      expect(start.status, start.text).toBe(201);
+      const t = await waitEnded(h, start.json.id);
+      expect(t.status, t.error).toBe('done');
+      const folded = (await h.api('GET', `/api/traces/${start.json.id}/folded`)).text;
+      const hotSamples = folded.trim().split('\n').filter((l) => l.includes('zonescope_hot_spin')).reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+      expect(hotSamples).toBeGreaterThan(20);
+    } finally {
+      killAll([nested]);
+    }
+  });
+
   it('syscall-latency counts a syscall workload in the zone, not one outside it', async () => {
     // the agent names x86-64 syscall numbers (110), as DTrace does
     const total = (t: any) =>
