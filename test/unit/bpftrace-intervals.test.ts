@@ -4,6 +4,7 @@
 import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { bpftraceDriver, finishInterval } from '../../agent/tracers/bpftrace.js';
+import { timeSlices } from '../../agent/tracers/time-slices.js';
 import { stackFieldHints } from '../../agent/parse/bpftrace-keys.js';
 import { findScript, scriptFile, scriptsDir } from '../../scripts/catalog.js';
 import type { Interval } from '../../agent/tracers/driver.js';
@@ -22,29 +23,40 @@ function decode(text: string): Interval[] {
 describe('curated bpftrace output', () => {
   it('knows which key fields of each script are stacks, also when both stacks are empty', () => {
     const hints = stackFieldHints(readFileSync(file, 'utf8'));
-    expect(hints['@samples_even']).toEqual(['kstack', 'ustack', 'key', 'key']);
+    // kstack, ustack, pid, comm and the sample's time slice
+    expect(hints['@samples_even']).toEqual(['kstack', 'ustack', 'key', 'key', 'key']);
     const off = stackFieldHints(readFileSync(scriptFile(findScript('offcpu')!, 'bpftrace', scriptsDir()), 'utf8'));
     expect(off['@offcpu_odd']).toEqual(['kstack', 'ustack', 'key', 'key']);
     const leak = stackFieldHints(readFileSync(scriptFile(findScript('memleak')!, 'bpftrace', scriptsDir()), 'utf8'));
     expect(leak['@bytes_even']).toEqual(['ustack', 'key', 'key']);
   });
 
-  it('reads a cpu-profile interval: one aggregation, stacks keyed by process, user frames named', async () => {
+  it('reads a cpu-profile interval: one aggregation, stacks keyed by process and time slice, user frames named', async () => {
     const [iv] = decode(
       line({ type: 'printf', data: '=== zonescope interval 1 ===\n' }) +
-        line({ type: 'map', data: { '@samples_even': { '\n    do_idle+310\n    cpu_startup_entry+37\n,,0,swapper/1': 197, ',\n    0x7f00000010\n    0x401000\n,4242,node': 3, ',,83,kdamond.0': 1 } } }) +
-        line({ type: 'map', data: { '@subsecond_even': { '0': 100, '20': 101 } } }) +
+        line({
+          type: 'map',
+          data: {
+            '@samples_even': {
+              '\n    do_idle+310\n    cpu_startup_entry+37\n,,0,swapper/1,5000': 190,
+              '\n    do_idle+310\n    cpu_startup_entry+37\n,,0,swapper/1,5001': 7,
+              ',\n    0x7f00000010\n    0x401000\n,4242,node,5000': 3,
+              ',,83,kdamond.0,5001': 1,
+            },
+          },
+        }) +
         line({ type: 'map', data: { '@zs_seen_samples_even': 201 } }) +
         line({ type: 'printf', data: '=== zonescope interval 2 ===\n' }),
     );
-    const out = await finishInterval(iv, 'samples', stub);
+    // as the runner does: the slices first (monotonic 20 ms units → epoch ms), then the names
+    const out = await finishInterval({ ...iv, records: timeSlices(iv.records, 1_000) }, 'samples', stub);
     const stacks = out.records.filter((r): r is StackRecord => r.kind === 'stack');
-    expect(stacks.map((s) => [s.agg, s.keys, s.kernel, s.stack, s.value])).toEqual([
-      ['samples', [0, 'swapper/1'], 2, ['do_idle+310', 'cpu_startup_entry+37'], 197],
-      ['samples', [4242, 'node'], 0, ['fn_4242_0x7f00000010', 'fn_4242_0x401000'], 3],
-      ['samples', [83, 'kdamond.0'], 0, [], 1],
+    expect(stacks.map((s) => [s.agg, s.keys, s.kernel, s.stack, s.value, s.slices])).toEqual([
+      ['samples', [0, 'swapper/1'], 2, ['do_idle+310', 'cpu_startup_entry+37'], 197, [[101_000, 190], [101_020, 7]]],
+      ['samples', [4242, 'node'], 0, ['fn_4242_0x7f00000010', 'fn_4242_0x401000'], 3, [[101_000, 3]]],
+      ['samples', [83, 'kdamond.0'], 0, [], 1, [[101_020, 1]]],
     ]);
-    expect(out.records.filter((r) => r.kind === 'scalar').every((r) => r.agg === 'subsecond')).toBe(true);
+    expect(out.records.every((r) => r.kind === 'stack')).toBe(true);
     expect(out.events).toEqual([]);
   });
 
