@@ -6,7 +6,7 @@ import { definedLxcContainers } from '../vms/lxc-list.js';
 import type { Zone } from '../../protocol/messages.js';
 import { CgroupTree, DEFAULT_ZONE_ROOTS, populated } from './cgroup.js';
 import type { Platform } from './types.js';
-import { ownerOf, ownerRulesFromEnv, type OwnerRule } from './zone-owners.js';
+import { OwnerRules, ownerOf, type OwnerRule } from './zone-owners.js';
 import { procStatSampler } from '../samplers/proc-stat.js';
 import { procMeminfoSampler } from '../samplers/proc-meminfo.js';
 import { procLoadavgSampler } from '../samplers/proc-loadavg.js';
@@ -48,9 +48,9 @@ export function linuxPlatform(opts: LinuxOptions = {}): Platform & { readonly cg
   // a malformed zone root throws here, at startup, naming the root
   const cgroups = new CgroupTree(opts.cgroupRoot ?? process.env.ZONESCOPE_CGROUP_ROOT ?? '/sys/fs/cgroup', opts.zoneRoots ?? rootsFromEnv());
   // a malformed owner mapping throws here too, naming the entry or line
-  const owners = opts.owners ?? ownerRulesFromEnv();
-  const owned = (z: Zone): Zone => {
-    const owner = ownerOf(owners, z.name);
+  const owners = opts.owners ?? new OwnerRules();
+  const owned = (rules: readonly OwnerRule[]) => (z: Zone): Zone => {
+    const owner = ownerOf(rules, z.name);
     return owner === undefined ? z : { ...z, owner };
   };
   return {
@@ -76,7 +76,7 @@ export function linuxPlatform(opts: LinuxOptions = {}): Platform & { readonly cg
       for (const name of await definedLxcContainers(lxcPath)) {
         if (!zones.some((z) => z.name === name)) zones.push({ name, brand: 'lxc', state: 'stopped' });
       }
-      return zones.map(owned);
+      return zones.map(owned(Array.isArray(owners) ? owners : owners.current()));
     },
     samplers: [
       procStatSampler({ procRoot }),

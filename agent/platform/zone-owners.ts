@@ -2,7 +2,7 @@
 // patterns (`*` any run of characters) → owner, from $ZONESCOPE_ZONE_OWNERS
 // (`web*=acme,db1=7f1c…`) and/or the file $ZONESCOPE_ZONE_OWNERS_FILE (one `PATTERN OWNER` per
 // line, `#` comments). The first pattern that matches wins; the host (`global`) is nobody's.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { OWNER_PATTERN } from '../../protocol/messages.js';
 
 export interface OwnerRule {
@@ -46,7 +46,7 @@ export function parseOwnerFile(text: string, source: string): OwnerRule[] {
   return rules;
 }
 
-/** The rules the environment gives (file first, then the variable); read once, at start. */
+/** The rules the environment gives (file first, then the variable). */
 export function ownerRulesFromEnv(env: NodeJS.ProcessEnv = process.env): OwnerRule[] {
   const file = env.ZONESCOPE_ZONE_OWNERS_FILE;
   let text: string | undefined;
@@ -63,4 +63,41 @@ export function ownerRulesFromEnv(env: NodeJS.ProcessEnv = process.env): OwnerRu
 export function ownerOf(rules: readonly OwnerRule[], zone: string): string | undefined {
   if (zone === 'global') return undefined;
   return rules.find((r) => r.re.test(zone))?.owner;
+}
+
+/**
+ * The environment's rules, the file read again when it changes (mtime or size): an operator
+ * edits who owns what without restarting the agent. A file that no longer parses throws from
+ * `current()` (zone discovery reports it, naming the line) until it is fixed; meanwhile the
+ * zones already known keep their owners.
+ */
+export class OwnerRules {
+  private rules: OwnerRule[];
+  private stamp: string | undefined;
+
+  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {
+    // a malformed mapping at start is an error at start
+    this.stamp = this.fileStamp();
+    this.rules = ownerRulesFromEnv(env);
+  }
+
+  current(): OwnerRule[] {
+    const stamp = this.fileStamp();
+    if (stamp !== this.stamp) {
+      this.rules = ownerRulesFromEnv(this.env);
+      this.stamp = stamp;
+    }
+    return this.rules;
+  }
+
+  private fileStamp(): string | undefined {
+    const file = this.env.ZONESCOPE_ZONE_OWNERS_FILE;
+    if (!file) return undefined;
+    try {
+      const st = statSync(file);
+      return `${st.mtimeMs}:${st.size}:${st.ino}`;
+    } catch (e) {
+      return `missing:${(e as NodeJS.ErrnoException).code}`;
+    }
+  }
 }

@@ -64,6 +64,7 @@ export async function run() {
   const chromium = ['/usr/lib/chromium/chromium', '/usr/bin/chromium'].find(existsSync);
   if (!chromium) throw new Error('needs chromium (the second large binary)');
   const { bpftraceDriver, finishInterval } = await import(dist('agent/tracers/bpftrace.js'));
+  const { timeSlices } = await import(dist('agent/tracers/time-slices.js'));
   const { Symbolizer } = await import(dist('agent/tracers/symbols/symbolizer.js'));
   const { findScript, scriptFile, scriptsDir } = await import(dist('scripts/catalog.js'));
 
@@ -96,13 +97,24 @@ export async function run() {
     const cpuMs = [];
     let frames = 0;
     let named = 0;
+    // what the time slices cost: rows bpftrace printed (stack × process × 20 ms slice), records
+    // sent (one per stack and process), and the frame's bytes with and without the slices
+    let rows = 0;
+    let records = 0;
+    let bytes = 0;
+    let bytesUnsliced = 0;
     for (const iv of after) {
       const t0 = performance.now();
       const c0 = process.cpuUsage();
       const d = bpftraceDriver.stdout(meta, file);
       const out = [...d.push(iv.text), ...d.end()];
       for (const one of out) {
-        const done = await finishInterval(one, 'samples', sym);
+        rows += one.records.filter((r) => r.kind === 'stack').length;
+        // as the runner does: one record per stack first, then the names
+        const done = await finishInterval({ ...one, records: timeSlices(one.records, 0) }, 'samples', sym);
+        records += done.records.filter((r) => r.kind === 'stack').length;
+        bytes += JSON.stringify(done.records).length;
+        bytesUnsliced += JSON.stringify(done.records.map(({ slices, ...r }) => r)).length;
         for (const r of done.records) {
           if (r.kind !== 'stack') continue;
           const user = r.stack.slice(r.kernel);
@@ -125,6 +137,7 @@ export async function run() {
     console.log(`   agent naming them (cache cold at the first): ${afterMs.map((x) => x.toFixed(0)).join(', ')} ms; median ${a.toFixed(0)} ms; ${after.length} of ${SECONDS} intervals`);
     console.log(`   ratio: the agent's path is ${lb}${(b / a).toFixed(0)}x faster per interval (median); first interval ${beforeMs[0]?.toFixed(0) ?? `≥ ${WALL_MS}`} ms vs ${afterMs[0]?.toFixed(0)} ms`);
     console.log(`   agent CPU per interval: median ${median(cpuMs.slice(1)).toFixed(1)} ms (first, reading the symbol tables: ${cpuMs[0]?.toFixed(0)} ms); ${sym.stats.modulesRead} modules read; ${named} of ${frames} user frames named`);
+    console.log(`   time slices: ${(rows / after.length).toFixed(0)} rows printed an interval (stack, process, 20 ms slice) → ${(records / after.length).toFixed(0)} records sent; frame ${(bytes / after.length / 1024).toFixed(1)} KiB an interval, ${(bytes / bytesUnsliced).toFixed(2)}x the same records without slices`);
     return { beforeMs, afterMs, cpuMs, ratio: b / a, missing };
   } finally {
     for (const k of kids) {

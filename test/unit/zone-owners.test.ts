@@ -1,6 +1,9 @@
 // Linux zone owners from the operator's mapping, and SmartOS ones from vmadm.
 import { describe, expect, it } from 'vitest';
-import { ownerOf, parseOwnerFile, parseOwnerList } from '../../agent/platform/zone-owners.js';
+import { OwnerRules, ownerOf, parseOwnerFile, parseOwnerList } from '../../agent/platform/zone-owners.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseVmadmOwners } from '../../agent/parse/vmadm-owners.js';
 import { SimNode, readNodeData } from '../../agent/simulated/node.js';
 import { vmadm } from '../../agent/simulated/vmadm.js';
@@ -17,6 +20,29 @@ describe('ZONESCOPE_ZONE_OWNERS', () => {
     expect(ownerOf(parseOwnerList('a.b=x'), 'aXb')).toBeUndefined();
     expect(ownerOf([], 'web1')).toBeUndefined();
   });
+  it('reads the file again when it changes; a broken edit says where until it is fixed', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zs-owners-'));
+    const file = join(dir, 'owners');
+    try {
+      writeFileSync(file, 'web* acme\n');
+      const rules = new OwnerRules({ ZONESCOPE_ZONE_OWNERS_FILE: file });
+      expect(ownerOf(rules.current(), 'web1')).toBe('acme');
+      writeFileSync(file, '# moved to another tenant\nweb* globex\ndb* acme\n');
+      expect(ownerOf(rules.current(), 'web1')).toBe('globex');
+      expect(ownerOf(rules.current(), 'db2')).toBe('acme');
+      writeFileSync(file, 'web* globex\ndb*\n');
+      expect(() => rules.current()).toThrow(/owners line 2: expected 'PATTERN OWNER'/);
+      expect(() => rules.current()).toThrow(/line 2/);
+      writeFileSync(file, 'web* initech\n');
+      expect(ownerOf(rules.current(), 'web1')).toBe('initech');
+      // a mapping that no longer exists is an error too, not "nobody owns anything"
+      rmSync(file);
+      expect(() => rules.current()).toThrow(/ZONESCOPE_ZONE_OWNERS_FILE: .*ENOENT/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('reads the file form, with comments', () => {
     const rules = parseOwnerFile('# tenants\nweb*   acme\n\ndb1 beta # the database\n', '/etc/zonescope/owners');
     expect(rules.map((r) => [r.pattern, r.owner])).toEqual([['web*', 'acme'], ['db1', 'beta']]);
