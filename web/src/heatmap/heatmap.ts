@@ -89,6 +89,8 @@ export class Heatmap {
   private tip: HTMLDivElement;
   private max = 1;
   private dragFrom: { t: number; v: number } | null = null;
+  /** cells whose start (cellTime) lies in [from, to] ms are drawn selected */
+  private marked: [number, number] | null = null;
   private ro: ResizeObserver;
 
   constructor(parent: HTMLElement, data: HeatmapData, opts: HeatmapOptions = {}) {
@@ -151,9 +153,20 @@ export class Heatmap {
     this.u.setData(this.uData());
   }
 
-  /** clears the drag selection rectangle */
+  /** clears the drag selection rectangle and the marked cells */
   clearSelection(): void {
     this.u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+    this.mark(null);
+  }
+
+  /**
+   * Draws the cells whose start lies in [fromMs, toMs] as selected, in place of the drag's
+   * rectangle: a selection in time order (FlameScope's) is not the rectangle the pointer drew.
+   */
+  mark(range: [number, number] | null): void {
+    this.marked = range;
+    if (range) this.u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+    this.u.redraw(false);
   }
 
   get plot(): uPlot {
@@ -214,6 +227,22 @@ export class Heatmap {
         const y1 = Math.round(ys[r][1]);
         ctx.fillStyle = cellColor(n / this.max);
         ctx.fillRect(x0, y1, Math.max(1, x1 - x0 - 1), Math.max(1, y0 - y1));
+      }
+    }
+    const cellTime = this.opts.cellTime;
+    if (this.marked && cellTime) {
+      const [from, to] = this.marked;
+      ctx.fillStyle = 'rgba(40, 110, 220, 0.35)';
+      for (let c = 0; c < times.length; c++) {
+        const x0 = Math.round(u.valToPos(times[c], 'x', true));
+        const x1 = Math.round(u.valToPos(times[c] + step, 'x', true));
+        for (let r = 0; r < R; r++) {
+          const at = cellTime(times[c], rows[r][0]);
+          if (at < from || at > to) continue;
+          const y0 = Math.round(ys[r][0]);
+          const y1 = Math.round(ys[r][1]);
+          ctx.fillRect(x0, y1, Math.max(1, x1 - x0 - 1), Math.max(1, y0 - y1));
+        }
       }
     }
     ctx.restore();

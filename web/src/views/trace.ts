@@ -233,6 +233,8 @@ export const traceView: View = (app, { id }, el) => {
         const cells = selectCells(d, a, b);
         const r = d.precise ? ([cells.from, cells.to] as [number, number]) : intervalsCovering(ivs, a, b);
         const span = `${clock(cells.from)}–${clock(cells.to + 1)}`;
+        // the cells in time order, not the rectangle the pointer drew
+        hm?.mark([cells.from, cells.to]);
         if (!cells.samples || !r) {
           selectionOut.textContent = `The selection ${span} holds no samples: drag across coloured cells.`;
           return;
