@@ -4,8 +4,7 @@
 // profile of such a zone came out nearly empty. So when the zone's cgroup has descendants, the
 // script runs with the test widened to each of their ids, read when the trace starts (a cgroup
 // made later is not traced; the trace says how many were left out past the cap).
-import { createHash } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -47,19 +46,15 @@ export async function descendantIds(dir: string, max = MAX_ZONE_CGROUPS - 1): Pr
   return { ids, more };
 }
 
-let dir: string | undefined;
-
-/** Writes the widened script where bpftrace can read it; the returned function removes it. */
+/**
+ * Writes the widened script where bpftrace can read it; the returned function removes it. The
+ * directory is made new with a random name (mkdtemp, mode 0700): a predictable path in /tmp
+ * could be made beforehand by another user, who could then swap the program the agent runs
+ * as root. The file keeps the script's name: bpftrace's messages name the file.
+ */
 export function writeScoped(file: string, source: string): { path: string; remove: () => void } {
-  if (!dir) {
-    dir = join(tmpdir(), `zonescope-scripts-${process.pid}`);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    process.once('exit', () => rmSync(dir!, { recursive: true, force: true }));
-  }
-  // its own directory, named as the script is: bpftrace's messages name the file
-  const sub = join(dir, createHash('sha256').update(source).digest('hex').slice(0, 16) + `-${process.hrtime.bigint()}`);
-  mkdirSync(sub, { mode: 0o700 });
-  const path = join(sub, basename(file));
-  writeFileSync(path, source, { mode: 0o600 });
-  return { path, remove: () => rmSync(sub, { recursive: true, force: true }) };
+  const dir = mkdtempSync(join(tmpdir(), 'zonescope-script-'));
+  const path = join(dir, basename(file));
+  writeFileSync(path, source, { mode: 0o600, flag: 'wx' });
+  return { path, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }

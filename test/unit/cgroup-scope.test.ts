@@ -1,10 +1,10 @@
 // A zone's processes in cgroups below its own are traced too: the scripts' `cgroup == $1` is
 // widened to the ids of the zone's descendants, found by walking its cgroup directory.
 import { describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { descendantIds, scopeToCgroups } from '../../agent/tracers/cgroup-scope.js';
+import { basename, dirname, join } from 'node:path';
+import { descendantIds, scopeToCgroups, writeScoped } from '../../agent/tracers/cgroup-scope.js';
 import { loadCatalog, scriptFile, scriptsDir } from '../../scripts/catalog.js';
 
 describe('cgroup scope', () => {
@@ -36,5 +36,22 @@ describe('cgroup scope', () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
+  });
+
+  it('writes the widened script under its own name in a new private directory, removed after', () => {
+    const a = writeScoped('/opt/zonescope/scripts/cpu-profile.bt', 'profile:hz:99 { }\n');
+    const b = writeScoped('/opt/zonescope/scripts/cpu-profile.bt', 'profile:hz:99 { }\n');
+    try {
+      expect(basename(a.path)).toBe('cpu-profile.bt');
+      expect(readFileSync(a.path, 'utf8')).toBe('profile:hz:99 { }\n');
+      // one directory per trace, unguessable, only the agent's user may enter it
+      expect(dirname(a.path)).not.toBe(dirname(b.path));
+      expect(statSync(dirname(a.path)).mode & 0o777).toBe(0o700);
+      expect(statSync(a.path).mode & 0o777).toBe(0o600);
+    } finally {
+      a.remove();
+      b.remove();
+    }
+    expect(existsSync(dirname(a.path))).toBe(false);
   });
 });
