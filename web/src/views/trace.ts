@@ -195,7 +195,7 @@ export const traceView: View = (app, { id }, el) => {
       type: 'button',
       title: 'Colour the flame graph by change against the range shown now',
       onclick: async () => {
-        const label = range ? `${new Date(range[0]).toLocaleTimeString()}–${new Date(range[1]).toLocaleTimeString()}` : 'the whole trace';
+        const label = !range ? 'the whole trace' : sliced ? `${clock(range[0])}–${clock(range[1] + 1)}` : `${new Date(range[0]).toLocaleTimeString('en-GB')}–${new Date(range[1]).toLocaleTimeString('en-GB')}`;
         baseline = { folded: await fetchFolded(range), label };
         clearBase.hidden = false;
         void drawFlame();
