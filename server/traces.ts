@@ -320,14 +320,14 @@ export class TraceManager {
     const hi = to ?? Infinity;
     const out: TraceRecord[] = [];
     for (const h of t.history) {
-      // an interval holds samples from before its time, so none of an earlier one is in range
-      if (h.time < lo) continue;
+      // (every interval is looked at: a slice's time and an interval's are both the agent's
+      // clock, but not read at the same moment, and a clock step would part them)
       for (const r of h.records) {
         if (r.kind === 'stack' && r.slices) {
           let n = 0;
           for (const [at, c] of r.slices) if (at >= lo && at <= hi) n += c;
           if (n) out.push({ ...r, value: n, slices: r.slices.filter(([at]) => at >= lo && at <= hi) });
-        } else if (h.time <= hi) out.push(r);
+        } else if (h.time >= lo && h.time <= hi) out.push(r);
       }
     }
     return out;
