@@ -194,7 +194,7 @@ describe.skipIf(!ready)('node health, host charts and VM state in Chromium', () 
     await expect.poll(() => zone.textContent('h1'), { timeout: 30_000 }).toMatch(/installed|stopped/);
     const tookMs = Date.now() - clicked;
     console.log(`VM stop: header said the zone stopped ${tookMs} ms after the click`);
-    expect(await zone.textContent('.vm-result')).toMatch(/the zone is (installed|stopped)/);
+    await expect.poll(() => zone.textContent('.vm-result'), { timeout: 10_000 }).toMatch(/the zone is (installed|stopped)/);
     expect(await zone.$('button.launch')).toBeNull();
     expect(await zone.textContent('.launcher')).toMatch(/not running: start it to trace it/);
     expect(await zone.getByRole('button', { name: 'Start' }).isVisible()).toBe(true);
