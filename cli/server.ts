@@ -24,6 +24,9 @@ export const serverHelp = `zonescope server — run the central server
   --metrics-token T   require this bearer token on /metrics and /sd
   --retention S       zone history kept per node, seconds (default 3600); stored, so it
                       survives a restart
+  --history-flush D   zone history is written to the store this often (default 1m): a
+                      server killed without warning (SIGKILL, power loss) loses at most
+                      this much; shorter costs more writes (SIGTERM writes everything)
   --trace-retention D stored traces are deleted this long after they ended (default 7d)
   --trace-budget SIZE stored traces take at most this much; the oldest go first
                       (default 1GiB)
@@ -54,7 +57,8 @@ export const startHelp = `zonescope start — run a server and a local agent in 
   --always-on S[@Z,…] keep a curated script running: histograms to /metrics, cpu-profile
                       as continuous profiles (see server --help)
   --profile-retention D, --profile-budget SIZE         as for server (see server --help)
-  --retention S, --trace-retention D, --trace-budget SIZE   as for server (see server --help)
+  --retention S, --history-flush D                     as for server (see server --help)
+  --trace-retention D, --trace-budget SIZE             as for server (see server --help)
   --public-url URL, --session-ttl D, --session-idle D   as for server (see server --help)
   --trust-proxy A[,…]                                  as for server (see server --help)
   --tls-cert FILE, --tls-key FILE                      HTTPS and WSS, as for server
@@ -68,6 +72,7 @@ const common = {
   data: { type: 'string' },
   'metrics-token': { type: 'string' },
   retention: { type: 'string' },
+  'history-flush': { type: 'string' },
   'trace-retention': { type: 'string' },
   'trace-budget': { type: 'string' },
   'always-on': { type: 'string', multiple: true },
@@ -145,6 +150,8 @@ async function serve(v: Record<string, string | boolean | string[] | undefined>,
   const p = port('--port', v.port as string | undefined, 9080);
   const host = (v.host as string) ?? defaultHost;
   const retentionS = seconds('--retention', v.retention as string | undefined, 3600);
+  const flushS = seconds('--history-flush', v['history-flush'] as string | undefined, 60, 3600);
+  if (flushS < 1) throw new UsageError(`--history-flush: '${v['history-flush']}' is shorter than a second`);
   const traceRetention = {
     maxAgeMs: seconds('--trace-retention', v['trace-retention'] as string | undefined, 7 * 86400, 3650 * 86400) * 1000,
     budgetBytes: size('--trace-budget', v['trace-budget'] as string | undefined, 1024 ** 3),
@@ -171,6 +178,7 @@ async function serve(v: Record<string, string | boolean | string[] | undefined>,
     logger: { level: process.env.ZONESCOPE_LOG ?? 'info' },
     metricsToken: v['metrics-token'] as string | undefined,
     fleet: { retentionS, ...limits.fleet },
+    historyStore: { chunkMs: flushS * 1000 },
     traceRetention,
     agents: limits.agents,
     alwaysOn,

@@ -22,6 +22,8 @@ describe('zonescope CLI', () => {
     [['start', '--bogus'], /start: .*bogus/],
     [['server', '--port', 'eighty'], /--port: 'eighty' is not a port/],
     [['server', '--max-history-points', '0'], /--max-history-points: '0' is not a whole number of at least 1/],
+    [['server', '--history-flush', '500ms'], /--history-flush: '500ms' is shorter than a second/],
+    [['server', '--history-flush', '2h'], /--history-flush: '2h' is out of range \(0, 3600s\]/],
     [['server', '--trust-proxy', 'true'], /--trust-proxy: 'true' is not an address, a CIDR/],
     [['server', '--trust-proxy', '10.0.0.0/33'], /--trust-proxy: '10.0.0.0\/33' is not an address, a CIDR/],
     [['agent', '--token', 't'], /--server URL is required/],

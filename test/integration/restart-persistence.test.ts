@@ -24,8 +24,8 @@ describe('a server restart', () => {
     const text = await r.text();
     return { status: r.status, text, json: text.startsWith('{') || text.startsWith('[') ? JSON.parse(text) : undefined };
   };
-  const startServer = async () => {
-    server = spawnZonescope(['server', '--port', String(port), '--host', '127.0.0.1', '--data', data], { ZONESCOPE_LOG: 'warn' });
+  const startServer = async (extra: string[] = []) => {
+    server = spawnZonescope(['server', '--port', String(port), '--host', '127.0.0.1', '--data', data, ...extra], { ZONESCOPE_LOG: 'warn' });
     // a loaded machine (CPUs shared with other work) may take a while to start a node process
     await server.waitFor(/zonescope is up/, 60_000);
   };
@@ -103,9 +103,10 @@ describe('a server restart', () => {
     expect((await trace(running)).status).toBe('partial');
   }, 180_000);
 
+  const history = async () => (await api(`/api/nodes/${NODE}/zones/${zone}/history?window=3600`)).json as { times: number[]; series: Record<string, (number | null)[]>; keptSince: number | null; retentionS: number };
+
   it('stopped (SIGTERM): the zone charts keep the samples from before, and a running trace ends partial', async () => {
     await agentUp();
-    const history = async () => (await api(`/api/nodes/${NODE}/zones/${zone}/history?window=3600`)).json as { times: number[]; series: Record<string, (number | null)[]>; keptSince: number | null; retentionS: number };
     await until('a few samples of the zone', async () => (await history()).times.length >= 5, 30_000);
     const running = await startTrace(60);
     await intervalsAtLeast(running, 2);
@@ -130,5 +131,26 @@ describe('a server restart', () => {
     const cut = await trace(running);
     expect(cut.status).toBe('partial');
     expect(cut.reasons[0]).toMatch(/server restarted/);
+  }, 180_000);
+
+  it('killed (SIGKILL) with --history-flush 2s: the zone charts lose at most the last 2 s', async () => {
+    await server.stop();
+    await startServer(['--history-flush', '2s']);
+    await agentUp();
+    const last = (await history()).times.at(-1) ?? 0;
+    await until('new samples of the zone', async () => (await history()).times.filter((t) => t > last).length >= 4, 30_000);
+    const h0 = await history();
+    // two write periods (and the store's look-ups in between) after the points we compare
+    await new Promise((r) => setTimeout(r, 5000));
+    server.kill9();
+    await server.proc;
+    await startServer();
+    await agentUp();
+    const h1 = await until('samples after the restart', async () => {
+      const h = await history();
+      return h.times.some((t) => t > Date.now() - 3000) && h;
+    }, 30_000);
+    // every point taken up to 5 s before the kill came back (the default, 1 min, would lose them)
+    expect(h1.times.slice(0, h0.times.length)).toEqual(h0.times);
   }, 180_000);
 });
