@@ -3,6 +3,8 @@
 // it is partial (the result is printed, the reasons go to stderr).
 import { hostname } from 'node:os';
 import type { TraceRecord } from '../protocol/records.js';
+import { foldStacks, processOf } from '../protocol/folded.js';
+import { roots, topFunctions } from '../protocol/stacks.js';
 import { parse, seconds, UsageError } from './args.js';
 import { client } from './client.js';
 
@@ -17,7 +19,8 @@ Usage: zonescope trace SCRIPT --zone Z [--node N] [--duration 10s] [--param k=v]
   --duration D      how long to trace: 10, 10s, 2m (default: the script's default)
   --param k=v       a script parameter, repeatable (e.g. --param hz=199)
   --format F        folded (flame graph input; default for flame scripts), json (the whole
-                    trace) or text (a table; default for the others)
+                    trace) or text (a table; default for the others; for a flame script its
+                    programs and its top functions by self and total)
   --server URL      the zonescope server; env ZONESCOPE_SERVER
   --token T         an operator token; env ZONESCOPE_TOKEN
   --ca FILE         trust the CA certificate(s) in this PEM file for an https:// server
@@ -109,11 +112,37 @@ export async function traceCommand(argv: string[]) {
   else if (fmt === 'folded') {
     if (!(t.records ?? []).some((r) => r.kind === 'stack')) throw new Error(`trace ${id} ${t.status} with no stacks: nothing to fold`);
     process.stdout.write(await text(`/api/traces/${id}/folded`));
-  } else process.stdout.write(textOf(t.records ?? []));
+  } else process.stdout.write(t.output === 'flame' ? topText(t.records ?? [], t.unit ?? 'samples') : textOf(t.records ?? []));
   if (t.status === 'partial') process.exitCode = 3;
 }
 
 const keyText = (keys: (string | number)[]) => keys.map(String).join('  ') || '(all)';
+
+/**
+ * A flame script's result for a terminal: its programs (when stacks say which process they are
+ * of) and its functions by self weight, with total weight and shares — the flame graph's top
+ * table, what an engineer reads first without a browser. `rows`: functions listed.
+ */
+export function topText(records: TraceRecord[], unit: string, rows = 25): string {
+  const stacks = [...foldStacks(records)].map(([k, value]) => ({ frames: k.split(';'), value })).filter((s) => s.value > 0);
+  const total = stacks.reduce((a, s) => a + s.value, 0);
+  if (!total) return '(no stacks)\n';
+  const byProcess = records.some((r) => processOf(r));
+  const pct = (v: number) => `${((v / total) * 100).toFixed(1)}%`.padStart(7);
+  const num = (v: number) => v.toLocaleString('en-US').padStart(14);
+  let out = `${total.toLocaleString('en-US')} ${unit} in ${stacks.length.toLocaleString('en-US')} distinct stacks\n`;
+  if (byProcess) {
+    const progs = roots(stacks);
+    out += `\n${'PROGRAM'.padEnd(24)}${`${unit.toUpperCase()}`.padStart(14)}${'SHARE'.padStart(7)}\n`;
+    for (const p of progs.slice(0, 10)) out += `${p.name.slice(0, 23).padEnd(24)}${num(p.value)}${pct(p.value)}\n`;
+    if (progs.length > 10) out += `(${progs.length - 10} more programs)\n`;
+  }
+  const fns = topFunctions(stacks, byProcess).sort((a, b) => b.self - a.self || b.total - a.total || (a.name < b.name ? -1 : 1));
+  out += `\n${'SELF'.padStart(14)}${'SELF%'.padStart(7)}${'TOTAL'.padStart(14)}${'TOTAL%'.padStart(7)}  FUNCTION (${unit})\n`;
+  for (const f of fns.slice(0, rows)) out += `${num(f.self)}${pct(f.self)}${num(f.total)}${pct(f.total)}  ${f.name}\n`;
+  if (fns.length > rows) out += `(${fns.length - rows} more functions; --format folded gives every stack)\n`;
+  return out;
+}
 
 /** Scalars as a table sorted by value, histograms as bucket rows, stacks as folded-like lines. */
 export function textOf(records: TraceRecord[]): string {

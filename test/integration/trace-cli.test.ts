@@ -35,6 +35,20 @@ describe('zonescope trace', () => {
     for (const line of String(r.stdout).trim().split('\n')) expect(line).toMatch(/^\S.* \d+$/);
   });
 
+  it('prints a flame script\'s programs and top functions with --format text, for a terminal', async () => {
+    const r = await trace(['cpu-profile', '--zone', zone, '--duration', '2s', '--format', 'text']);
+    expect(r.exitCode, String(r.stderr)).toBe(3);
+    const out = String(r.stdout);
+    // the stand-in's two intervals: 178 samples of one program, in three stacks
+    expect(out).toMatch(/^178 samples in 3 distinct stacks\n/);
+    expect(out).toMatch(/^webapp\s+178\s+100\.0%$/m);
+    // by self weight: the hot function first, then memset (its own 50 and the 12 under it in the kernel)
+    const fns = out.split('\n').filter((l) => /^\s+\d/.test(l));
+    expect(fns[0]).toMatch(/^\s+116\s+65\.2%\s+116\s+65\.2%\s+webapp`zonescope_hot_spin$/);
+    expect(fns[1]).toMatch(/^\s+50\s+28\.1%\s+62\s+34\.8%\s+libc\.so\.1`memset$/);
+    expect(fns[2]).toMatch(/^\s+12\s+6\.7%\s+12\s+6\.7%\s+unix`page_create_va$/);
+  });
+
   it('prints the whole trace as JSON with --format json', async () => {
     const r = await trace(['syscall-latency', '--zone', zone, '--duration', '2s', '--format', 'json']);
     expect(r.exitCode, String(r.stderr)).toBe(0);

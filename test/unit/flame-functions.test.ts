@@ -1,7 +1,7 @@
 // The flame graph's companions from the same folded stacks: top functions (self, total once per
 // stack), the sandwich of one function, and the stacks of one process.
 import { describe, expect, it } from 'vitest';
-import { parseFolded, topFunctions, sandwich, roots, withRoot, toFoldedText } from '../../web/src/flamegraph/functions.js';
+import { parseFolded, topFunctions, sandwich, roots, withRoot, toFoldedText } from '../../protocol/stacks.js';
 
 const FOLDED = ['web;main;parse;lex 30', 'web;main;render;lex 5', 'web;main;render 10', 'db;main;rec;rec;leaf 20', 'bad line', 'x;y -3'].join('\n');
 

@@ -5,7 +5,7 @@
 import { h } from '../dom.js';
 import { SortTable } from '../table.js';
 import { FlameGraph } from '../flamegraph/index.js';
-import { topFunctions, sandwich, roots, withRoot, type FunctionRow, type Stack } from '../flamegraph/functions.js';
+import { topFunctions, sandwich, roots, withRoot, type FunctionRow, type Stack } from '../../../protocol/stacks.js';
 
 /** Rows shown in the table; the rest are counted. */
 const MAX_ROWS = 300;

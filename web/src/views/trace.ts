@@ -14,7 +14,7 @@ import { processesPanel } from './trace-processes.js';
 import { processOf } from '../../../protocol/folded.js';
 import { outcomeBox, hasResult, plural } from './trace-outcome.js';
 import { FlameCompanions } from './trace-functions.js';
-import { parseFolded, toFoldedText, withRoot } from '../flamegraph/functions.js';
+import { parseFolded, toFoldedText, withRoot } from '../../../protocol/stacks.js';
 import type { View } from '../app.js';
 
 /** Folded stacks from stack records (leaf first, kernel frames first), kernel frames marked `_[k]`. */

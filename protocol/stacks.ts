@@ -1,4 +1,4 @@
-// The flame graph's companions, from the same folded stacks: functions by self and total
+// Folded stacks as data, for the flame graph's companions and the CLI: functions by self and total
 // weight (Grafana's and Pyroscope's "top table"), the sandwich of one function (who calls it,
 // what it calls, each merged over every place it appears), and stacks of one process. Pure.
 
