@@ -5,12 +5,12 @@
 // charts that says why on hover; the global zone of a Linux host charts load, network and disk;
 // stopping a zone updates its header and controls without a reload.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, symlinkSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { Browser, Page } from 'playwright-core';
-import { startHarness, type Harness } from '../helpers/trace-harness.js';
+import { startHarness, waitEnded, type Harness } from '../helpers/trace-harness.js';
 import { FAKES } from '../helpers/cli.js';
 import { buildWeb, launchChromium, newPage, login, shot, CHROMIUM } from '../helpers/browser.js';
 
@@ -218,6 +218,31 @@ describe.skipIf(!ready)('node health, host charts and VM state in Chromium', () 
     const zones = (await h.api('GET', `/api/nodes/${name}/zones`)).json as { name: string; alias?: string }[];
     const zone = await page(h.tokens.operator, `#/node/${name}/zone/${zones.find((z) => z.alias === WEB)!.name}`);
     await expect.poll(() => zone.textContent('.launcher'), { timeout: 20_000 }).toMatch(/No curated script can run on this node: dtrace is not installed \(not found on PATH\)/);
+    expect(await zone.$('button.launch')).toBeNull();
+    await zone.close();
+  }, 60_000);
+
+  it('the zone page follows what the node can run: a tracer removed under a running agent takes Run trace away, without a reload', async () => {
+    const bin = mkdtempSync(join(tmpdir(), 'zs-tracer-gone-'));
+    for (const f of readdirSync(FAKES)) symlinkSync(join(FAKES, f), join(bin, f));
+    const name = `cn-tracer-gone-${process.pid}`;
+    await h.startAgent(name, {
+      args: ['--platform', 'illumos', '--interval', '2'],
+      env: { PATH: `${bin}:${dirname(process.execPath)}:/usr/bin:/bin`, ZONESCOPE_FAKE_STATE: mkdtempSync(join(tmpdir(), 'zs-vmstate-')) },
+    });
+    const zones = (await h.api('GET', `/api/nodes/${name}/zones`)).json as { name: string; alias?: string }[];
+    const uuid = zones.find((z) => z.alias === WEB)!.name;
+    const zone = await page(h.tokens.operator, `#/node/${name}/zone/${uuid}`);
+    await zone.waitForSelector('button.launch', { timeout: 20_000 });
+    unlinkSync(join(bin, 'dtrace'));
+    // a trace start makes the agent look again: the trace fails naming what is missing, and the
+    // agent tells the server, whose fleet message reaches the open page
+    const r = await h.api('POST', '/api/traces', { node: name, zone: uuid, script: 'cpu-profile', durationS: 2 });
+    expect(r.status, r.text).toBe(201);
+    const t = await waitEnded(h, r.json.id);
+    expect(t.status).toBe('failed');
+    expect(t.error).toMatch(/dtrace is not installed/);
+    await expect.poll(() => zone.textContent('.launcher'), { timeout: 20_000 }).toMatch(/No curated script can run on this node: dtrace is not installed/);
     expect(await zone.$('button.launch')).toBeNull();
     await zone.close();
   }, 60_000);

@@ -379,7 +379,26 @@ export const zoneView: View = (app, { node, zone }, el) => {
         );
       showFacts(z);
       let current = z;
-      const launch = launcher(app, node, zone, scripts, z.state === 'running');
+      let launch = launcher(app, node, zone, scripts, z.state === 'running');
+      // what the node can run changes (tracefs mounted, the tracer removed): the agent says so,
+      // the fleet message carries the count, and the launcher is built again from the new list
+      const runnable = (list: ScriptInfo[]): number => list.filter((s) => s.available !== false).length;
+      let shown = runnable(scripts);
+      cleanups.push(
+        app.live.on((m) => {
+          const n = m.type === 'fleet' ? m.nodes.find((x) => x.node === node) : undefined;
+          const now = n?.tracer.scripts?.available;
+          if (now === undefined || now === shown) return;
+          shown = now;
+          api.scripts(node).then((list) => {
+            if (stopped) return;
+            shown = runnable(list);
+            const next = launcher(app, node, zone, list, current.state === 'running');
+            launch.el.replaceWith(next.el);
+            launch = next;
+          }, () => undefined);
+        }),
+      );
       // header, buttons and launcher all follow one state: a stopped zone offers Start, no Run trace
       const setZone = (nz: ZoneInfo): void => {
         current = nz;
