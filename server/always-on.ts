@@ -107,7 +107,7 @@ export class AlwaysOn {
       const slot = this.byTrace.get(f.id);
       if (slot?.node === node) {
         slot.ran = true;
-        this.take(slot, f.records, f.interval);
+        this.take(slot, f.records, f.interval, f.time);
       }
     });
     // judged when the agent ends the run (the trace itself may be forgotten by then)
@@ -138,9 +138,37 @@ export class AlwaysOn {
     clearInterval(this.timer);
   }
 
-  private take(slot: Slot, records: TraceRecord[], interval: number): void {
+  /**
+   * A profile whose stacks say when each sample fell (time slices, the agent's clock): each
+   * second of samples goes to its own bucket, however late its interval arrived. The agent's
+   * clock is moved onto the server's by the frame's own stamp (when the agent sent it against
+   * when it came), so a node whose clock is off still lands where it should; a time outside the
+   * last two minutes (a run's longest) is held to them.
+   */
+  private takeSliced(slot: Slot, records: TraceRecord[], sentAt: number): void {
+    const now = Date.now();
+    const shift = now - sentAt;
+    const bySecond = new Map<number, TraceRecord[]>();
+    for (const r of records) {
+      if (r.kind !== 'stack' || !r.slices) continue;
+      for (const [at, n] of r.slices) {
+        const t = Math.min(now, Math.max(now - 130_000, at + shift));
+        const second = t - (t % 1000);
+        let list = bySecond.get(second);
+        if (!list) bySecond.set(second, (list = []));
+        list.push({ ...r, value: n, slices: undefined });
+      }
+    }
+    for (const [second, list] of bySecond) {
+      const folded = foldStacks(list);
+      if (folded.size) this.profiles?.add(slot.node, slot.zone, folded, second + 500);
+    }
+  }
+
+  private take(slot: Slot, records: TraceRecord[], interval: number, sentAt: number): void {
     if (PROFILES[slot.spec.script]) {
       if (interval < 1) return;
+      if (records.some((r) => r.kind === 'stack' && r.slices)) return this.takeSliced(slot, records, sentAt);
       // Interval n holds the samples of the run's second n. It arrives late, by as long as the
       // agent took to name its frames (seconds on a loaded node), so the time it arrived would
       // put samples in the next minute. The run's start is estimated from the server's own

@@ -66,8 +66,9 @@ describe.skipIf(!usable)('continuous profile of an LXC zone', () => {
     await sleep(2 * BUCKET);
     const burnStart = Date.now();
     // lxc-attach starts it in the container (its root, its namespaces); LXC puts attached
-    // processes in a child cgroup (lxc.payload.NAME/.lxc) that the tracer's cgroup filter does
-    // not match, so it joins the container's own cgroup, where the container's init runs
+    // processes in a child cgroup (lxc.payload.NAME/.lxc) it makes now, after the running
+    // profile read the container's cgroups (a new one is covered from the profile's next run),
+    // so it joins the container's own cgroup, where the container's init runs
     const sub = execa('lxc-attach', ['-n', NAME, '--', `/bin/${HOT}`, 'spin'], { env: { ...process.env, ...TEST_ENV }, stdin: 'ignore', reject: false });
     burnerPid = await h.waitFor('the burner to start', () => burnerIn(NAME), 10_000);
     writeFileSync(`/sys/fs/cgroup/unified/lxc.payload.${NAME}/cgroup.procs`, `${burnerPid}\n`);
