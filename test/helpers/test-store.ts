@@ -1,7 +1,7 @@
 // A store in a temporary directory, with its fault counting, for the store tests; and a tiny
-// tmpfs to fill. Everything made here goes when the test file ends.
+// tmpfs, and filling a file system to its last byte. Everything made here goes when the test file ends.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
@@ -42,4 +42,21 @@ export function smallDisk(): string {
   const data = join(mnt, 'data');
   mkdirSync(data);
   return data;
+}
+
+/** Fills the file system holding `dir` to the last byte (a `ballast` file in `dir`). */
+export function fillDisk(dir: string): void {
+  const fd = openSync(join(dir, 'ballast'), 'a');
+  const chunk = Buffer.alloc(64 * 1024);
+  try {
+    for (;;) writeSync(fd, chunk);
+  } catch {
+    // ENOSPC: full
+  }
+  try {
+    for (;;) writeSync(fd, chunk.subarray(0, 512));
+  } catch {
+    // full to the last block
+  }
+  closeSync(fd);
 }

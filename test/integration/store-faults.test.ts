@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import WebSocket from 'ws';
 import { freePort, spawnZonescope, stopAll, tempDir, zonescope, type Proc } from '../helpers/cli.js';
 import { helloFrame, samplesFrame } from '../helpers/frames.js';
+import { fillDisk } from '../helpers/test-store.js';
 import { closed, message } from '../helpers/sockets.js';
 
 const mounts: string[] = [];
@@ -19,23 +20,6 @@ function tmpfs(sizeKiB: number): string {
   execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeKiB}k`, 'tmpfs', dir]);
   mounts.push(dir);
   return dir;
-}
-
-/** Fills the file system holding `dir` to the last byte. */
-function fill(dir: string): void {
-  const fd = openSync(join(dir, 'ballast'), 'a');
-  const chunk = Buffer.alloc(64 * 1024);
-  try {
-    for (;;) writeSync(fd, chunk);
-  } catch {
-    // ENOSPC: full
-  }
-  try {
-    for (;;) writeSync(fd, chunk.subarray(0, 512));
-  } catch {
-    // full to the last block
-  }
-  closeSync(fd);
 }
 
 async function serverOn(data: string): Promise<{ proc: Proc; base: string; port: number }> {
@@ -86,7 +70,7 @@ describe.skipIf(!canMount)('a full disk under the server', () => {
     let s = await serverOn(data);
     const a = await agent(s.port, tok, 'full-1');
     await a.send(1, 1);
-    fill(data);
+    fillDisk(data);
     for (let seq = 2; seq <= 6; seq++) expect((await a.send(seq, seq)).seq).toBe(seq);
     // a node new to the server on the full disk: its name and position cannot be stored
     const b = await agent(s.port, tok, 'full-2');

@@ -2,9 +2,9 @@
 // short is rebuilt from its merged snapshot plus the frames after it), retention deletes by
 // age and then by size, oldest first, and a full disk keeps the queue until it takes writes.
 import { describe, expect, it } from 'vitest';
-import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { openTestStore, smallDisk } from '../helpers/test-store.js';
+import { fillDisk, openTestStore, smallDisk } from '../helpers/test-store.js';
 import { StoreFaults } from '../../server/store-faults.js';
 import { TraceStore, type StorableTrace } from '../../server/trace-store.js';
 import type { TraceRecord } from '../../protocol/records.js';
@@ -98,14 +98,7 @@ describe('stored traces', () => {
     const t = trace('full', Date.now());
     ts.changed(t);
     ts.flush();
-    const ballast = join(mnt, 'ballast');
-    const fd = openSync(ballast, 'a');
-    try {
-      for (;;) writeSync(fd, Buffer.alloc(4096));
-    } catch {
-      // ENOSPC: full
-    }
-    closeSync(fd);
+    fillDisk(mnt);
     for (let i = 1; i <= 50; i++) add(ts, t, i, Array.from({ length: 20 }, (_, j) => stack(`fn${i}_${j}`, 1)));
     t.status = 'done';
     t.endedAt = Date.now();
@@ -114,7 +107,7 @@ describe('stored traces', () => {
     expect(errors).toContain('write traces');
     expect(faults.health().status).toBe('degraded');
     expect(ts.unwritten('full')).toBe(true);
-    rmSync(ballast);
+    rmSync(join(mnt, 'ballast'));
     ts.flush();
     expect(ts.unwritten('full')).toBe(false);
     const back = ts.load('full')!;
