@@ -78,6 +78,19 @@ export type StatsRecord = Static<typeof StatsRecord>;
 export type PrintfRecord = Static<typeof PrintfRecord>;
 export type TraceRecord = Static<typeof TraceRecord>;
 
+/** What makes two records one when they add up (same kind, aggregation, keys and stack): the
+ * server merging intervals, the agent joining a stack's time slices. */
+export function recordKey(r: TraceRecord): string {
+  switch (r.kind) {
+    case 'stack':
+      return `s\0${r.agg}\0${JSON.stringify(r.keys)}\0${r.kernel}\0${r.stack.join('\n')}`;
+    case 'printf':
+      return `p\0${r.text}`;
+    default:
+      return `${r.kind[0]}\0${r.agg}\0${JSON.stringify(r.keys)}`;
+  }
+}
+
 /** A tracer diagnostic (DTrace stderr, bpftrace warnings) turned into something countable. */
 export const TraceEvent = Type.Object({
   kind: Type.Union([

@@ -5,7 +5,7 @@
 // limits the agent enforces, so a bad request is refused with a field name before anything is sent.
 import { randomUUID } from 'node:crypto';
 import { PROTOCOL_VERSION, type Hello, type TraceEnd, type TraceFrame } from '../protocol/messages.js';
-import type { TraceEvent, TraceRecord } from '../protocol/records.js';
+import { recordKey, type TraceEvent, type TraceRecord } from '../protocol/records.js';
 import { findScript } from '../scripts/catalog.js';
 import { TRACE_LIMITS } from '../scripts/limits.js';
 import { checkDuration, checkParams, checkZoneName, ParamError } from '../scripts/params.js';
@@ -71,17 +71,6 @@ interface Trace extends StorableTrace {
 
 const DROP_KINDS = new Set(['drops', 'aggregation-drops', 'dynvar-drops', 'speculation-drops']);
 const ERROR_KINDS = new Set(['error', 'compile-error']);
-
-function keyOf(r: TraceRecord): string {
-  switch (r.kind) {
-    case 'stack':
-      return `s\0${r.agg}\0${JSON.stringify(r.keys)}\0${r.kernel}\0${r.stack.join('\n')}`;
-    case 'printf':
-      return `p\0${r.text}`;
-    default:
-      return `${r.kind[0]}\0${r.agg}\0${JSON.stringify(r.keys)}`;
-  }
-}
 
 /** Adds one interval's record into the running total (counts and sums add; histograms add bucket-wise). */
 function mergeInto(into: TraceRecord, r: TraceRecord): void {
@@ -345,7 +334,7 @@ export class TraceManager {
    * newest intervals within the history budget. */
   private revive(s: StoredTrace): Trace {
     const t: Trace = { ...s.meta, events: s.events, merged: new Map(), history: [], historyBytes: 0, retain: true };
-    for (const r of s.merged) t.merged.set(keyOf(r), r);
+    for (const r of s.merged) t.merged.set(recordKey(r), r);
     for (const f of s.frames) {
       // the truncated count stored with the summary already counts these frames' misses
       if (f.row > s.mergedThrough) for (const r of f.records) this.merge(t, r, false);
@@ -406,7 +395,7 @@ export class TraceManager {
 
   /** Adds one record to the trace's merged result, within its budget. */
   private merge(t: Trace, r: TraceRecord, count = true): void {
-    const k = keyOf(r);
+    const k = recordKey(r);
     const have = t.merged.get(k);
     if (have) mergeInto(have, r);
     else if (t.merged.size < TRACE_BUDGET.mergedRecords) {

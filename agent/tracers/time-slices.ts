@@ -3,7 +3,7 @@
 // SLICE_MS units) prints one row per stack and slice; here the rows of one stack become one
 // record whose `slices` say when its samples fell, in epoch ms. The subsecond heatmap and the
 // flame graph of a selection are then drawn from the same samples, as FlameScope does.
-import { MAX_SLICES, SLICE_MS, type StackRecord, type TraceRecord } from '../../protocol/records.js';
+import { MAX_SLICES, SLICE_MS, recordKey, type StackRecord, type TraceRecord } from '../../protocol/records.js';
 
 /**
  * `epochOffsetMs`: what to add to a monotonic time in ms to get epoch ms (the tracers' clocks
@@ -19,11 +19,11 @@ export function timeSlices(records: TraceRecord[], epochOffsetMs: number): Trace
       out.push(r);
       continue;
     }
-    const keys = r.keys.slice(0, -1);
-    const id = `${r.agg}\0${JSON.stringify(keys)}\0${r.kernel}\0${r.stack.join('\n')}`;
+    const rec: StackRecord = { ...r, keys: r.keys.slice(0, -1), value: 0 };
+    const id = recordKey(rec);
     let g = by.get(id);
     if (!g) {
-      g = { rec: { ...r, keys, value: 0 }, at: new Map() };
+      g = { rec, at: new Map() };
       by.set(id, g);
       out.push(g.rec);
     }
