@@ -10,7 +10,7 @@
 // of a busy zone's stack map, kernel names included, took 1-2 ms in the benchmark
 // (test/bench/symbolize.bench.mjs, the agent's path).
 import { readFileSync } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Zone } from '../../protocol/messages.js';
 import type { TraceRecord } from '../../protocol/records.js';
@@ -84,19 +84,14 @@ async function zoneCgroup(zone: Zone, cgroupRoot = process.env.ZONESCOPE_CGROUP_
   return { id: Number(ino), dir };
 }
 
-/** Processes of a zone's cgroup v2 subtree (at most 256: enough to warm the symbol cache). */
-async function zonePids(zone: Zone, cgroupRoot = process.env.ZONESCOPE_CGROUP_ROOT ?? '/sys/fs/cgroup'): Promise<number[]> {
-  const layout = await detectLayout(cgroupRoot);
-  if (!layout.unified || !zone.cgroup) return [];
+/** Processes of a zone's cgroups (at most 256: enough to warm the symbol cache). */
+async function zonePids(dirs: readonly string[]): Promise<number[]> {
   const pids: number[] = [];
-  const walk = async (dir: string, depth: number): Promise<void> => {
-    if (pids.length >= 256 || depth > 4) return;
+  for (const dir of dirs) {
+    if (pids.length >= 256) break;
     const procs = await readFile(join(dir, 'cgroup.procs'), 'utf8').catch(() => '');
     for (const l of procs.split('\n')) if (/^\d+$/.test(l) && pids.length < 256) pids.push(Number(l));
-    const kids = await readdir(dir, { withFileTypes: true }).catch(() => []);
-    for (const k of kids) if (k.isDirectory()) await walk(join(dir, k.name), depth + 1);
-  };
-  await walk(join(layout.unified.dir, zone.cgroup), 0);
+  }
   return pids;
 }
 
@@ -105,12 +100,12 @@ export const bpftraceDriver: TracerDriver = {
   async invocation(meta, file, zone, durationS, values) {
     const { id, dir } = await zoneCgroup(zone);
     // processes in cgroups below the zone's own are the zone's too (see cgroup-scope.ts)
-    const below = dir ? await descendantIds(dir) : { ids: [], more: 0 };
+    const below = dir ? await descendantIds(dir) : { ids: [], dirs: [], more: 0 };
     const scoped = below.ids.length ? writeScoped(file, scopeToCgroups(readFileSync(file, 'utf8'), below.ids)) : undefined;
     const warnings = below.more ? [`${below.more} cgroups below zone '${zone.name}' past the first ${MAX_ZONE_CGROUPS} are not traced`] : [];
     // the zone's binaries are read while bpftrace starts (about a second), not when the
     // first interval is waiting on them; the whole host is left to read as stacks come
-    if (id !== 0 && meta.output === 'flame') void zonePids(zone).then((pids) => symbolizer().prefetch(pids)).catch(() => undefined);
+    if (dir && meta.output === 'flame') void zonePids([dir, ...below.dirs]).then((pids) => symbolizer().prefetch(pids)).catch(() => undefined);
     const args = ['-f', 'json', ...tracerFlags(meta, 'bpftrace', values), scoped?.path ?? file, String(id), String(durationS), ...positional(meta, values)];
     const done = { warnings, ...(scoped ? { cleanup: scoped.remove } : {}) };
     // a loaded host must not starve the tracer: its start (LLVM compiles the script) took

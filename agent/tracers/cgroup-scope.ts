@@ -19,9 +19,11 @@ export function scopeToCgroups(source: string, descendants: readonly number[]): 
   return source.replaceAll('cgroup == $1', `(cgroup == $1 || ${descendants.map((id) => `cgroup == ${id}`).join(' || ')})`);
 }
 
-/** Ids (inode numbers) of the cgroups below `dir`, breadth first, at most `max`; `more` counts the rest. */
-export async function descendantIds(dir: string, max = MAX_ZONE_CGROUPS - 1): Promise<{ ids: number[]; more: number }> {
+/** The cgroups below `dir`, breadth first, at most `max`: their ids (inode numbers) and
+ * directories; `more` counts the rest. */
+export async function descendantIds(dir: string, max = MAX_ZONE_CGROUPS - 1): Promise<{ ids: number[]; dirs: string[]; more: number }> {
   const ids: number[] = [];
+  const dirs: string[] = [];
   let more = 0;
   let level = [dir];
   for (let depth = 0; level.length && depth < 16; depth++) {
@@ -38,12 +40,13 @@ export async function descendantIds(dir: string, max = MAX_ZONE_CGROUPS - 1): Pr
         const ino = (await stat(path, { bigint: true }).catch(() => null))?.ino;
         if (ino === undefined || ino > BigInt(Number.MAX_SAFE_INTEGER)) continue;
         ids.push(Number(ino));
+        dirs.push(path);
         next.push(path);
       }
     }
     level = next;
   }
-  return { ids, more };
+  return { ids, dirs, more };
 }
 
 /**
