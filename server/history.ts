@@ -55,7 +55,7 @@ export class NodeHistory {
     const frame = this.insert(seq, time, ids, Float64Array.from(values));
     this.unstored.push(frame);
     // the store is failing (a full disk): what left the history need not wait for it
-    if (this.unstored.length > 2 * this.frames.length + 16) this.unstored = this.unstored.filter((f) => this.frames.includes(f));
+    if (this.unstored.length > 2 * this.frames.length + 16) this.unstored = this.held(this.unstored);
     return ids.length;
   }
 
@@ -65,16 +65,23 @@ export class NodeHistory {
     return ids.length;
   }
 
-  /** Frames added since the last call, oldest first, for the store to write. */
+  /** Frames added since the last call and still held, oldest first, for the store to write.
+   * One that left meanwhile (retention, the budget) is not written: a restart would not bring it
+   * back, and its ids may predate a renumbering the next chunk's dictionary follows. */
   takeUnstored(): HistoryFrame[] {
-    const out = this.unstored;
+    const out = this.held(this.unstored);
     this.unstored = [];
     return out;
   }
 
   /** Frames handed out by takeUnstored that could not be written: taken again next time. */
   giveBack(frames: HistoryFrame[]): void {
-    this.unstored = [...frames.filter((f) => this.frames.includes(f)), ...this.unstored];
+    this.unstored = [...frames, ...this.unstored];
+  }
+
+  private held(frames: HistoryFrame[]): HistoryFrame[] {
+    const live = new Set(this.frames);
+    return frames.filter((f) => live.has(f));
   }
 
   /** The id of a series, named now if it is new. */

@@ -83,6 +83,19 @@ describe('compact node history', () => {
     expect(h.columns('z3000', 0).series['zone_cpu_seconds_total{mode="system"}']).toEqual([...Array(9).fill(null), 1500]);
   });
 
+  it('gives the store only frames still held, whose ids name the series as numbered now', () => {
+    const h = new NodeHistory();
+    for (let s = 1; s <= 3000; s++) {
+      h.add(s, s * 1000, pts(s, [`z${s}`, 'steady']));
+      if (h.length > 10) h.shift();
+    }
+    expect(h.generation).toBeGreaterThan(0); // the series were numbered afresh meanwhile
+    const taken = h.takeUnstored();
+    expect(taken).toEqual(h.frames);
+    for (const f of taken) for (const id of f.ids) expect(id).toBeLessThan(h.series.length);
+    expect(h.takeUnstored()).toEqual([]);
+  });
+
   it('puts a resent frame older than those kept in its time order, so charts read left to right', () => {
     const h = new NodeHistory();
     h.add(1, 1000, pts(10, ['web']));
