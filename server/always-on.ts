@@ -148,27 +148,29 @@ export class AlwaysOn {
   private takeSliced(slot: Slot, records: TraceRecord[], sentAt: number): void {
     const now = Date.now();
     const shift = now - sentAt;
-    const bySecond = new Map<number, TraceRecord[]>();
+    const bySecond = new Map<number, Map<string, number>>();
+    const add = (t: number, stack: string, n: number) => {
+      const second = t - (t % 1000);
+      let m = bySecond.get(second);
+      if (!m) bySecond.set(second, (m = new Map()));
+      m.set(stack, (m.get(stack) ?? 0) + n);
+    };
     for (const r of records) {
-      if (r.kind !== 'stack' || !r.slices) continue;
-      for (const [at, n] of r.slices) {
-        const t = Math.min(now, Math.max(now - 130_000, at + shift));
-        const second = t - (t % 1000);
-        let list = bySecond.get(second);
-        if (!list) bySecond.set(second, (list = []));
-        list.push({ ...r, value: n, slices: undefined });
-      }
+      if (r.kind !== 'stack') continue;
+      // each stack folded once, its samples spread over the seconds they fell in (a stack
+      // without slices is taken as of now)
+      const [stack] = foldStacks([r]).keys();
+      if (!r.slices?.length) add(now, stack, r.value);
+      else for (const [at, n] of r.slices) add(Math.min(now, Math.max(now - 130_000, at + shift)), stack, n);
     }
-    for (const [second, list] of bySecond) {
-      const folded = foldStacks(list);
-      if (folded.size) this.profiles?.add(slot.node, slot.zone, folded, second + 500);
-    }
+    // oldest first: a later second must not close the bucket an earlier one still belongs to
+    for (const second of [...bySecond.keys()].sort((a, b) => a - b)) this.profiles?.add(slot.node, slot.zone, bySecond.get(second)!, second + 500);
   }
 
   private take(slot: Slot, records: TraceRecord[], interval: number, sentAt: number): void {
     if (PROFILES[slot.spec.script]) {
       if (interval < 1) return;
-      if (records.some((r) => r.kind === 'stack' && r.slices)) return this.takeSliced(slot, records, sentAt);
+      if (records.some((r) => r.kind === 'stack' && r.slices?.length)) return this.takeSliced(slot, records, sentAt);
       // Interval n holds the samples of the run's second n. It arrives late, by as long as the
       // agent took to name its frames (seconds on a loaded node), so the time it arrived would
       // put samples in the next minute. The run's start is estimated from the server's own

@@ -176,7 +176,8 @@ export class HistoryStore {
     // its next chunk names its series afresh, in a dictionary of its own (unknown when the
     // store could not be read: then the next tick asks again)
     if (top === undefined) this.marks.delete(node);
-    else this.marks.set(node, { dict: top, generation: -1, named: 0, due: now + this.opts.chunkMs });
+    // (spread over the period: a restarted server's nodes all say hello within seconds)
+    else this.marks.set(node, { dict: top, generation: -1, named: 0, due: now + Math.random() * this.opts.chunkMs });
     return h && h.length ? h : undefined;
   }
 

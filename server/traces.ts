@@ -312,10 +312,11 @@ export class TraceManager {
       // (every interval is looked at: a slice's time and an interval's are both the agent's
       // clock, but not read at the same moment, and a clock step would part them)
       for (const r of h.records) {
-        if (r.kind === 'stack' && r.slices) {
-          let n = 0;
-          for (const [at, c] of r.slices) if (at >= lo && at <= hi) n += c;
-          if (n) out.push({ ...r, value: n, slices: r.slices.filter(([at]) => at >= lo && at <= hi) });
+        if (r.kind === 'stack' && r.slices?.length) {
+          const slices = r.slices.filter(([at]) => at >= lo && at <= hi);
+          const n = slices.reduce((a, [, c]) => a + c, 0);
+          // (a hostile agent's counts may add up past what a number holds)
+          if (n > 0 && Number.isFinite(n)) out.push({ ...r, value: n, slices });
         } else if (h.time >= lo && h.time <= hi) out.push(r);
       }
     }
@@ -399,10 +400,8 @@ export class TraceManager {
     const have = t.merged.get(k);
     if (have) mergeInto(have, r);
     else if (t.merged.size < TRACE_BUDGET.mergedRecords) {
-      const c = structuredClone(r);
       // when its samples fell is the intervals' business: the whole trace's total has no time
-      if (c.kind === 'stack') delete c.slices;
-      t.merged.set(k, c);
+      t.merged.set(k, structuredClone(r.kind === 'stack' ? { ...r, slices: undefined } : r));
     }
     else if (count) t.truncated++;
   }

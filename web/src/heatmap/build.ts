@@ -130,7 +130,7 @@ export function subsecondHeatmap(ivs: readonly Interval[], rowMs = SLICE_MS): He
     let whole = 0;
     for (const r of iv.records) {
       if (r.kind !== 'stack') continue;
-      if (r.slices) {
+      if (r.slices?.length) {
         precise = true;
         for (const p of r.slices) points.push(p);
       } else whole += r.value;

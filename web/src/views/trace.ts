@@ -66,6 +66,8 @@ export const traceView: View = (app, { id }, el) => {
   let hm: Heatmap | null = null;
   let ivs: IntervalRecords[] = [];
   let range: [number, number] | null = null;
+  /** the subsecond heatmap as drawn (a drag is measured on the same cells) */
+  let sub = subsecondHeatmap([]);
   /** the range is exact slices (stacks keyed by time), not the whole intervals it touches */
   let sliced = false;
   let baseline: { folded: string; label: string } | null = null;
@@ -222,23 +224,25 @@ export const traceView: View = (app, { id }, el) => {
     const imprecise = h('p.warn.imprecise', { hidden: true }, "This trace's stacks carry no time slices: each interval is drawn as one cell at its end, so ranges select whole intervals only.");
     hmBox.before(imprecise);
     hmBox.after(selectionOut);
-    hm = new Heatmap(hmBox, subsecondHeatmap(ivs), {
+    hm = new Heatmap(hmBox, (sub = subsecondHeatmap(ivs)), {
       height: 240,
       countLabel: 'samples',
       fmtValue: (v) => `${Math.round(v)} ms`,
       cellTime: (s, v) => s * 1000 + Math.max(0, Math.min(999, v)),
       onRange: ([a, b]) => {
         // say what the drag selected, and when it is nothing, say so instead of doing nothing
-        const d = subsecondHeatmap(ivs);
+        const d = sub;
         const cells = selectCells(d, a, b);
         const r = d.precise ? ([cells.from, cells.to] as [number, number]) : intervalsCovering(ivs, a, b);
         const span = `${clock(cells.from)}–${clock(cells.to + 1)}`;
-        // the cells in time order, not the rectangle the pointer drew
-        hm?.mark([cells.from, cells.to]);
         if (!cells.samples || !r) {
           selectionOut.textContent = `The selection ${span} holds no samples: drag across coloured cells.`;
+          // the flame graph still shows the previous selection: so do the marked cells
+          hm?.mark(range && sliced ? range : null);
           return;
         }
+        // the cells in time order, not the rectangle the pointer drew
+        hm?.mark([cells.from, cells.to]);
         selectionOut.textContent = `Selected ${span}: ${plural(cells.samples, 'sample')} in ${plural(Math.round((cells.to + 1 - cells.from) / (d.rows[0][1] - d.rows[0][0])), 'slice')}.`;
         range = r;
         sliced = d.precise;
@@ -348,7 +352,7 @@ export const traceView: View = (app, { id }, el) => {
       }
       if (stopped) return;
       if (kind === 'flame') {
-        const d = subsecondHeatmap(ivs);
+        const d = (sub = subsecondHeatmap(ivs));
         hm?.setData(d);
         const note = body.querySelector<HTMLElement>('.imprecise');
         if (note) note.hidden = d.precise || !ivs.length;

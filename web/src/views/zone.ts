@@ -382,17 +382,20 @@ export const zoneView: View = (app, { node, zone }, el) => {
       let launch = launcher(app, node, zone, scripts, z.state === 'running');
       // what the node can run changes (tracefs mounted, the tracer removed): the agent says so,
       // the fleet message carries the count, and the launcher is built again from the new list
-      const runnable = (list: ScriptInfo[]): number => list.filter((s) => s.available !== false).length;
-      let shown = runnable(scripts);
+      // (after the first message, compared with the fleet's own previous count: the catalog a
+      // node offers may differ from the server's, and comparing the two every time would rebuild
+      // the form on every message)
+      let shown: number | undefined;
       cleanups.push(
         app.live.on((m) => {
           const n = m.type === 'fleet' ? m.nodes.find((x) => x.node === node) : undefined;
           const now = n?.tracer.scripts?.available;
-          if (now === undefined || now === shown) return;
+          if (now === undefined) return;
+          const was = shown ?? scripts.filter((x) => x.available !== false).length;
           shown = now;
+          if (now === was) return;
           api.scripts(node).then((list) => {
             if (stopped) return;
-            shown = runnable(list);
             const next = launcher(app, node, zone, list, current.state === 'running');
             launch.el.replaceWith(next.el);
             launch = next;
