@@ -15,12 +15,13 @@ export function parse<O extends Options>(cmd: string, argv: string[], options: O
 }
 
 /** "10", "10s", "2m", "500ms", "7d" → seconds */
-export function seconds(what: string, text: string | undefined, fallback: number, max = 86400): number {
+export function seconds(what: string, text: string | undefined, fallback: number, max = 86400, min = 0): number {
   if (text === undefined) return fallback;
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
   if (!m) throw new UsageError(`${what}: '${text}' is not a duration (e.g. 10, 10s, 2m)`);
   const n = Number(m[1]) * ({ ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 } as const)[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h' | 'd'];
   if (n <= 0 || n > max) throw new UsageError(`${what}: '${text}' is out of range (0, ${max}s]`);
+  if (n < min) throw new UsageError(`${what}: '${text}' is shorter than ${min === 1 ? 'a second' : `${min}s`}`);
   return n;
 }
 

@@ -150,8 +150,7 @@ async function serve(v: Record<string, string | boolean | string[] | undefined>,
   const p = port('--port', v.port as string | undefined, 9080);
   const host = (v.host as string) ?? defaultHost;
   const retentionS = seconds('--retention', v.retention as string | undefined, 3600);
-  const flushS = seconds('--history-flush', v['history-flush'] as string | undefined, 60, 3600);
-  if (flushS < 1) throw new UsageError(`--history-flush: '${v['history-flush']}' is shorter than a second`);
+  const flushS = seconds('--history-flush', v['history-flush'] as string | undefined, 60, 3600, 1);
   const traceRetention = {
     maxAgeMs: seconds('--trace-retention', v['trace-retention'] as string | undefined, 7 * 86400, 3650 * 86400) * 1000,
     budgetBytes: size('--trace-budget', v['trace-budget'] as string | undefined, 1024 ** 3),

@@ -3,7 +3,7 @@
 // it is partial (the result is printed, the reasons go to stderr).
 import { hostname } from 'node:os';
 import type { TraceRecord } from '../protocol/records.js';
-import { foldStacks, processOf } from '../protocol/folded.js';
+import { bytewise, foldStacks, processOf } from '../protocol/folded.js';
 import { roots, topFunctions } from '../protocol/stacks.js';
 import { parse, seconds, UsageError } from './args.js';
 import { client } from './client.js';
@@ -137,7 +137,7 @@ export function topText(records: TraceRecord[], unit: string, rows = 25): string
     for (const p of progs.slice(0, 10)) out += `${p.name.slice(0, 23).padEnd(24)}${num(p.value)}${pct(p.value)}\n`;
     if (progs.length > 10) out += `(${progs.length - 10} more programs)\n`;
   }
-  const fns = topFunctions(stacks, byProcess).sort((a, b) => b.self - a.self || b.total - a.total || (a.name < b.name ? -1 : 1));
+  const fns = topFunctions(stacks, byProcess).sort((a, b) => b.self - a.self || b.total - a.total || bytewise(a.name, b.name));
   out += `\n${'SELF'.padStart(14)}${'SELF%'.padStart(7)}${'TOTAL'.padStart(14)}${'TOTAL%'.padStart(7)}  FUNCTION (${unit})\n`;
   for (const f of fns.slice(0, rows)) out += `${num(f.self)}${pct(f.self)}${num(f.total)}${pct(f.total)}  ${f.name}\n`;
   if (fns.length > rows) out += `(${fns.length - rows} more functions; --format folded gives every stack)\n`;

@@ -1,6 +1,7 @@
 // Folded stacks as data, for the flame graph's companions and the CLI: functions by self and total
 // weight (Grafana's and Pyroscope's "top table"), the sandwich of one function (who calls it,
 // what it calls, each merged over every place it appears), and stacks of one process. Pure.
+import { bytewise } from './folded.js';
 
 export interface Stack {
   /** root first */
@@ -36,7 +37,7 @@ export const toFoldedText = (stacks: readonly Stack[]): string => stacks.map((s)
 export function roots(stacks: readonly Stack[]): { name: string; value: number }[] {
   const m = new Map<string, number>();
   for (const s of stacks) if (s.frames.length) m.set(s.frames[0], (m.get(s.frames[0]) ?? 0) + s.value);
-  return [...m].map(([name, value]) => ({ name, value })).sort((a, b) => b.value - a.value || (a.name < b.name ? -1 : 1));
+  return [...m].map(([name, value]) => ({ name, value })).sort((a, b) => b.value - a.value || bytewise(a.name, b.name));
 }
 
 export const withRoot = (stacks: readonly Stack[], root: string): Stack[] => stacks.filter((s) => s.frames[0] === root);

@@ -173,7 +173,7 @@ export class TraceManager {
     if (!n.up || !this.hub.connected(req.node)) throw new TraceError(409, `node: '${req.node}' is not connected`);
     const why = unavailable(n.hello, meta.id);
     if (why) throw new TraceError(409, `script: ${meta.id} cannot run on node '${req.node}': ${why}`);
-    const active = [...this.traces.values()].filter((t) => t.node === req.node && !ENDED.has(t.status));
+    const active = this.active().filter((t) => t.node === req.node);
     if (active.length >= TRACE_LIMITS.perNode) throw new TraceError(429, `node: ${active.length} traces are running on '${req.node}', the limit is ${TRACE_LIMITS.perNode}`);
     const inZone = active.filter((t) => t.zone === req.zone).length;
     if (inZone >= TRACE_LIMITS.perZone) throw new TraceError(429, `zone: ${inZone} traces are running on zone '${req.zone}', the limit is ${TRACE_LIMITS.perZone}`);

@@ -89,8 +89,10 @@ describe.skipIf(!GO)('pprof export read by go tool pprof', () => {
     // total in pprof as in the folded text of that range
     const ivs = (await h.api('GET', `/api/traces/${r.json.id}/intervals`)).json;
     const from = Math.min(...ivs.flatMap((iv: any) => iv.records.flatMap((x: any) => x.slices ?? [])).map(([at]: number[]) => at));
+    expect(Number.isFinite(from)).toBe(true);
     const range = `from=${from}&to=${from + 999}`;
     const first = (await h.api('GET', `/api/traces/${r.json.id}/folded?${range}`)).text;
+    expect(sumFolded(first)).toBeGreaterThan(0);
     const part = join(dir, 'cpu-part.pb.gz');
     writeFileSync(part, await download(h, `/api/traces/${r.json.id}/pprof?${range}`));
     expect(pprof(['-top'], part)).toContain(`of ${sumFolded(first)} total`);

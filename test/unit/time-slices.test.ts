@@ -2,7 +2,7 @@
 // when its samples fell; rows of other shapes pass through untouched.
 import { describe, expect, it } from 'vitest';
 import { timeSlices } from '../../agent/tracers/time-slices.js';
-import { MAX_SLICES, type TraceRecord } from '../../protocol/records.js';
+import { MAX_SLICES, SLICE_MS, type TraceRecord } from '../../protocol/records.js';
 
 const row = (stack: string[], pid: number, slice: number, value: number): TraceRecord => ({ kind: 'stack', agg: 'samples', keys: [pid, 'app', slice], stack, kernel: 0, value });
 
@@ -30,6 +30,9 @@ describe('time slices', () => {
     const [r] = timeSlices(rows, 0);
     if (r.kind !== 'stack') throw new Error('not a stack');
     expect(r.slices!.length).toBeLessThanOrEqual(MAX_SLICES);
+    // pairs joined: each slice now stands for two, 40 ms apart
+    expect(r.slices![1][0] - r.slices![0][0]).toBe(2 * SLICE_MS);
+    expect(r.slices![0][1]).toBe(2);
     expect(r.slices!.reduce((a, [, n]) => a + n, 0)).toBe(MAX_SLICES + 10);
     expect(r.value).toBe(MAX_SLICES + 10);
   });
