@@ -198,12 +198,13 @@ export class HistoryStore {
         if (dict === undefined) continue;
         this.marks.set(n.node, (mark = { dict, generation: -1, named: 0, due: now + Math.random() * this.opts.chunkMs }));
       }
-      if (!all && now < mark.due) continue;
+      // (a due time more than a period ahead is from before the clock stepped back: due now)
+      if (!all && now < mark.due && mark.due - now <= this.opts.chunkMs) continue;
       mark.due = now + this.opts.chunkMs;
       const frames = n.history.takeUnstored();
       if (frames.length) due.push({ node: n.node, h: n.history, mark, frames });
     }
-    const sweep = now - this.lastSweep >= 60_000;
+    const sweep = now - this.lastSweep >= 60_000 || now < this.lastSweep;
     if (!due.length && !sweep) return;
     const wrote = this.faults.attempt('write zone history', () =>
       this.db.transaction(() => {

@@ -52,6 +52,24 @@ describe('stored zone history', () => {
     expect(() => decodeFrames(blob.subarray(0, blob.length - 8))).toThrow(/cut short/);
   });
 
+  it('keeps writing when the server clock steps back: a due time a period ahead is due now', () => {
+    const { store, server } = open();
+    const a = server();
+    connect(a.fleet, 'n1');
+    const t0 = Date.now();
+    a.fleet.addSamples('n1', frame(1, t0, ['z1']), t0);
+    a.hs.tick(t0, true); // marks the node, due a minute on
+    a.fleet.addSamples('n1', frame(2, t0 + 1000, ['z1']), t0 + 1000);
+    a.hs.tick(t0 + 61_000); // written: due
+    const stored = () => (store.db.prepare('SELECT sum(frames) AS n FROM history_chunks').get() as { n: number }).n;
+    expect(stored()).toBe(2);
+    // the clock steps back an hour: the next frame is still written at its next tick
+    a.fleet.addSamples('n1', frame(3, t0 + 2000, ['z1']), t0 + 2000);
+    a.hs.tick(t0 - 3_600_000);
+    expect(stored()).toBe(3);
+    a.hs.close();
+  });
+
   it('brings a node\'s history back after a restart as it was charted, across zones that come and go', () => {
     const { server } = open();
     const a = server();
