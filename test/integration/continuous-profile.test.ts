@@ -11,6 +11,7 @@ import { Profile } from 'pprof-format';
 import { buildBurner } from '../helpers/burner.js';
 import { startHarness, childrenNamed, type Harness } from '../helpers/trace-harness.js';
 import { TEST_ENV } from '../helpers/procs.js';
+import { foldedSamples } from '../helpers/folded.js';
 
 const NAME = `zs-prof-${process.pid}`;
 const NODE = `zs-cprof-${process.pid}`;
@@ -20,8 +21,6 @@ const usable = existsSync('/usr/bin/lxc-create') && existsSync('/bin/busybox') &
 const lxc = (cmd: string, args: string[]) => execa(cmd, args, { env: { ...process.env, ...TEST_ENV }, timeout: 30_000, stdin: 'ignore' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PIVOTS = ['blkio', 'cpu', 'cpuacct', 'cpuset', 'devices', 'freezer', 'memory', 'pids', 'systemd', 'unified', '.'].map((h) => `/sys/fs/cgroup/${h}/lxc.pivot`);
-const samplesOf = (folded: string, only: string) =>
-  folded.split('\n').filter((l) => l.includes(only)).reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 
 describe.skipIf(!usable)('continuous profile of an LXC zone', () => {
   const pivotsBefore = new Set(PIVOTS.filter((p) => existsSync(p)));
@@ -82,7 +81,7 @@ describe.skipIf(!usable)('continuous profile of an LXC zone', () => {
     const all = await profile(`from=${burnStart - 4 * BUCKET}&to=${Date.now()}`);
     expect(all.status, all.text).toBe(200);
     expect(all.json.bucketS).toBe(BUCKET / 1000);
-    const hotIn = async (t: number) => samplesOf((await profile(`from=${t}&to=${t + BUCKET}&format=folded`).then((r) => (r.status === 200 ? r.text : ''))), HOT);
+    const hotIn = async (t: number) => foldedSamples((await profile(`from=${t}&to=${t + BUCKET}&format=folded`).then((r) => (r.status === 200 ? r.text : ''))), HOT);
     const firstBurn = burnStart - (burnStart % BUCKET);
     const lastBurn = burnEnd - (burnEnd % BUCKET);
     // before: buckets that ended before the burner started have none of it
@@ -104,20 +103,20 @@ describe.skipIf(!usable)('continuous profile of an LXC zone', () => {
       expect(b.t).toBeLessThan(to);
     }
     // the burner is the only busy thing in the container: most of its samples are the burner's
-    const burnt = samplesOf(w.json.folded, HOT);
-    expect(burnt).toBeGreaterThan(0.8 * samplesOf(w.json.folded, ''));
+    const burnt = foldedSamples(w.json.folded, HOT);
+    expect(burnt).toBeGreaterThan(0.8 * foldedSamples(w.json.folded, ''));
     // the strip's numbers add up to the window's stacks
-    expect(w.json.buckets.reduce((a: number, b: { samples: number }) => a + b.samples, 0)).toBe(samplesOf(w.json.folded, ''));
+    expect(w.json.buckets.reduce((a: number, b: { samples: number }) => a + b.samples, 0)).toBe(foldedSamples(w.json.folded, ''));
 
     // the same window as pprof: the hot function on top, the same total
     const res = await fetch(`${h.url}/api/nodes/${NODE}/zones/${NAME}/profile?from=${from}&to=${to}&format=pprof`, { headers: { authorization: `Bearer ${h.tokens.viewer}` } });
     expect(res.status).toBe(200);
     const p = Profile.decode(gunzipSync(Buffer.from(await res.arrayBuffer())));
     const total = p.sample.reduce((a, s) => a + Number(s.value[0]), 0);
-    expect(total).toBe(samplesOf(w.json.folded, ''));
+    expect(total).toBe(foldedSamples(w.json.folded, ''));
     const leafName = (s: (typeof p.sample)[number]) => p.stringTable.strings[Number(p.function[Number(s.locationId[0]) - 1].name)];
     const hotLeaf = (w.json.folded as string).split('\n').filter((l) => l.slice(0, l.lastIndexOf(' ')).endsWith(`;${HOT}`));
-    expect(p.sample.filter((s) => leafName(s) === HOT).reduce((a, s) => a + Number(s.value[0]), 0)).toBe(samplesOf(hotLeaf.join('\n'), HOT));
+    expect(p.sample.filter((s) => leafName(s) === HOT).reduce((a, s) => a + Number(s.value[0]), 0)).toBe(foldedSamples(hotLeaf.join('\n'), HOT));
 
     // bad windows are refused with the field named; a zone nobody profiled says so
     expect((await profile(`from=${to}&to=${from}`)).json.message).toMatch(/from must be before to/);

@@ -14,6 +14,7 @@ import { makeTestZone, type TestZone } from '../helpers/zone.js';
 import { buildBurner, startBurner, killAll } from '../helpers/burner.js';
 import { startHarness, waitEnded, type Harness } from '../helpers/trace-harness.js';
 import { TEST_ENV } from '../helpers/procs.js';
+import { foldedSamples } from '../helpers/folded.js';
 
 const NODE = `zs-pprof-${process.pid}`;
 const GO = existsSync('/usr/bin/go');
@@ -29,8 +30,6 @@ function pprof(args: string[], file: string): string {
   });
 }
 
-const sumFolded = (text: string, only?: string) =>
-  text.trim().split('\n').filter((l) => l && (!only || l.includes(only))).reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 
 async function download(h: Harness, path: string): Promise<Buffer> {
   const res = await fetch(h.url + path, { headers: { authorization: `Bearer ${h.tokens.viewer}` } });
@@ -69,8 +68,8 @@ describe.skipIf(!GO)('pprof export read by go tool pprof', () => {
     expect(t.status, t.error).toBe('done');
     killAll([burner]);
     const folded = (await h.api('GET', `/api/traces/${r.json.id}/folded`)).text;
-    const total = sumFolded(folded);
-    expect(sumFolded(folded, 'zonescope_pprof_hot')).toBeGreaterThan(30);
+    const total = foldedSamples(folded);
+    expect(foldedSamples(folded, 'zonescope_pprof_hot')).toBeGreaterThan(30);
 
     const file = join(dir, 'cpu.pb.gz');
     writeFileSync(file, await download(h, `/api/traces/${r.json.id}/pprof`));
@@ -92,11 +91,11 @@ describe.skipIf(!GO)('pprof export read by go tool pprof', () => {
     expect(Number.isFinite(from)).toBe(true);
     const range = `from=${from}&to=${from + 999}`;
     const first = (await h.api('GET', `/api/traces/${r.json.id}/folded?${range}`)).text;
-    expect(sumFolded(first)).toBeGreaterThan(0);
+    expect(foldedSamples(first)).toBeGreaterThan(0);
     const part = join(dir, 'cpu-part.pb.gz');
     writeFileSync(part, await download(h, `/api/traces/${r.json.id}/pprof?${range}`));
-    expect(pprof(['-top'], part)).toContain(`of ${sumFolded(first)} total`);
-    expect(sumFolded(first)).toBeLessThan(total);
+    expect(pprof(['-top'], part)).toContain(`of ${foldedSamples(first)} total`);
+    expect(foldedSamples(first)).toBeLessThan(total);
   }, 90_000);
 
   it('bytes and nanoseconds keep their units', async () => {
@@ -122,7 +121,7 @@ describe.skipIf(!GO)('pprof export read by go tool pprof', () => {
     const memFile = join(dir, 'mem.pb.gz');
     writeFileSync(memFile, mem);
     const memTop = pprof(['-top', '-unit=B'], memFile);
-    const leaked = sumFolded((await h.api('GET', `/api/traces/${m.json.id}/folded`)).text);
+    const leaked = foldedSamples((await h.api('GET', `/api/traces/${m.json.id}/folded`)).text);
     expect(memTop).toMatch(/^Type: space$/m);
     expect(memTop).toContain(`of ${leaked}B total`);
 

@@ -10,6 +10,7 @@ import { makeTestZone, type TestZone } from '../helpers/zone.js';
 import { buildBurner, startBurner, killAll } from '../helpers/burner.js';
 import { startHarness, waitEnded, childrenNamed, type Harness } from '../helpers/trace-harness.js';
 import { isTestProcess } from '../helpers/procs.js';
+import { foldedSamples } from '../helpers/folded.js';
 
 const NODE = `zs-bt-${process.pid}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -65,9 +66,8 @@ describe('traces on real bpftrace', () => {
     expect(t.status, t.error).toBe('done');
     expect(t.intervals).toBeGreaterThanOrEqual(2);
     const folded = (await h.api('GET', `/api/traces/${start.json.id}/folded`)).text;
-    const lines = folded.trim().split('\n');
-    const hotSamples = lines.filter((l) => l.includes('zonescope_hot_spin')).reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
-    const allSamples = lines.reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    const hotSamples = foldedSamples(folded, 'zonescope_hot_spin');
+    const allSamples = foldedSamples(folded);
     // the burner is the only busy thing in the zone: it owns most of the zone's samples
     // (how many depends on how much CPU the shared machine gives it: ~300 when idle)
     expect(hotSamples).toBeGreaterThan(30);
@@ -103,7 +103,7 @@ describe('traces on real bpftrace', () => {
       // 404: no stacks in that range; anything else is a failed request, not "no samples"
       expect([200, 404], r.text).toContain(r.status);
       if (r.status === 404) return 0;
-      return r.text.trim().split('\n').filter((l) => l.includes('zonescope_hot_spin')).reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+      return foldedSamples(r.text, 'zonescope_hot_spin');
     };
     // nothing of it in the slices that end before it was spawned; most of the trace after
     const before = await hotIn(t.createdAt - 1000, spawned - 21);
@@ -111,8 +111,7 @@ describe('traces on real bpftrace', () => {
     expect(before).toBe(0);
     expect(after).toBeGreaterThan(30);
     // the whole trace's folded total is the sum of its slices: no sample without a time
-    const total = (text: string) => text.trim().split('\n').reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
-    const whole = total((await h.api('GET', `/api/traces/${start.json.id}/folded`)).text);
+    const whole = foldedSamples((await h.api('GET', `/api/traces/${start.json.id}/folded`)).text);
     const ivs = (await h.api('GET', `/api/traces/${start.json.id}/intervals`)).json;
     const sliced = ivs.flatMap((iv: any) => iv.records).filter((r: any) => r.kind === 'stack').flatMap((r: any) => r.slices).reduce((a: number, [, n]: number[]) => a + n, 0);
     expect(sliced).toBe(whole);
@@ -133,7 +132,7 @@ describe('traces on real bpftrace', () => {
       const t = await waitEnded(h, start.json.id);
       expect(t.status, t.error).toBe('done');
       const folded = (await h.api('GET', `/api/traces/${start.json.id}/folded`)).text;
-      const hotSamples = folded.trim().split('\n').filter((l) => l.includes('zonescope_hot_spin')).reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+      const hotSamples = foldedSamples(folded, 'zonescope_hot_spin');
       expect(hotSamples).toBeGreaterThan(20);
     } finally {
       killAll([nested]);

@@ -13,12 +13,13 @@ import { buildBurner, startBurner, killAll } from '../helpers/burner.js';
 import { startHarness, waitEnded, childrenNamed, type Harness } from '../helpers/trace-harness.js';
 import { zonescope } from '../helpers/cli.js';
 import { TEST_ENV } from '../helpers/procs.js';
+import { foldedSamples } from '../helpers/folded.js';
 
 const NODE = `zs-out-${process.pid}`;
 const NO_TRACEFS = `zs-notracefs-${process.pid}`;
 const OWN_NS = `zs-mountns-${process.pid}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const samples = (folded: string) => folded.trim().split('\n').filter(Boolean).reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+
 // 2^15 distinct allocating stacks (a and b called along the bits of i), more than the 10,240
 // keys a bpftrace map holds: the map fills, the script's own counter still counts
 const MANY_STACKS_C = `
@@ -157,7 +158,7 @@ describe('trace prerequisites and outcomes on real bpftrace', () => {
     expect(n).toBeLessThan(8);
     expect(t.reasons).toContainEqual(expect.stringMatching(/^\d of 8 intervals arrived$/));
     // what it collected before is kept
-    expect(samples((await h.api('GET', `/api/traces/${r.json.id}/folded`)).text)).toBeGreaterThan(0);
+    expect(foldedSamples((await h.api('GET', `/api/traces/${r.json.id}/folded`)).text)).toBeGreaterThan(0);
   }, 60_000);
 
   it('a trace whose zone goes away ends partial: "zone Z went away after N s"', async () => {
@@ -176,7 +177,7 @@ describe('trace prerequisites and outcomes on real bpftrace', () => {
     expect(Number(/after (\d+) s/.exec(gone)![1])).toBeLessThan(10);
     // ended when the zone went, not at the end of its 10 s
     expect(t.intervals).toBeLessThan(10);
-    expect(samples((await h.api('GET', `/api/traces/${r.json.id}/folded`)).text)).toBeGreaterThan(0);
+    expect(foldedSamples((await h.api('GET', `/api/traces/${r.json.id}/folded`)).text)).toBeGreaterThan(0);
   }, 60_000);
 
   it('a trace that lost samples says how many', async () => {
