@@ -144,6 +144,7 @@ describe.skipIf(!usable)('trace page in Chromium', () => {
     await row.click();
     expect(await select.inputValue()).toBe('getppid');
     // hover over the heatmap until a cell answers: count, and the column's percentiles
+    await page.locator('.latency .u-over').scrollIntoViewIfNeeded(); // the row clicked may have scrolled it away
     const over = (await page.locator('.latency .u-over').boundingBox())!;
     let tip = '';
     for (let x = over.x + over.width - 3; x > over.x && !tip; x -= 12)
@@ -183,6 +184,7 @@ describe.skipIf(!usable)('trace page in Chromium', () => {
     expect(full).toBeGreaterThanOrEqual(0);
     const page = await open(h.tokens.viewer, `#/trace/${r.json.id}`);
     await expect.poll(() => page.textContent('.fg-status'), { timeout: 20_000 }).toMatch(/[1-9][\d,]* samples/);
+    await page.locator('.subsecond .u-over').scrollIntoViewIfNeeded(); // the pointer reaches only what is on screen
     const ob = (await page.locator('.subsecond .u-over').boundingBox())!;
     // x: columns of one second from the first; y: 0 ms at the bottom, 1000 ms at the top
     const at = (c: number, row: number) => ({ x: ob.x + ((c + 0.5) / cols) * ob.width, y: ob.y + ob.height - ((row + 0.5) / R) * ob.height });

@@ -257,6 +257,7 @@ describe.skipIf(missing.length > 0)('web UI in Chromium against a real server an
     // pick a range on the subsecond heatmap: the flame graph of exactly its slices
     const before = await page.textContent('.fg-status');
     const over = (await page.$('.subsecond .u-over'))!;
+    await over.evaluate((e) => e.scrollIntoView({ block: 'center' })); // it sits above the flame graph scrolled to
     const ob = (await over.boundingBox())!;
     await page.mouse.move(ob.x + ob.width * 0.3, ob.y + 5);
     await page.mouse.down();

@@ -18,13 +18,34 @@ export function isTestProcess(pid: number | string): boolean {
   }
 }
 
-export function leftoverProcesses(): string[] {
+/** Parent pid from /proc/PID/stat (the field after the state, past the parenthesised comm). */
+function parentOf(pid: string): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1];
+  } catch {
+    return undefined;
+  }
+}
+
+function descendsFrom(pid: string, ancestor: number): boolean {
+  for (let p: string | undefined = pid, hops = 0; p && p !== '0' && hops < 64; p = parentOf(p), hops++) {
+    if (Number(p) === ancestor) return true;
+  }
+  return false;
+}
+
+/**
+ * This checkout's test processes still alive. With `ancestor`, only that process's descendants:
+ * test files run in parallel workers, so another file's stand-ins are alive at any moment.
+ */
+export function leftoverProcesses(ancestor?: number): string[] {
   const out: string[] = [];
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
     try {
       const env = readFileSync(`/proc/${pid}/environ`, 'utf8');
       if (!env.split('\0').includes(MARK_LINE)) continue;
+      if (ancestor !== undefined && !descendsFrom(pid, ancestor)) continue;
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       if (stat.split(') ')[1]?.startsWith('Z')) continue; // zombies hold nothing

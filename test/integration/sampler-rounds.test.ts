@@ -133,7 +133,7 @@ describe('sampler rounds on the simulated SmartOS node', () => {
     } finally {
       process.env = saved;
       // the hung stand-ins die at their 5 s command timeout
-      for (let i = 0; i < 80 && leftoverProcesses().some((p) => /kstat/.test(p)); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 80 && leftoverProcesses(process.pid).some((p) => /kstat/.test(p)); i++) await new Promise((r) => setTimeout(r, 100));
       rmSync(state, { recursive: true, force: true });
     }
   }, 60_000);
