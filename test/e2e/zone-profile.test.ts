@@ -76,6 +76,7 @@ describe.skipIf(!usable)('zone page: continuous profile', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'zone-profile.png'), fullPage: true });
 
     // drag the right half of the strip: a new window, named in the status line
+    await page.locator('.profile-strip').scrollIntoViewIfNeeded(); // the pointer reaches only what is on screen
     const strip = (await (await page.$('.profile-strip'))!.boundingBox())!;
     const before = await page.textContent('.zone-profile .range');
     await page.mouse.move(strip.x + strip.width * 0.9, strip.y + 10);
