@@ -103,20 +103,21 @@ export class Agent {
   async sampleOnce(): Promise<Samples> {
     const errors: SamplerError[] = [];
     const roundStart = Date.now();
-    try {
-      // zones found late are still taken when they come; until the first list, a round waits
-      // for discovery as long as a command may take
-      const first = this.zonesKey === '';
-      const discover = () => this.o.platform.zones().then((z) => (this.setZones(z), z));
-      await this.bounded('zone-discovery', discover, roundStart, first ? this.timeoutMs + 1000 : this.deadlineMs);
-    } catch (e) {
+    // Until the first zone list, a round waits for discovery as long as a command may take.
+    // After that, discovery runs beside the samplers, which sample the last list: a slow
+    // zoneadm never eats the samplers' time, and a new zone is sampled from the next round.
+    const first = this.zonesKey === '';
+    const discover = () => this.o.platform.zones().then((z) => (this.setZones(z), z));
+    const discovery = this.bounded('zone-discovery', discover, roundStart, first ? this.timeoutMs + 1000 : this.deadlineMs).then(
+      () => undefined,
       // the last zone list stands; the samplers still run on it
-      if (e !== SKIPPED) errors.push(this.fail('zone-discovery', e));
-    }
+      (e) => void (e !== SKIPPED && errors.push(this.fail('zone-discovery', e))),
+    );
+    if (first) await discovery;
 
     // the round's start is when it sampled, whatever discovery cost: frames stay evenly spaced
     const time = roundStart;
-    const results = await Promise.all(this.o.platform.samplers.map((s) => this.run(s, roundStart)));
+    const [results] = await Promise.all([Promise.all(this.o.platform.samplers.map((s) => this.run(s, first ? Date.now() : roundStart))), discovery]);
     const points: Point[] = [];
     for (const r of results) {
       if ('error' in r) {

@@ -79,6 +79,30 @@ describe('sampler rounds', () => {
     }
   });
 
+  it('a slow zone discovery costs the samplers nothing: they sample the last zone list meanwhile', async () => {
+    let lists = 0;
+    const platform = platformOf([steady]);
+    // the first list comes at once; every later one takes most of the round's 0.4 s
+    platform.zones = () => {
+      const n = lists++;
+      return new Promise((r) => setTimeout(() => r([{ name: `zone-${n}`, brand: 'lx', state: 'running' }]), n === 0 ? 0 : 350));
+    };
+    const seen: string[] = [];
+    // a sampler that needs half the round: in time only if discovery does not go first
+    const sampler: Sampler = {
+      name: 'zones-seen',
+      sample: (zones) => (seen.push(zones.map((z) => z.name).join()), new Promise((r) => setTimeout(() => r([{ f: 'node_load5', l: {}, v: 5 }]), 200))),
+    };
+    platform.samplers.push(sampler);
+    const got = await frames(platform, 5, 0.5);
+    for (const f of got) {
+      expect(f.points.some((p) => p.f === 'node_load5')).toBe(true);
+      expect(f.errors).toEqual([]);
+    }
+    // each round samples the list the round before it found
+    expect(seen.slice(0, 3)).toEqual(['zone-0', 'zone-0', 'zone-1']);
+  });
+
   it('backs off a sampler that keeps timing out, and recovers when it answers again', async () => {
     let calls = 0;
     const slow: Sampler = {
