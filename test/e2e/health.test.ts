@@ -121,32 +121,34 @@ describe.skipIf(!ready)('node health, host charts and VM state in Chromium', () 
     await expect.poll(() => zone.textContent('.zone-health'), { timeout: 20_000 }).not.toMatch(/Stale/);
     const cpu = zone.locator('figure.chart', { hasText: 'CPU (user / system)' });
     await expect.poll(async () => Number(await cpu.getAttribute('data-gaps')), { timeout: 20_000 }).toBeGreaterThan(0);
-    await cpu.scrollIntoViewIfNeeded();
     // where the gap is: the chart's own pointer handler, probed across the plot in the page (a
-    // pixel at a time, without a round trip per pixel on a loaded machine)
-    const gapX = await cpu.evaluate((fig) => {
-      const over = fig.querySelector<HTMLElement>('.u-over')!;
-      const tipEl = fig.querySelector<HTMLElement>('.gap-tip')!;
-      const r = over.getBoundingClientRect();
-      let found: number | null = null;
-      for (let x = r.right - 2; x > r.left && found === null; x--) {
-        over.dispatchEvent(new MouseEvent('mousemove', { clientX: x, clientY: r.top + r.height / 2, bubbles: true }));
-        if (!tipEl.hidden) found = x;
-      }
-      over.dispatchEvent(new MouseEvent('mouseleave'));
-      return found;
-    });
-    expect(gapX, 'no point of the CPU chart is over its gap').not.toBeNull();
-    // then the real pointer there shows the reason (moved each try: the page may have redrawn)
-    const over = (await cpu.locator('.u-over').boundingBox())!;
+    // pixel at a time, without a round trip per pixel on a loaded machine); then the real
+    // pointer goes to the middle of the gap. Both again on each try: until the pointer rests
+    // on the chart, the live page redraws it and the gap moves left.
     let tip = '';
-    let nudge = 0;
     await expect
       .poll(async () => {
-        await zone.mouse.move(gapX! - (nudge++ % 2), over.y + over.height / 2);
+        const at = await cpu.evaluate((fig) => {
+          fig.scrollIntoView({ block: 'center' }); // the health box above it changes height
+          const over = fig.querySelector<HTMLElement>('.u-over')!;
+          const tipEl = fig.querySelector<HTMLElement>('.gap-tip')!;
+          const r = over.getBoundingClientRect();
+          const y = r.top + r.height / 2;
+          let right: number | null = null;
+          let left: number | null = null;
+          for (let x = r.right - 2; x > r.left && left === null; x--) {
+            over.dispatchEvent(new MouseEvent('mousemove', { clientX: x, clientY: y, bubbles: true }));
+            if (!tipEl.hidden) right ??= x;
+            else if (right !== null) left = x + 1;
+          }
+          over.dispatchEvent(new MouseEvent('mouseleave'));
+          return right === null ? null : { x: (right + (left ?? right)) / 2, y };
+        });
+        if (!at) return 'no point of the CPU chart is over its gap';
+        await zone.mouse.move(at.x, at.y);
         tip = (await cpu.locator('.gap-tip').isVisible()) ? ((await cpu.locator('.gap-tip').textContent()) ?? '') : '';
         return tip;
-      }, { timeout: 10_000 })
+      }, { timeout: 20_000 })
       .toMatch(/^Gap /);
     expect(tip).toMatch(/^Gap \d\d:\d\d:\d\d–\d\d:\d\d:\d\d: no trustworthy samples for \d+ s/);
     // the legend names the series in words, with the unit

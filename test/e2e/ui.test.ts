@@ -244,14 +244,19 @@ describe.skipIf(missing.length > 0)('web UI in Chromium against a real server an
     // once the trace has ended (a live update redraws the graph), click the widest frame
     // above the root: the zoom path grows
     await expect.poll(() => page.textContent('h1 .status'), { timeout: 30_000 }).toMatch(/done|stopped/);
-    const box = (await page.$('.fg-canvas'))!;
-    // the pointer only reaches what is in the viewport (the outcome and the heatmap sit above)
-    await box.evaluate((e) => e.scrollIntoView({ block: 'end' }));
-    const bb = (await box.boundingBox())!;
     const crumbs = async (): Promise<number> => (await page.$$('.fg-crumb')).length;
     expect(await crumbs()).toBe(1);
-    await page.mouse.click(bb.x + bb.width / 2, bb.y + bb.height - 18 - 9);
-    await expect.poll(crumbs).toBeGreaterThan(1);
+    // measured and clicked on each try: the final result may still redraw the graph
+    await expect
+      .poll(async () => {
+        const box = page.locator('.fg-canvas').first();
+        // the pointer only reaches what is in the viewport (the outcome and the heatmap sit above)
+        await box.evaluate((e) => e.scrollIntoView({ block: 'end' }));
+        const bb = (await box.boundingBox())!;
+        await page.mouse.click(bb.x + bb.width / 2, bb.y + bb.height - 18 - 9);
+        return crumbs();
+      })
+      .toBeGreaterThan(1);
     await page.keyboard.press('Escape');
     await expect.poll(crumbs).toBe(1);
     // pick a range on the subsecond heatmap: the flame graph of exactly its slices
@@ -330,7 +335,7 @@ describe.skipIf(missing.length > 0)('web UI in Chromium against a real server an
     const victim = execa(join(dataDir, 'burner'), [], { env: TEST_ENV, reject: false, buffer: false });
     await zone!.addPid(victim.pid!);
     const auth = { authorization: `Bearer ${operatorToken}`, 'content-type': 'application/json' };
-    const res = await fetch(`${base}/api/traces`, { method: 'POST', headers: auth, body: JSON.stringify({ node, zone: zoneName, script: 'malloc-sizes', params: { pid: victim.pid }, durationS: 10 }) });
+    const res = await fetch(`${base}/api/traces`, { method: 'POST', headers: auth, body: JSON.stringify({ node, zone: zoneName, script: 'malloc-sizes', params: { pid: victim.pid }, durationS: 60 }) });
     expect(res.status, await res.clone().text()).toBe(201);
     const { id } = (await res.json()) as { id: string };
     const page = await newPage();

@@ -75,24 +75,26 @@ describe.skipIf(!usable)('zone page: continuous profile', () => {
     await expect.poll(() => page.textContent('.zone-profile .fg-match'), { timeout: 10_000 }).toMatch(/[1-9][\d.]*% matched/);
     await page.screenshot({ path: join(ARTIFACTS, 'zone-profile.png'), fullPage: true });
 
-    // drag the right half of the strip: a new window, named in the status line
-    await page.locator('.profile-strip').scrollIntoViewIfNeeded(); // the pointer reaches only what is on screen
-    const strip = (await (await page.$('.profile-strip'))!.boundingBox())!;
+    // drag the right end of the strip: a new window, named in the status line. Each drag
+    // measures the strip again: the live health box above it can change height meanwhile.
+    const drag = async (from: number, to: number) => {
+      await page.locator('.profile-strip').scrollIntoViewIfNeeded(); // the pointer reaches only what is on screen
+      const strip = (await page.locator('.profile-strip').boundingBox())!;
+      const x = (f: number) => strip.x + 1 + (strip.width - 2) * f; // inside its edges
+      await page.mouse.move(x(from), strip.y + 10);
+      await page.mouse.down();
+      await page.mouse.move(x(to), strip.y + 20, { steps: 4 });
+      await page.mouse.up();
+    };
     const before = await page.textContent('.zone-profile .range');
-    await page.mouse.move(strip.x + strip.width * 0.9, strip.y + 10);
-    await page.mouse.down();
-    await page.mouse.move(strip.x + strip.width - 1, strip.y + 20, { steps: 4 });
-    await page.mouse.up();
+    await drag(0.9, 1);
     await expect.poll(() => page.textContent('.zone-profile .range')).not.toBe(before);
     await expect.poll(() => page.textContent('.zone-profile .fg-status'), { timeout: 10_000 }).toMatch(/samples/);
 
     // Shift-drag the whole strip (the profile is minutes old: all of it sits at the right
     // end): the baseline; the flame graph becomes differential
     await page.keyboard.down('Shift');
-    await page.mouse.move(strip.x + 1, strip.y + 10);
-    await page.mouse.down();
-    await page.mouse.move(strip.x + strip.width - 1, strip.y + 20, { steps: 4 });
-    await page.mouse.up();
+    await drag(0, 1);
     await page.keyboard.up('Shift');
     await expect.poll(() => page.textContent('.zone-profile .range')).toMatch(/compared with/);
     await expect.poll(() => page.textContent('.zone-profile .fg-status'), { timeout: 10_000 }).toMatch(/differential/);

@@ -52,14 +52,16 @@ describe('sampler rounds', () => {
   it('sends every frame on time while one sampler never answers', async () => {
     let started = 0;
     const hung: Sampler = { name: 'hung', sample: () => (started++, new Promise(() => {})) };
-    const got = await frames([hung, steady], 8, 0.25);
+    const got = await frames([hung, steady], 8, 0.5);
     const gaps = got.slice(1).map((f, i) => f.time - got[i].time);
-    for (const g of gaps) expect(g).toBeGreaterThan(250 * 0.9), expect(g).toBeLessThan(250 * 1.1 + 30);
+    // a frame held for the hung sampler would come its round's deadline (400 ms) late; a loaded
+    // machine's timers may be late by a fraction of that
+    for (const g of gaps) expect(g).toBeGreaterThan(500 * 0.9), expect(g).toBeLessThan(500 + 250);
     // the others' data is in every frame
     for (const f of got) expect(f.points.some((p) => p.f === 'node_load1')).toBe(true);
     // first round: abandoned; later rounds: not started again while it still runs
     expect(errorsOf(got[0], 'hung')[0]).toMatch(/^hung: no answer within \d+ ms; abandoned for this round$/);
-    expect(errorsOf(got[1], 'hung')[0]).toMatch(/^hung: still running from a round [\d.]+ s ago; not started again \(timed out 2 rounds in a row: next try in 0\.5 s\)$/);
+    expect(errorsOf(got[1], 'hung')[0]).toMatch(/^hung: still running from a round [\d.]+ s ago; not started again \(timed out 2 rounds in a row: next try in 1\.0 s\)$/);
     expect(started).toBe(1);
   });
 
