@@ -117,7 +117,7 @@ export class Agent {
 
     // the round's start is when it sampled, whatever discovery cost: frames stay evenly spaced
     const time = roundStart;
-    const [results] = await Promise.all([Promise.all(this.o.platform.samplers.map((s) => this.run(s, first ? Date.now() : roundStart))), discovery]);
+    const [results] = await Promise.all([Promise.all(this.o.platform.samplers.map((s) => this.run(s, roundStart))), discovery]);
     const points: Point[] = [];
     for (const r of results) {
       if ('error' in r) {

@@ -65,7 +65,8 @@ describe.skipIf(!GO)('pprof export read by go tool pprof', () => {
     const r = await h.api('POST', '/api/traces', { node: NODE, zone: zone.name, script: 'cpu-profile', params: { hz: 99 }, durationS: 3 });
     expect(r.status, r.text).toBe(201);
     const t = await waitEnded(h, r.json.id);
-    expect(t.status, t.error).toBe('done');
+    // on a loaded machine it can end partial (an interval late): the export is asked about here
+    expect(['done', 'partial'], `${t.error} ${t.reasons}`).toContain(t.status);
     killAll([burner]);
     const folded = (await h.api('GET', `/api/traces/${r.json.id}/folded`)).text;
     const total = foldedSamples(folded);
