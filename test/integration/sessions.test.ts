@@ -256,7 +256,9 @@ describe('login attempts', () => {
 
 describe('session lifetime', () => {
   it('ends a session after its lifetime, and after it idles out', async () => {
-    const s = await start({ sessions: { ttlMs: 2500, idleMs: 1200 } });
+    const TTL = 6000;
+    const IDLE = 3000;
+    const s = await start({ sessions: { ttlMs: TTL, idleMs: IDLE } });
     try {
       const v = createToken(s.srv.ctx.store, 'viewer', 'v').token;
       const login = async () => {
@@ -264,21 +266,31 @@ describe('session lifetime', () => {
         return `zs_session=${/zs_session=([^;]*)/.exec(r.headers.get('set-cookie')!)![1]}`;
       };
       const me = (cookie: string) => fetch(`${s.base}/api/me`, { headers: { cookie } }).then((r) => r.status);
-      // used every 0.6 s it stays (idle 1.2 s), until its lifetime (2.5 s) is up
+      // used every second it stays (idle 3 s), until its lifetime (6 s) is up. What is expected
+      // of each request follows from when it was sent, so a slow machine cannot shift it
+      // across the deadline: the session began after `loggingIn` and before `loggedIn`.
+      const loggingIn = Date.now();
       const busy = await login();
-      const t0 = Date.now();
-      const seen: number[] = [];
-      while (Date.now() - t0 < 3200) {
-        seen.push(await me(busy));
-        await sleep(600);
+      const loggedIn = Date.now();
+      const seen: { sent: number; status: number }[] = [];
+      for (;;) {
+        const sent = Date.now();
+        seen.push({ sent, status: await me(busy) });
+        if (sent >= loggedIn + TTL) break;
+        await sleep(1000);
       }
-      expect(seen.slice(0, 4)).toEqual([200, 200, 200, 200]);
-      expect(seen.at(-1)).toBe(401);
+      const live = seen.filter((r) => r.sent < loggingIn + TTL - 300);
+      // it outlived its idle time by being used
+      expect(live.some((r) => r.sent > loggedIn + IDLE)).toBe(true);
+      expect(live.map((r) => r.status)).toEqual(live.map(() => 200));
+      expect(seen.at(-1)!.status).toBe(401);
       // left alone it idles out well before its lifetime
+      const idleLogin = Date.now();
       const idle = await login();
       expect(await me(idle)).toBe(200);
-      await sleep(1500);
+      await sleep(IDLE + 500);
       expect(await me(idle)).toBe(401);
+      expect(Date.now() - idleLogin).toBeLessThan(TTL);
     } finally {
       await s.srv.close();
     }
