@@ -61,13 +61,22 @@ export async function makeTestZone(name: string, opts: { cgroupRoot?: string } =
     for (const h of layout.hierarchies) {
       const base = join(h.dir, await ownPath(h));
       const parent = join(base, 'zonescope');
-      await mkdir(parent, { recursive: true });
-      if (h.version === 2 && h.controllers.size > 0) {
-        await enable(base, V2_CONTROLLERS);
-        await enable(parent, V2_CONTROLLERS);
-      }
       const dir = join(parent, name);
-      await mkdir(dir);
+      // test files running in parallel share `parent`, and each one's cleanup removes it once
+      // it is empty: it can go between making it and making `dir` in it. Then make both again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await mkdir(parent, { recursive: true });
+          if (h.version === 2 && h.controllers.size > 0) {
+            await enable(base, V2_CONTROLLERS);
+            await enable(parent, V2_CONTROLLERS);
+          }
+          await mkdir(dir);
+          break;
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw e;
+        }
+      }
       dirs.push(dir);
       parents.push(parent);
       const rel = dir.slice(h.dir.length).replace(/^\/+/, '');
