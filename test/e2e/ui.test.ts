@@ -59,9 +59,18 @@ describe.skipIf(missing.length > 0)('web UI in Chromium against a real server an
 
   const startServer = async (): Promise<void> => {
     const { buildApp } = await import('../../server/app.js');
-    const s = await buildApp({ dataDir, webDir });
-    await s.app.listen({ port, host: '127.0.0.1' });
-    server = s;
+    const { retryAddrInUse } = await import('../helpers/cli.js');
+    // the reconnect test starts it again on the same port, which a parallel test file may hold a moment
+    server = await retryAddrInUse(async () => {
+      const s = await buildApp({ dataDir, webDir });
+      try {
+        await s.app.listen({ port, host: '127.0.0.1' });
+      } catch (e) {
+        await s.close();
+        throw e;
+      }
+      return s;
+    });
   };
 
   const shot = async (page: Page, name: string): Promise<void> => {

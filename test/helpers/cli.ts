@@ -89,6 +89,36 @@ export function spawnZonescope(args: string[], env: Record<string, string> = {})
   return p;
 }
 
+/** Run `start` again while it fails because its port is taken (EADDRINUSE), up to 5 times,
+ *  half a second apart. A server restarted on its port races other test files for it: freePort
+ *  only knew it free when it was first asked, and a parallel file's listener or connection may
+ *  hold it a moment while the server is down. */
+export async function retryAddrInUse<T>(start: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (e) {
+      const inUse = (e as NodeJS.ErrnoException).code === 'EADDRINUSE' || /EADDRINUSE/.test((e as Error).message);
+      if (!inUse || attempt >= 5) throw e;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+/** Start `zonescope server ARGS` and wait until it says it is up; tried again if its port is
+ *  taken (retryAddrInUse). */
+export function startServerProc(args: string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<Proc> {
+  return retryAddrInUse(async () => {
+    const p = spawnZonescope(['server', ...args], env);
+    const up = p.waitFor(/zonescope is up/, timeoutMs);
+    const exited = p.proc.then(() => 'exited' as const);
+    up.catch(() => undefined); // when it exited first, the wait for "up" times out unheard
+    if ((await Promise.race([up, exited])) !== 'exited') return p;
+    await p.stop();
+    throw new Error(`zonescope server exited before it was up:\n${p.output().slice(-3000)}`);
+  });
+}
+
 export async function stopAll(): Promise<void> {
   await Promise.all([...running].map((p) => p.stop()));
 }

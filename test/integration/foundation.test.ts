@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { existsSync, writeFileSync } from 'node:fs';
-import { freePort, spawnZonescope, stopAll, tempDir, until, zonescope, type Proc } from '../helpers/cli.js';
+import { freePort, spawnZonescope, startServerProc, stopAll, tempDir, until, zonescope, type Proc } from '../helpers/cli.js';
 
 interface NodeDetail {
   up: boolean;
@@ -28,8 +28,7 @@ describe('server and agent on loopback', () => {
     return (await r.json()) as T;
   };
   const startServer = async () => {
-    server = spawnZonescope(['server', '--port', String(port), '--host', '127.0.0.1', '--data', data]);
-    await server.waitFor(/zonescope is up/);
+    server = await startServerProc(['--port', String(port), '--host', '127.0.0.1', '--data', data]);
   };
   const startAgent = () => {
     // the token from a file, as the README says: never on the command line

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FAKES, freePort, spawnZonescope, stopAll, tempDir, until, zonescope, type Proc } from '../helpers/cli.js';
+import { FAKES, freePort, spawnZonescope, startServerProc, stopAll, tempDir, until, zonescope, type Proc } from '../helpers/cli.js';
 
 const NODE = `zs-restart-${process.pid}`;
 
@@ -25,9 +25,8 @@ describe('a server restart', () => {
     return { status: r.status, text, json: text.startsWith('{') || text.startsWith('[') ? JSON.parse(text) : undefined };
   };
   const startServer = async (extra: string[] = []) => {
-    server = spawnZonescope(['server', '--port', String(port), '--host', '127.0.0.1', '--data', data, ...extra], { ZONESCOPE_LOG: 'warn' });
     // a loaded machine (CPUs shared with other work) may take a while to start a node process
-    await server.waitFor(/zonescope is up/, 60_000);
+    server = await startServerProc(['--port', String(port), '--host', '127.0.0.1', '--data', data, ...extra], { ZONESCOPE_LOG: 'warn' }, 60_000);
   };
   const agentUp = () => until('the agent to be connected with its zones', async () => {
     const r = await api(`/api/nodes/${NODE}/zones`);
