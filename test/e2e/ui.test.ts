@@ -268,16 +268,21 @@ describe.skipIf(missing.length > 0)('web UI in Chromium against a real server an
       .toBeGreaterThan(1);
     await page.keyboard.press('Escape');
     await expect.poll(crumbs).toBe(1);
-    // pick a range on the subsecond heatmap: the flame graph of exactly its slices
+    // pick a range on the subsecond heatmap: the flame graph of exactly its slices. From the
+    // bottom (0 ms) of one column to the top of a later one: in time order that is a second or
+    // more of slices (top to bottom would be the few slices around one second's end, which a
+    // burner starved by a loaded machine may not have been sampled in)
     const before = await page.textContent('.fg-status');
     const over = (await page.$('.subsecond .u-over'))!;
     await over.evaluate((e) => e.scrollIntoView({ block: 'center' })); // it sits above the flame graph scrolled to
     const ob = (await over.boundingBox())!;
-    await page.mouse.move(ob.x + ob.width * 0.3, ob.y + 5);
+    await page.mouse.move(ob.x + ob.width * 0.3, ob.y + ob.height - 5);
     await page.mouse.down();
-    await page.mouse.move(ob.x + ob.width * 0.55, ob.y + ob.height - 5, { steps: 5 });
+    await page.mouse.move(ob.x + ob.width * 0.55, ob.y + 5, { steps: 5 });
     await page.mouse.up();
-    await expect.poll(() => page.textContent('.range')).toMatch(/^Showing the selected slices \d/);
+    // what the page says about the range, the selection and missing stacks: all of it, should it fail
+    const said = () => page.$$eval('.range, .selection, .no-stacks:not([hidden]), .error-text:not([hidden])', (els) => els.map((e) => e.textContent).join(' | '));
+    await expect.poll(said).toMatch(/Showing the selected slices \d/);
     await expect.poll(() => page.textContent('.fg-status')).not.toBe(before);
     await shot(page, 'flame-range');
     await page.close();
