@@ -108,16 +108,16 @@ export class Agent {
     // zoneadm never eats the samplers' time, and a new zone is sampled from the next round.
     const first = this.zonesKey === '';
     const discover = () => this.o.platform.zones().then((z) => (this.setZones(z), z));
-    const discovery = this.bounded('zone-discovery', discover, roundStart, first ? this.timeoutMs + 1000 : this.deadlineMs).then(
-      () => undefined,
+    const discovery = this.bounded('zone-discovery', discover, roundStart, first ? this.timeoutMs + 1000 : this.deadlineMs).catch((e) => {
       // the last zone list stands; the samplers still run on it
-      (e) => void (e !== SKIPPED && errors.push(this.fail('zone-discovery', e))),
-    );
+      if (e !== SKIPPED) errors.push(this.fail('zone-discovery', e));
+    });
     if (first) await discovery;
 
     // the round's start is when it sampled, whatever discovery cost: frames stay evenly spaced
     const time = roundStart;
-    const [results] = await Promise.all([Promise.all(this.o.platform.samplers.map((s) => this.run(s, roundStart))), discovery]);
+    const results = await Promise.all(this.o.platform.samplers.map((s) => this.run(s, roundStart)));
+    await discovery;
     const points: Point[] = [];
     for (const r of results) {
       if ('error' in r) {
