@@ -206,9 +206,7 @@ scrape_configs:
 
   it('returns the test zone\'s CPU rate (the CPU its burner gets) through PromQL', async () => {
     const promql = `sum(rate(zonescope_zone_cpu_seconds_total{zone="${zone!.name}",node="${viaServer}"}[5s]))`;
-    const r = await eventually(promql, isBurnerRate);
-    // user + system of a child busy on one CPU: not more than the host has
-    expect(Number(r[0].value[1])).toBeLessThan(2.2);
+    await eventually(promql, isBurnerRate);
     const modes = await query(`zonescope_zone_cpu_seconds_total{zone="${zone!.name}",node="${viaServer}"}`);
     expect(modes.map((s) => s.metric.mode).sort()).toEqual(['system', 'user']);
   });
@@ -236,8 +234,7 @@ scrape_configs:
       return x?.health === 'up' && x;
     }, 40_000, 500);
     expect(t.scrapeUrl).toBe(`http://${directAddr}/metrics`);
-    const r = await eventually(`sum(rate(zonescope_zone_cpu_seconds_total{zone="${zone!.name}",node="${direct}"}[5s]))`, isBurnerRate);
-    expect(Number(r[0].value[1])).toBeLessThan(2.2);
+    await eventually(`sum(rate(zonescope_zone_cpu_seconds_total{zone="${zone!.name}",node="${direct}"}[5s]))`, isBurnerRate);
     const inst = await query(`zonescope_agent_up{node="${direct}"}`);
     expect(inst.map((s) => s.metric.instance)).toEqual([directAddr]);
     // --control-only: the server never received one of its samples, and says so in its hello

@@ -210,13 +210,12 @@ describe('trace prerequisites and outcomes on real bpftrace', () => {
     // stopped mid-interval (bpftrace prints once a second), timed from the agent's stamp of the
     // last print rather than from when this test saw it: the last interval then holds about half
     // a second of samples
-    let ivs: { time: number }[] = [];
-    const sincePrint = () => Date.now() - ivs[ivs.length - 1].time;
-    await h.waitFor('three intervals, the last just printed', async () => {
-      ivs = (await h.api('GET', `/api/traces/${r.json.id}/intervals`)).json;
-      return ivs.length >= 3 && sincePrint() < 400;
+    const lastPrint = await h.waitFor('three intervals, the last just printed', async () => {
+      const ivs: { time: number }[] = (await h.api('GET', `/api/traces/${r.json.id}/intervals`)).json;
+      const at = ivs[ivs.length - 1]?.time;
+      return ivs.length >= 3 && Date.now() - at < 400 && at;
     });
-    await sleep(550 - sincePrint());
+    await sleep(lastPrint + 550 - Date.now());
     const before = await intervals(r.json.id);
     const asked = Date.now();
     expect((await h.api('DELETE', `/api/traces/${r.json.id}`)).status).toBe(200);
@@ -227,8 +226,8 @@ describe('trace prerequisites and outcomes on real bpftrace', () => {
     // not killed: bpftrace printed what it held on SIGINT, and it arrived as the last interval
     expect(t.reasons ?? []).not.toContainEqual(expect.stringMatching(/killed/));
     expect(t.intervals).toBeGreaterThan(before);
-    const all = (await h.api('GET', `/api/traces/${r.json.id}/intervals`)).json;
-    const last = all[all.length - 1];
+    const ivs = (await h.api('GET', `/api/traces/${r.json.id}/intervals`)).json;
+    const last = ivs[ivs.length - 1];
     const lastSamples = last.records.filter((x: any) => x.kind === 'stack').reduce((a: number, x: any) => a + x.value, 0);
     expect(lastSamples).toBeGreaterThan(0);
     killAll([spin]);
