@@ -146,10 +146,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const metrics = serverMetrics();
   const faults = new StoreFaults(store, metrics.storeErrors, app.log);
   const fleetOpts = { ...DEFAULT_FLEET, ...opts.fleet };
-  const historyOpts = { ...DEFAULT_HISTORY_STORE, ...opts.historyStore };
-  // looked at at least twice per write period, so a short --history-flush is kept
-  historyOpts.tickMs = Math.min(historyOpts.tickMs, Math.max(250, historyOpts.chunkMs / 2));
-  const historyStore = new HistoryStore(store, faults, fleetOpts.retentionS, historyOpts);
+  const historyStore = new HistoryStore(store, faults, fleetOpts.retentionS, { ...DEFAULT_HISTORY_STORE, ...opts.historyStore });
   const fleet = new Fleet(fleetOpts, historyStore);
   historyStore.attach(fleet);
   const auth = new Auth(store, metrics, { sessions: { ...DEFAULT_SESSIONS, ...opts.sessions }, publicUrl: opts.publicUrl });

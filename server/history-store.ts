@@ -16,7 +16,7 @@ import type { StoreFaults } from './store-faults.js';
 export interface HistoryStoreOptions {
   /** how often a node's new frames are written (ms) */
   chunkMs: number;
-  /** how often the store looks for nodes due (ms) */
+  /** how often the store looks for nodes due (ms); at least twice per `chunkMs`, whatever is given */
   tickMs: number;
 }
 
@@ -127,7 +127,9 @@ export class HistoryStore {
   /** Starts writing the fleet's histories. */
   attach(fleet: Fleet): void {
     this.fleet = fleet;
-    this.timer = setInterval(() => this.tick(), this.opts.tickMs).unref();
+    // looked at at least twice per write period, so a short period is kept
+    const every = Math.min(this.opts.tickMs, Math.max(250, this.opts.chunkMs / 2));
+    this.timer = setInterval(() => this.tick(), every).unref();
   }
 
   /** A node's history as stored (within the retention), or undefined when there is none or it
@@ -176,9 +178,14 @@ export class HistoryStore {
     // its next chunk names its series afresh, in a dictionary of its own (unknown when the
     // store could not be read: then the next tick asks again)
     if (top === undefined) this.marks.delete(node);
-    // (spread over the period: a restarted server's nodes all say hello within seconds)
-    else this.marks.set(node, { dict: top, generation: -1, named: 0, due: now + Math.random() * this.opts.chunkMs });
+    else this.marks.set(node, this.newMark(top, now));
     return h && h.length ? h : undefined;
+  }
+
+  /** A node's first mark: due at a random point of the period, so a fleet's writes (a restarted
+   * server's nodes all say hello within seconds) do not all fall due at once. */
+  private newMark(dict: number, now: number): NodeMark {
+    return { dict, generation: -1, named: 0, due: now + Math.random() * this.opts.chunkMs };
   }
 
   private topDict(node: string): number {
@@ -191,12 +198,11 @@ export class HistoryStore {
     const due: { node: string; h: NodeHistory; mark: NodeMark; frames: HistoryFrame[] }[] = [];
     for (const n of this.fleet.nodes.values()) {
       let mark = this.marks.get(n.node);
-      // first seen: spread over the minute, so a fleet's chunks do not all fall due at once
       if (!mark) {
         // a new dictionary row must not replace one that stored chunks name
         const dict = this.faults.attempt('read zone history', () => this.topDict(n.node));
         if (dict === undefined) continue;
-        this.marks.set(n.node, (mark = { dict, generation: -1, named: 0, due: now + Math.random() * this.opts.chunkMs }));
+        this.marks.set(n.node, (mark = this.newMark(dict, now)));
       }
       // (a due time more than a period ahead is from before the clock stepped back: due now)
       if (!all && now < mark.due && mark.due - now <= this.opts.chunkMs) continue;
