@@ -62,12 +62,8 @@ export async function finishInterval(iv: Interval, unit: string, sym: Pick<Symbo
   return { records, events: [...iv.events, ...events], ...(counted !== undefined ? { counted } : {}) };
 }
 
-/** The cgroup v2 id of a zone (the inode number of its directory in the unified hierarchy). */
-export async function cgroupId(zone: Zone, cgroupRoot = process.env.ZONESCOPE_CGROUP_ROOT ?? '/sys/fs/cgroup'): Promise<number> {
-  return (await zoneCgroup(zone, cgroupRoot)).id;
-}
-
-/** A zone's cgroup v2 directory and id (0 and no directory: the global zone, the whole host). */
+/** A zone's cgroup v2 directory and id, the inode number of that directory (0 and no directory:
+ * the global zone, the whole host). */
 async function zoneCgroup(zone: Zone, cgroupRoot = process.env.ZONESCOPE_CGROUP_ROOT ?? '/sys/fs/cgroup'): Promise<{ id: number; dir?: string }> {
   if (zone.name === 'global') return { id: 0 };
   if (!zone.cgroup) throw new Error(`zone '${zone.name}' has no cgroup: it cannot be traced`);
