@@ -19,8 +19,8 @@ export function scopeToCgroups(source: string, descendants: readonly number[]): 
   return source.replaceAll('cgroup == $1', `(cgroup == $1 || ${descendants.map((id) => `cgroup == ${id}`).join(' || ')})`);
 }
 
-/** The cgroups below `dir`, breadth first, at most `max`: their ids (inode numbers) and
- * directories; `more` counts the rest. */
+/** The cgroups below `dir` (16 levels deep at most), breadth first, at most `max`: their ids
+ * (inode numbers) and directories; `more` counts the rest. */
 export async function descendantIds(dir: string, max = MAX_ZONE_CGROUPS - 1): Promise<{ ids: number[]; dirs: string[]; more: number }> {
   const ids: number[] = [];
   const dirs: string[] = [];
@@ -34,7 +34,8 @@ export async function descendantIds(dir: string, max = MAX_ZONE_CGROUPS - 1): Pr
         if (!k.isDirectory()) continue;
         const path = join(d, k.name);
         if (ids.length >= max) {
-          more++;
+          more++; // and its own descendants: each one left out is counted
+          next.push(path);
           continue;
         }
         const ino = (await stat(path, { bigint: true }).catch(() => null))?.ino;
