@@ -107,8 +107,7 @@ export class Agent {
     // After that, discovery runs beside the samplers, which sample the last list: a slow
     // zoneadm never eats the samplers' time, and a new zone is sampled from the next round.
     const first = this.zonesKey === '';
-    const discover = () => this.o.platform.zones().then((z) => (this.setZones(z), z));
-    const discovery = this.bounded('zone-discovery', discover, roundStart, first ? this.timeoutMs + 1000 : this.deadlineMs).catch((e) => {
+    const discovery = this.bounded('zone-discovery', () => this.refreshZones(), roundStart, first ? this.timeoutMs + 1000 : this.deadlineMs).catch((e) => {
       // the last zone list stands; the samplers still run on it
       if (e !== SKIPPED) errors.push(this.fail('zone-discovery', e));
     });

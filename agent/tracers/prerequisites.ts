@@ -101,15 +101,16 @@ export class Prerequisites {
     const cmd = this.o.tracer;
     const binary = binaryIdentity(cmd);
     if (!binary || binary !== this.versionOf || !this.version) {
-      const r = await execa(cmd, cmd === 'dtrace' ? ['-V'] : ['--version'], { reject: false, timeout: this.o.versionTimeoutMs ?? 5000 });
+      const flag = cmd === 'dtrace' ? '-V' : '--version';
+      const timeoutMs = this.o.versionTimeoutMs ?? 5000;
+      const r = await execa(cmd, [flag], { reject: false, timeout: timeoutMs });
       if (r.exitCode === 0) {
         this.version = String(r.stdout || r.stderr).trim().split('\n')[0].slice(0, 128);
         this.versionOf = binary;
       } else if (r.timedOut) {
         // a starved host, not a broken tracer: the scripts stay offered (a trace then meets
-        // the tracer's own error if there is one) and the next check asks again
-        this.versionOf = undefined;
-        this.o.log.warn(`${cmd} did not answer ${cmd === 'dtrace' ? '-V' : '--version'} within ${(this.o.versionTimeoutMs ?? 5000) / 1000} s (is the host overloaded?); asking again at the next check`);
+        // the tracer's own error if there is one); no version is noted, so the next check asks again
+        this.o.log.warn(`${cmd} did not answer ${flag} within ${timeoutMs / 1000} s (is the host overloaded?); asking again at the next check`);
       } else {
         this.version = this.versionOf = undefined;
         f.tracer = r.failed && r.code === 'ENOENT' ? `${cmd} is not installed (not found on PATH)` : `${cmd} does not run: ${String(r.stderr || r.shortMessage).trim().split('\n')[0]}`;

@@ -85,7 +85,6 @@ describe('/agent refuses bad input', () => {
     await expect.poll(() => acks.length).toBeGreaterThan(seen);
     clearInterval(pump);
     expect(good.readyState).toBe(WebSocket.OPEN);
-    expect(acks.length).toBeGreaterThan(seen);
     // every frame the good agent sent was taken, in order, none lost
     const n = srv.ctx.fleet.nodes.get('good-node')!;
     expect(n.seq.gaps).toBe(0);
