@@ -268,7 +268,8 @@ describe.skipIf(missing.length > 0)('web UI in Chromium against a real server an
       .toBeGreaterThan(1);
     await page.keyboard.press('Escape');
     await expect.poll(crumbs).toBe(1);
-    // pick a range on the subsecond heatmap: the flame graph of exactly its slices. From the
+    // pick a range on the subsecond heatmap: the flame graph is redrawn for its slices (their
+    // exact count is checked in trace-page.test.ts). From the
     // bottom (0 ms) of one column to the top of a later one: in time order that is a second or
     // more of slices (top to bottom would be the few slices around one second's end, which a
     // burner starved by a loaded machine may not have been sampled in)

@@ -18,10 +18,16 @@ export function isTestProcess(pid: number | string): boolean {
   }
 }
 
-/** Parent pid from /proc/PID/stat (the field after the state, past the parenthesised comm). */
+/** The fields of /proc/PID/stat after the parenthesised comm (which may itself hold ") "):
+ * state first, then the parent pid. */
+function statFields(pid: string): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 function parentOf(pid: string): string | undefined {
   try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1];
+    return statFields(pid)[1];
   } catch {
     return undefined;
   }
@@ -47,8 +53,7 @@ export function leftoverProcesses(ancestor?: number): string[] {
       if (!env.split('\0').includes(MARK_LINE)) continue;
       if (ancestor !== undefined && !descendsFrom(pid, ancestor)) continue;
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (stat.split(') ')[1]?.startsWith('Z')) continue; // zombies hold nothing
+      if (statFields(pid)[0] === 'Z') continue; // zombies hold nothing
       if (cmd) out.push(`${pid} ${cmd}`);
     } catch {
       // gone meanwhile, or not ours to read

@@ -93,7 +93,7 @@ export async function makeTestZone(name: string, opts: { cgroupRoot?: string } =
     cgroup,
     dirs,
     async addPid(pid: number, sub?: string) {
-      if (sub !== undefined && !/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(sub)) throw new Error(`test zone ${name}: bad sub-cgroup '${sub}'`);
+      if (sub !== undefined && (!/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(sub) || sub.split('/').some((s) => s === '.' || s === '..'))) throw new Error(`test zone ${name}: bad sub-cgroup '${sub}'`);
       for (const d of dirs) {
         const to = sub ? join(d, sub) : d;
         if (sub && !subdirs.includes(to)) {
