@@ -6,6 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { TEST_ENV } from './procs.js';
+import { retrying } from './retry.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const MAIN = join(ROOT, 'dist/cli/main.js');
@@ -93,16 +94,8 @@ export function spawnZonescope(args: string[], env: Record<string, string> = {})
  *  half a second apart. A server restarted on its port races other test files for it: freePort
  *  only knew it free when it was first asked, and a parallel file's listener or connection may
  *  hold it a moment while the server is down. */
-export async function retryAddrInUse<T>(start: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await start();
-    } catch (e) {
-      const inUse = (e as NodeJS.ErrnoException).code === 'EADDRINUSE' || /EADDRINUSE/.test((e as Error).message);
-      if (!inUse || attempt >= 5) throw e;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
+export function retryAddrInUse<T>(start: () => Promise<T>): Promise<T> {
+  return retrying(start, (e) => (e as NodeJS.ErrnoException).code === 'EADDRINUSE' || /EADDRINUSE/.test((e as Error).message), { delayMs: 500 });
 }
 
 /** Start `zonescope server ARGS` and wait until it says it is up; tried again if its port is

@@ -34,19 +34,21 @@ export function openTestStore(dir = mkdtempSync(join(tmpdir(), 'zs-store-'))) {
   return { dir, store, faults, errors };
 }
 
-/** A data directory on a 1 MiB tmpfs (root only): a disk that fills. */
-export function smallDisk(): string {
+/** A data directory on a tmpfs of `sizeKiB` (root only): a disk that fills. */
+export function smallDisk(sizeKiB = 1024): string {
   const mnt = mkdtempSync(join(tmpdir(), 'zs-full-'));
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1024k', 'tmpfs', mnt]);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeKiB}k`, 'tmpfs', mnt]);
   mounts.push(mnt);
   const data = join(mnt, 'data');
   mkdirSync(data);
   return data;
 }
 
-/** Fills the file system holding `dir` to the last byte (a `ballast` file in `dir`). */
-export function fillDisk(dir: string): void {
-  const fd = openSync(join(dir, 'ballast'), 'a');
+/** Fills the file system holding `dir` to the last byte (a `ballast` file in `dir`); returns
+ * what makes room again. */
+export function fillDisk(dir: string): () => void {
+  const ballast = join(dir, 'ballast');
+  const fd = openSync(ballast, 'a');
   const chunk = Buffer.alloc(64 * 1024);
   try {
     for (;;) writeSync(fd, chunk);
@@ -59,4 +61,5 @@ export function fillDisk(dir: string): void {
     // full to the last block
   }
   closeSync(fd);
+  return () => rmSync(ballast);
 }

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { detectLayout, type Hierarchy } from '../../agent/platform/cgroup.js';
 import { parseProcCgroup } from '../../agent/parse/cgroup.js';
 import { isTestProcess } from './procs.js';
+import { retrying } from './retry.js';
 
 export interface TestZone {
   name: string;
@@ -64,19 +65,14 @@ export async function makeTestZone(name: string, opts: { cgroupRoot?: string } =
       const dir = join(parent, name);
       // test files running in parallel share `parent`, and each one's cleanup removes it once
       // it is empty: it can go between making it and making `dir` in it. Then make both again.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await mkdir(parent, { recursive: true });
-          if (h.version === 2 && h.controllers.size > 0) {
-            await enable(base, V2_CONTROLLERS);
-            await enable(parent, V2_CONTROLLERS);
-          }
-          await mkdir(dir);
-          break;
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw e;
+      await retrying(async () => {
+        await mkdir(parent, { recursive: true });
+        if (h.version === 2 && h.controllers.size > 0) {
+          await enable(base, V2_CONTROLLERS);
+          await enable(parent, V2_CONTROLLERS);
         }
-      }
+        await mkdir(dir);
+      }, (e) => (e as NodeJS.ErrnoException).code === 'ENOENT');
       dirs.push(dir);
       parents.push(parent);
       const rel = dir.slice(h.dir.length).replace(/^\/+/, '');

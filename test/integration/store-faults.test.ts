@@ -3,24 +3,16 @@
 // file is damaged and how. Also: the data directory and database are the owner's only.
 import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, openSync, rmSync, statSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { openSync, statSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import WebSocket from 'ws';
 import { freePort, spawnZonescope, stopAll, tempDir, zonescope, type Proc } from '../helpers/cli.js';
 import { helloFrame, samplesFrame } from '../helpers/frames.js';
-import { fillDisk } from '../helpers/test-store.js';
+import { fillDisk, smallDisk } from '../helpers/test-store.js';
 import { closed, message } from '../helpers/sockets.js';
 
-const mounts: string[] = [];
 const canMount = process.getuid?.() === 0;
-
-function tmpfs(sizeKiB: number): string {
-  const dir = tempDir('zs-tmpfs-');
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeKiB}k`, 'tmpfs', dir]);
-  mounts.push(dir);
-  return dir;
-}
 
 async function serverOn(data: string): Promise<{ proc: Proc; base: string; port: number }> {
   const port = await freePort();
@@ -51,20 +43,11 @@ async function agent(port: number, tok: string, node: string) {
 
 afterAll(async () => {
   await stopAll();
-  for (const m of mounts) {
-    try {
-      execFileSync('umount', [m]);
-      rmSync(m, { recursive: true, force: true });
-    } catch {
-      // left for the next boot's tmp cleanup
-    }
-  }
 });
 
 describe.skipIf(!canMount)('a full disk under the server', () => {
   it('keeps taking agent frames in memory, counts the failed writes, reports degraded, and restarts on the full disk', async () => {
-    const data = join(tmpfs(2048), 'data');
-    mkdirSync(data);
+    const data = smallDisk(2048);
     const tok = await token(data, 'agent');
     const admin = await token(data, 'admin');
     let s = await serverOn(data);

@@ -3,8 +3,7 @@
 // go and frames whose series are shared; what left the history in memory leaves the disk; a
 // damaged chunk costs that node its history, counted, never the server.
 import { describe, expect, it } from 'vitest';
-import { rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { fillDisk, openTestStore, smallDisk } from '../helpers/test-store.js';
 import { Fleet, DEFAULT_FLEET, type FleetOptions } from '../../server/fleet.js';
 import { HistoryStore, decodeFrames, encodeFrames } from '../../server/history-store.js';
@@ -145,7 +144,7 @@ describe('stored zone history', () => {
     const { server, errors } = open(data);
     const a = server();
     connect(a.fleet, 'n1');
-    fillDisk(mnt);
+    const makeRoom = fillDisk(mnt);
     const t0 = Date.now() - 60_000;
     const zones = Array.from({ length: 40 }, (_, i) => `zone-${i}`);
     for (let s = 1; s <= 20; s++) a.fleet.addSamples('n1', frame(s, t0 + s * 1000, zones), t0 + s * 1000);
@@ -154,7 +153,7 @@ describe('stored zone history', () => {
     // nothing taken is lost: the charts still have every frame
     const before = a.fleet.nodes.get('n1')!.history.columns('zone-7', 0);
     expect(before.times).toHaveLength(20);
-    rmSync(join(mnt, 'ballast'));
+    makeRoom();
     a.hs.close();
     const b = server();
     expect(connect(b.fleet, 'n1').history.columns('zone-7', 0)).toEqual(before);

@@ -2,7 +2,6 @@
 // short is rebuilt from its merged snapshot plus the frames after it), retention deletes by
 // age and then by size, oldest first, and a full disk keeps the queue until it takes writes.
 import { describe, expect, it } from 'vitest';
-import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fillDisk, openTestStore, smallDisk } from '../helpers/test-store.js';
 import { StoreFaults } from '../../server/store-faults.js';
@@ -98,7 +97,7 @@ describe('stored traces', () => {
     const t = trace('full', Date.now());
     ts.changed(t);
     ts.flush();
-    fillDisk(mnt);
+    const makeRoom = fillDisk(mnt);
     for (let i = 1; i <= 50; i++) add(ts, t, i, Array.from({ length: 20 }, (_, j) => stack(`fn${i}_${j}`, 1)));
     t.status = 'done';
     t.endedAt = Date.now();
@@ -107,7 +106,7 @@ describe('stored traces', () => {
     expect(errors).toContain('write traces');
     expect(faults.health().status).toBe('degraded');
     expect(ts.unwritten('full')).toBe(true);
-    rmSync(join(mnt, 'ballast'));
+    makeRoom();
     ts.flush();
     expect(ts.unwritten('full')).toBe(false);
     const back = ts.load('full')!;
