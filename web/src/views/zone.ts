@@ -66,18 +66,18 @@ export function traceList(app: App, filter: (t: TraceSummary) => boolean, showWh
   return { el: list, stop: off };
 }
 
-function launcher(app: App, node: string, zone: string, scripts: ScriptInfo[], running: boolean): { el: HTMLElement; setRunning: (running: boolean) => void } {
+function launcher(app: App, node: string, zone: string, scripts: ScriptInfo[], running: boolean): { el: HTMLElement; setRunning: (running: boolean) => void; runnable: number } {
   const box = h('section.launcher', h('h2', 'Trace this zone'));
   if (!scripts.length) {
     box.append(h('p.dim', 'The server has no curated scripts.'));
-    return { el: box, setRunning: () => undefined };
+    return { el: box, setRunning: () => undefined, runnable: 0 };
   }
   const runnable = scripts.filter((s) => s.available !== false);
   if (!runnable.length) {
     // every option disabled would leave the form with no script: say why instead
     const reasons = [...new Set(scripts.map((s) => s.reason ?? 'unknown reason'))];
     box.append(h('p.error-text.no-scripts', `No curated script can run on this node: ${reasons.join('; ')}`));
-    return { el: box, setRunning: () => undefined };
+    return { el: box, setRunning: () => undefined, runnable: 0 };
   }
   const select = h(
     'select',
@@ -151,7 +151,7 @@ function launcher(app: App, node: string, zone: string, scripts: ScriptInfo[], r
   };
   setRunning(running);
   box.append(form);
-  return { el: box, setRunning };
+  return { el: box, setRunning, runnable: runnable.length };
 }
 
 /**
@@ -321,6 +321,8 @@ export const zoneView: View = (app, { node, zone }, el) => {
   );
   // the node's data health: failing samplers and stale samples explain what the charts lack
   let nodeInfo: NodeInfo | null = null;
+  // set once the zone's launcher exists: it follows what the node can run
+  let onNode: ((n: NodeInfo) => void) | undefined;
   const showHealth = (): void => void healthBox.replaceChildren(nodeInfo ? (healthPanel(nodeInfo) ?? '') : '');
   let lastNodeFetch = 0;
   const fetchNode = (): void => {
@@ -382,26 +384,21 @@ export const zoneView: View = (app, { node, zone }, el) => {
       let launch = launcher(app, node, zone, scripts, z.state === 'running');
       // what the node can run changes (tracefs mounted, the tracer removed): the agent says so,
       // the fleet message carries the count, and the launcher is built again from the new list
-      // (after the first message, compared with the fleet's own previous count: the catalog a
-      // node offers may differ from the server's, and comparing the two every time would rebuild
-      // the form on every message)
-      let shown: number | undefined;
-      cleanups.push(
-        app.live.on((m) => {
-          const n = m.type === 'fleet' ? m.nodes.find((x) => x.node === node) : undefined;
-          const now = n?.tracer.scripts?.available;
-          if (now === undefined) return;
-          const was = shown ?? scripts.filter((x) => x.available !== false).length;
-          shown = now;
-          if (now === was) return;
-          api.scripts(node).then((list) => {
-            if (stopped) return;
-            const next = launcher(app, node, zone, list, current.state === 'running');
-            launch.el.replaceWith(next.el);
-            launch = next;
-          }, () => undefined);
-        }),
-      );
+      // (first compared with what the launcher offers, then with the fleet's own previous count:
+      // the catalog a node offers may differ from the server's, and comparing the two every time
+      // would rebuild the form on every message)
+      let shown = launch.runnable;
+      onNode = (n) => {
+        const now = n.tracer.scripts?.available;
+        if (now === undefined || now === shown) return;
+        shown = now;
+        api.scripts(node).then((list) => {
+          if (stopped) return;
+          const next = launcher(app, node, zone, list, current.state === 'running');
+          launch.el.replaceWith(next.el);
+          launch = next;
+        }, () => undefined);
+      };
       // header, buttons and launcher all follow one state: a stopped zone offers Start, no Run trace
       const setZone = (nz: ZoneInfo): void => {
         current = nz;
@@ -459,6 +456,7 @@ export const zoneView: View = (app, { node, zone }, el) => {
         if (n) {
           nodeInfo = n;
           showHealth();
+          onNode?.(n);
         }
       }
     }),
