@@ -40,6 +40,13 @@ function rootsFromEnv(): string[] {
   return [...DEFAULT_ZONE_ROOTS, ...extra];
 }
 
+/** The owner rules zone discovery applies: a given list as it is, else the environment's (re-read as their file changes). */
+function ownerRules(given: OwnerRule[] | undefined): () => readonly OwnerRule[] {
+  if (given) return () => given;
+  const env = new OwnerRules();
+  return () => env.current();
+}
+
 export const GLOBAL_ZONE: Zone = { name: 'global', brand: 'linux-host', state: 'running' };
 
 export function linuxPlatform(opts: LinuxOptions = {}): Platform & { readonly cgroups: CgroupTree } {
@@ -48,11 +55,7 @@ export function linuxPlatform(opts: LinuxOptions = {}): Platform & { readonly cg
   // a malformed zone root throws here, at startup, naming the root
   const cgroups = new CgroupTree(opts.cgroupRoot ?? process.env.ZONESCOPE_CGROUP_ROOT ?? '/sys/fs/cgroup', opts.zoneRoots ?? rootsFromEnv());
   // a malformed owner mapping throws here too, naming the entry or line
-  const owners = opts.owners ?? new OwnerRules();
-  const owned = (rules: readonly OwnerRule[]) => (z: Zone): Zone => {
-    const owner = ownerOf(rules, z.name);
-    return owner === undefined ? z : { ...z, owner };
-  };
+  const rules = ownerRules(opts.owners);
   return {
     name: 'linux',
     simulated: false,
@@ -62,6 +65,8 @@ export function linuxPlatform(opts: LinuxOptions = {}): Platform & { readonly cg
     processes: (zone, limit) => linuxProcesses(zone, limit, procRoot),
     cgroups,
     async zones() {
+      // first: a broken owners file fails the listing before the cgroup walk
+      const owners = rules();
       const found = await cgroups.discover();
       const layout = await cgroups.layout();
       const zones: Zone[] = [{ ...GLOBAL_ZONE }];
@@ -76,7 +81,10 @@ export function linuxPlatform(opts: LinuxOptions = {}): Platform & { readonly cg
       for (const name of await definedLxcContainers(lxcPath)) {
         if (!zones.some((z) => z.name === name)) zones.push({ name, brand: 'lxc', state: 'stopped' });
       }
-      return zones.map(owned(Array.isArray(owners) ? owners : owners.current()));
+      return zones.map((z) => {
+        const owner = ownerOf(owners, z.name);
+        return owner === undefined ? z : { ...z, owner };
+      });
     },
     samplers: [
       procStatSampler({ procRoot }),
