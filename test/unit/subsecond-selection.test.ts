@@ -36,10 +36,10 @@ describe('subsecond heatmap', () => {
 
   it('selects whole cells from the first to the last in time order, and says when that is none', () => {
     const d = subsecondHeatmap(ivs);
-    expect(selectCells(d, 9_105, 9_110)).toEqual({ from: 9_100, to: 9_119, samples: 3 });
-    expect(selectCells(d, 9_110, 9_121)).toEqual({ from: 9_100, to: 9_139, samples: 7 });
+    expect(selectCells(d, 9_105, 9_110)).toEqual({ from: 9_100, to: 9_119, slices: 1, samples: 3 });
+    expect(selectCells(d, 9_110, 9_121)).toEqual({ from: 9_100, to: 9_139, slices: 2, samples: 7 });
     // across the second: 9.905 .. 10.013
-    expect(selectCells(d, 9_901, 10_001)).toEqual({ from: 9_900, to: 10_019, samples: 7 });
+    expect(selectCells(d, 9_901, 10_001)).toEqual({ from: 9_900, to: 10_019, slices: 6, samples: 7 });
     expect(selectCells(d, 9_300, 9_500).samples).toBe(0);
   });
 

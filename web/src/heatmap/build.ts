@@ -159,9 +159,10 @@ export function subsecondHeatmap(ivs: readonly Interval[], rowMs = SLICE_MS): He
 /**
  * What a drag from `fromMs` to `toMs` selected: every cell from the one holding `fromMs` to the
  * one holding `toMs`, in time order (FlameScope's selection), as the range [from, to] of their
- * slices' starts (what /folded?from=&to= cuts stacks to) and the samples of those cells.
+ * slices' starts (what /folded?from=&to= cuts stacks to), how many slices that spans and the
+ * samples of those cells.
  */
-export function selectCells(d: HeatmapData, fromMs: number, toMs: number): { from: number; to: number; samples: number } {
+export function selectCells(d: HeatmapData, fromMs: number, toMs: number): { from: number; to: number; slices: number; samples: number } {
   const rowMs = d.rows.length ? d.rows[0][1] - d.rows[0][0] : SLICE_MS;
   const from = Math.floor(fromMs / rowMs) * rowMs;
   const to = Math.floor(toMs / rowMs) * rowMs + rowMs - 1;
@@ -173,7 +174,7 @@ export function selectCells(d: HeatmapData, fromMs: number, toMs: number): { fro
       if (start >= from && start <= to) samples += d.counts[c * R + r];
     }
   });
-  return { from, to, samples };
+  return { from, to, slices: (to + 1 - from) / rowMs, samples };
 }
 
 /** The interval times (ms) whose interval overlaps [fromMs, toMs]: what /folded?from=&to= should ask for. */

@@ -100,6 +100,8 @@ export const traceView: View = (app, { id }, el) => {
   let headFor = '';
   const secs = (ms: number): string => `${Math.max(0, Math.round(ms / 1000))} s`;
   const clock = (ms: number): string => `${new Date(ms).toLocaleTimeString('en-GB')}.${String(ms % 1000).padStart(3, '0')}`;
+  // slices from the one starting at `from` to the end of the one starting at `to`
+  const spanLabel = (from: number, to: number): string => `${clock(from)}–${clock(to + 1)}`;
 
   const renderHead = (): void => {
     if (!t) return;
@@ -183,7 +185,7 @@ export const traceView: View = (app, { id }, el) => {
     rangeOut.textContent = !range
       ? 'Showing the whole trace'
       : sliced
-        ? `Showing the selected slices ${clock(range[0])}–${clock(range[1] + 1)}`
+        ? `Showing the selected slices ${spanLabel(range[0], range[1])}`
         : `Showing the whole intervals ${new Date(range[0] - intervalStepMs(ivs)).toLocaleTimeString('en-GB')}–${new Date(range[1]).toLocaleTimeString('en-GB')} the selection touches (this trace's stacks are kept per interval)`;
     if (!range) selectionOut.textContent = '';
     if (baseline) rangeOut.textContent += ` · compared with ${baseline.label}`;
@@ -197,7 +199,7 @@ export const traceView: View = (app, { id }, el) => {
       type: 'button',
       title: 'Colour the flame graph by change against the range shown now',
       onclick: async () => {
-        const label = !range ? 'the whole trace' : sliced ? `${clock(range[0])}–${clock(range[1] + 1)}` : `${new Date(range[0]).toLocaleTimeString('en-GB')}–${new Date(range[1]).toLocaleTimeString('en-GB')}`;
+        const label = !range ? 'the whole trace' : sliced ? spanLabel(range[0], range[1]) : `${new Date(range[0]).toLocaleTimeString('en-GB')}–${new Date(range[1]).toLocaleTimeString('en-GB')}`;
         baseline = { folded: await fetchFolded(range), label };
         clearBase.hidden = false;
         void drawFlame();
@@ -234,7 +236,7 @@ export const traceView: View = (app, { id }, el) => {
         const d = sub;
         const cells = selectCells(d, a, b);
         const r = d.precise ? ([cells.from, cells.to] as [number, number]) : intervalsCovering(ivs, a, b);
-        const span = `${clock(cells.from)}–${clock(cells.to + 1)}`;
+        const span = spanLabel(cells.from, cells.to);
         if (!cells.samples || !r) {
           selectionOut.textContent = `The selection ${span} holds no samples: drag across coloured cells.`;
           // the flame graph still shows the previous selection: so do the marked cells
@@ -243,7 +245,7 @@ export const traceView: View = (app, { id }, el) => {
         }
         // the cells in time order, not the rectangle the pointer drew
         hm?.mark([cells.from, cells.to]);
-        selectionOut.textContent = `Selected ${span}: ${plural(cells.samples, 'sample')} in ${plural(Math.round((cells.to + 1 - cells.from) / (d.rows[0][1] - d.rows[0][0])), 'slice')}.`;
+        selectionOut.textContent = `Selected ${span}: ${plural(cells.samples, 'sample')} in ${plural(cells.slices, 'slice')}.`;
         range = r;
         sliced = d.precise;
         void drawFlame();
