@@ -3,7 +3,7 @@
 // stackcollapse.pl: leading whitespace dropped, the offset removed from the last `+` on
 // (unless offsets are kept), C++ argument lists cut after the first `::`, an empty frame
 // shown as `-`, identical stacks merged, lines sorted bytewise.
-import type { TraceRecord } from './records.js';
+import type { StackRecord, TraceRecord } from './records.js';
 
 export interface FoldOptions {
   /** keep `+0x1a` / `+26` offsets (stackcollapse.pl strips them) */
@@ -70,12 +70,17 @@ function foldOne(stack: readonly string[], kernel: number, opts: FoldOptions, ro
   return parts.join(';');
 }
 
+/** One stack record's folded stack (`root;...;leaf`, no count), as foldStacks folds it. */
+export function foldedStack(r: StackRecord, opts: FoldOptions = {}): string {
+  return foldOne(r.stack, r.kernel, opts, opts.processRoot === false ? undefined : processOf(r)?.comm);
+}
+
 /** Sums stack records into folded stacks; other record kinds are ignored. */
 export function foldStacks(records: Iterable<TraceRecord>, opts: FoldOptions = {}): Map<string, number> {
   const m = new Map<string, number>();
   for (const r of records) {
     if (r.kind !== 'stack') continue;
-    const k = foldOne(r.stack, r.kernel, opts, opts.processRoot === false ? undefined : processOf(r)?.comm);
+    const k = foldedStack(r, opts);
     m.set(k, (m.get(k) ?? 0) + r.value);
   }
   return m;

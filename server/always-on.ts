@@ -3,7 +3,7 @@
 // cpu-profile, run at a low rate, becomes each zone's continuous profile (profile-store.ts).
 // They go through the same TraceManager as any trace: same checks, limits and audit log.
 import type { HistRecord, TraceRecord } from '../protocol/records.js';
-import { foldStacks } from '../protocol/folded.js';
+import { foldedStack, foldStacks } from '../protocol/folded.js';
 import type { ProfileStore } from './profile-store.js';
 import type { Fleet } from './fleet.js';
 import type { Hub } from './hub.js';
@@ -142,12 +142,13 @@ export class AlwaysOn {
    * A profile whose stacks say when each sample fell (time slices, the agent's clock): each
    * second of samples goes to its own bucket, however late its interval arrived. The agent's
    * clock is moved onto the server's by the frame's own stamp (when the agent sent it against
-   * when it came), so a node whose clock is off still lands where it should; a time outside the
-   * last two minutes (a run's longest) is held to them.
+   * when it came), so a node whose clock is off still lands where it should; a time from longer
+   * ago than the script's longest run (plus 10 s) is held to that bound.
    */
   private takeSliced(slot: Slot, records: TraceRecord[], sentAt: number): void {
     const now = Date.now();
     const shift = now - sentAt;
+    const earliest = now - findScript(slot.spec.script)!.maxDurationS * 1000 - 10_000;
     const bySecond = new Map<number, Map<string, number>>();
     const add = (t: number, stack: string, n: number) => {
       const second = t - (t % 1000);
@@ -159,9 +160,9 @@ export class AlwaysOn {
       if (r.kind !== 'stack') continue;
       // each stack folded once, its samples spread over the seconds they fell in (a stack
       // without slices is taken as of now)
-      const [stack] = foldStacks([r]).keys();
+      const stack = foldedStack(r);
       if (!r.slices?.length) add(now, stack, r.value);
-      else for (const [at, n] of r.slices) add(Math.min(now, Math.max(now - 130_000, at + shift)), stack, n);
+      else for (const [at, n] of r.slices) add(Math.min(now, Math.max(earliest, at + shift)), stack, n);
     }
     // oldest first: a later second must not close the bucket an earlier one still belongs to
     for (const second of [...bySecond.keys()].sort((a, b) => a - b)) this.profiles?.add(slot.node, slot.zone, bySecond.get(second)!, second + 500);
