@@ -10,7 +10,7 @@ import { makeTestZone, type TestZone } from '../helpers/zone.js';
 import { buildBurner, startBurner, killAll } from '../helpers/burner.js';
 import { startHarness, waitEnded, type Harness } from '../helpers/trace-harness.js';
 import { TEST_ENV } from '../helpers/procs.js';
-import { buildWeb, launchChromium, newPage, login, shot, CHROMIUM } from '../helpers/browser.js';
+import { buildWeb, dragMouse, launchChromium, newPage, login, onScreenBox, shot, CHROMIUM, type Point2 } from '../helpers/browser.js';
 import { subsecondHeatmap } from '../../web/src/heatmap/build.js';
 
 const usable = existsSync(CHROMIUM) && process.getuid?.() === 0 && existsSync('/usr/bin/bpftrace');
@@ -144,8 +144,7 @@ describe.skipIf(!usable)('trace page in Chromium', () => {
     await row.click();
     expect(await select.inputValue()).toBe('getppid');
     // hover over the heatmap until a cell answers: count, and the column's percentiles
-    await page.locator('.latency .u-over').scrollIntoViewIfNeeded(); // the row clicked may have scrolled it away
-    const over = (await page.locator('.latency .u-over').boundingBox())!;
+    const over = await onScreenBox(page.locator('.latency .u-over')); // the row clicked may have scrolled it away
     let tip = '';
     for (let x = over.x + over.width - 3; x > over.x && !tip; x -= 12)
       for (let y = over.y + 4; y < over.y + over.height && !tip; y += 8) {
@@ -184,16 +183,10 @@ describe.skipIf(!usable)('trace page in Chromium', () => {
     expect(full).toBeGreaterThanOrEqual(0);
     const page = await open(h.tokens.viewer, `#/trace/${r.json.id}`);
     await expect.poll(() => page.textContent('.fg-status'), { timeout: 20_000 }).toMatch(/[1-9][\d,]* samples/);
-    await page.locator('.subsecond .u-over').scrollIntoViewIfNeeded(); // the pointer reaches only what is on screen
-    const ob = (await page.locator('.subsecond .u-over').boundingBox())!;
+    const ob = await onScreenBox(page.locator('.subsecond .u-over'));
     // x: columns of one second from the first; y: 0 ms at the bottom, 1000 ms at the top
     const at = (c: number, row: number) => ({ x: ob.x + ((c + 0.5) / cols) * ob.width, y: ob.y + ob.height - ((row + 0.5) / R) * ob.height });
-    const drag = async (a: { x: number; y: number }, b: { x: number; y: number }) => {
-      await page.mouse.move(a.x, a.y);
-      await page.mouse.down();
-      await page.mouse.move(b.x, b.y, { steps: 4 });
-      await page.mouse.up();
-    };
+    const drag = (a: Point2, b: Point2) => dragMouse(page, a, b);
     // rows 5..14 (100 ms to 300 ms) of a column with samples: exactly those cells' samples,
     // and the flame graph of exactly those samples (stacks keyed by 20 ms slice)
     const sum = (cells: [number, number][]) => cells.reduce((x, [c, row]) => x + d.counts[c * R + row], 0);

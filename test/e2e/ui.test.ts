@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import type { Browser, Page } from 'playwright-core';
+import { dragMouse, onScreenBox } from '../helpers/browser.js';
 import { TEST_ENV } from '../helpers/procs.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -274,13 +275,8 @@ describe.skipIf(missing.length > 0)('web UI in Chromium against a real server an
     // more of slices (top to bottom would be the few slices around one second's end, which a
     // burner starved by a loaded machine may not have been sampled in)
     const before = await page.textContent('.fg-status');
-    const over = (await page.$('.subsecond .u-over'))!;
-    await over.evaluate((e) => e.scrollIntoView({ block: 'center' })); // it sits above the flame graph scrolled to
-    const ob = (await over.boundingBox())!;
-    await page.mouse.move(ob.x + ob.width * 0.3, ob.y + ob.height - 5);
-    await page.mouse.down();
-    await page.mouse.move(ob.x + ob.width * 0.55, ob.y + 5, { steps: 5 });
-    await page.mouse.up();
+    const ob = await onScreenBox(page.locator('.subsecond .u-over')); // it sits above the flame graph scrolled to
+    await dragMouse(page, { x: ob.x + ob.width * 0.3, y: ob.y + ob.height - 5 }, { x: ob.x + ob.width * 0.55, y: ob.y + 5 });
     // what the page says about the range, the selection and missing stacks: all of it, should it fail
     const said = () => page.$$eval('.range, .selection, .no-stacks:not([hidden]), .error-text:not([hidden])', (els) => els.map((e) => e.textContent).join(' | '));
     await expect.poll(said).toMatch(/Showing the selected slices \d/);

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import type { Browser, Page } from 'playwright-core';
+import { dragMouse, onScreenBox } from '../helpers/browser.js';
 import { makeTestZone, type TestZone } from '../helpers/zone.js';
 import { buildBurner, startBurner, killAll } from '../helpers/burner.js';
 import { startHarness, type Harness } from '../helpers/trace-harness.js';
@@ -78,13 +79,9 @@ describe.skipIf(!usable)('zone page: continuous profile', () => {
     // drag the right end of the strip: a new window, named in the status line. Each drag
     // measures the strip again: the live health box above it can change height meanwhile.
     const drag = async (from: number, to: number) => {
-      await page.locator('.profile-strip').scrollIntoViewIfNeeded(); // the pointer reaches only what is on screen
-      const strip = (await page.locator('.profile-strip').boundingBox())!;
+      const strip = await onScreenBox(page.locator('.profile-strip'));
       const x = (f: number) => strip.x + 1 + (strip.width - 2) * f; // inside its edges
-      await page.mouse.move(x(from), strip.y + 10);
-      await page.mouse.down();
-      await page.mouse.move(x(to), strip.y + 20, { steps: 4 });
-      await page.mouse.up();
+      await dragMouse(page, { x: x(from), y: strip.y + 10 }, { x: x(to), y: strip.y + 20 });
     };
     const before = await page.textContent('.zone-profile .range');
     await drag(0.9, 1);

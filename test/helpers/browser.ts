@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, ElementHandle, Locator, Page } from 'playwright-core';
 import { ROOT } from './cli.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -46,4 +46,26 @@ export async function login(page: Page, base: string, token: string, hash = ''):
 export async function shot(page: Page, name: string, fullPage = false): Promise<void> {
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage });
+}
+
+export interface Point2 {
+  x: number;
+  y: number;
+}
+
+/** The box the pointer is to act on, scrolled on screen first (the pointer reaches only what is
+ * in the viewport, and a live page above it may have changed height): measure right before use. */
+export async function onScreenBox(target: Locator | ElementHandle): Promise<{ x: number; y: number; width: number; height: number }> {
+  await target.scrollIntoViewIfNeeded();
+  const box = await target.boundingBox();
+  if (!box) throw new Error('the element to point at is not shown');
+  return box;
+}
+
+/** A drag as a user makes it: press at `from`, move to `to` in `steps`, release. */
+export async function dragMouse(page: Page, from: Point2, to: Point2, steps = 4): Promise<void> {
+  await page.mouse.move(from.x, from.y);
+  await page.mouse.down();
+  await page.mouse.move(to.x, to.y, { steps });
+  await page.mouse.up();
 }
