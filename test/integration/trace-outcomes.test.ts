@@ -207,15 +207,17 @@ describe('trace prerequisites and outcomes on real bpftrace', () => {
     await z.addPid(spin.pid!);
     const r = await h.api('POST', '/api/traces', { node: NODE, zone: z.name, script: 'cpu-profile', params: { hz: 99 }, durationS: 30 });
     expect(r.status, r.text).toBe(201);
-    // stopped mid-interval (bpftrace prints once a second), timed from the agent's stamp of the
-    // last print rather than from when this test saw it: the last interval then holds about half
-    // a second of samples
+    // stopped mid-interval (bpftrace prints once a second), timed from when the last interval's
+    // newest samples were taken (their 20 ms slices), not from when it was sent or seen (naming
+    // its frames on a loaded machine takes a while): the last interval then holds about half a
+    // second of samples
     const lastPrint = await h.waitFor('three intervals, the last just printed', async () => {
-      const ivs: { time: number }[] = (await h.api('GET', `/api/traces/${r.json.id}/intervals`)).json;
-      const at = ivs[ivs.length - 1]?.time;
-      return ivs.length >= 3 && Date.now() - at < 400 && at;
+      const ivs: { records: { kind: string; slices?: [number, number][] }[] }[] = (await h.api('GET', `/api/traces/${r.json.id}/intervals`)).json;
+      const slices = ivs[ivs.length - 1]?.records.flatMap((x) => (x.kind === 'stack' ? (x.slices ?? []) : []));
+      const at = slices?.length ? Math.max(...slices.map(([t]) => t)) + 20 : 0;
+      return ivs.length >= 3 && Date.now() - at < 600 && at;
     });
-    await sleep(lastPrint + 550 - Date.now());
+    await sleep(lastPrint + 500 - Date.now());
     const before = await intervals(r.json.id);
     const asked = Date.now();
     expect((await h.api('DELETE', `/api/traces/${r.json.id}`)).status).toBe(200);
